@@ -1,0 +1,140 @@
+"""HTTP access to arXiv: the query API (rate-limited) and category RSS feeds.
+
+Every request goes through the shared retry policy: 429/5xx (with
+`Retry-After`), timeouts, malformed XML and arXiv's spurious empty pages are
+retried; an error entry (bad id or query) is not. Parsing runs in a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import httpx
+
+from bot.arxiv.parse import ApiPage, FeedItem, MalformedFeed, parse_api_response, parse_rss
+from bot.config import Settings
+from bot.models import Paper
+from bot.retry import RetryPolicy, Sleep, Transient, parse_retry_after, with_retries
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = "paperbot/0.1 (+https://github.com/paperbot; arXiv-following chat bot)"
+PAGE_SIZE = 100
+ID_BATCH = 50
+
+
+@dataclass
+class RequestCounts:
+    api: int = 0
+    rss: int = 0
+
+
+class ArxivClient:
+    def __init__(
+        self,
+        settings: Settings,
+        http: httpx.AsyncClient | None = None,
+        *,
+        policy: RetryPolicy | None = None,
+        sleep: Sleep = asyncio.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.api_url = settings.arxiv_api_url
+        self.rss_url = settings.arxiv_rss_url
+        self.delay = settings.arxiv_delay
+        self.policy = policy or RetryPolicy(base_delay=max(settings.arxiv_delay, 0.5))
+        self.counts = RequestCounts()
+        self._http = http or httpx.AsyncClient(
+            timeout=httpx.Timeout(30.0, connect=10.0),
+            headers={"User-Agent": USER_AGENT},
+            follow_redirects=True,
+        )
+        self._sleep = sleep
+        self._clock = clock
+        self._api_lock = asyncio.Lock()
+        self._last_api: float | None = None
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    async def search(self, query: str, start: int = 0, size: int = PAGE_SIZE) -> ApiPage:
+        """One page of a search sorted by submission date, newest first."""
+        params = {
+            "search_query": query,
+            "start": str(start),
+            "max_results": str(size),
+            "sortBy": "submittedDate",
+            "sortOrder": "descending",
+        }
+        return await self._api(params, f"arXiv search {query[:60]!r}")
+
+    async def papers(self, ids: Sequence[str]) -> list[Paper]:
+        """Papers by id (versioned or not); ids arXiv does not have are simply absent."""
+        found: list[Paper] = []
+        for i in range(0, len(ids), ID_BATCH):
+            batch = list(ids[i : i + ID_BATCH])
+            params = {"id_list": ",".join(batch), "start": "0", "max_results": str(len(batch))}
+            page = await self._api(params, f"arXiv lookup {','.join(batch)[:60]}")
+            found.extend(page.papers)
+        return found
+
+    async def feed(self, category: str) -> list[FeedItem]:
+        """The category's RSS feed: what was announced in the latest mailing."""
+
+        async def once() -> list[FeedItem]:
+            self.counts.rss += 1
+            body = await self._get(self.rss_url + category, None)
+            try:
+                return await asyncio.to_thread(parse_rss, body)
+            except MalformedFeed as exc:
+                raise Transient(str(exc)) from exc
+
+        return await with_retries(
+            once, policy=self.policy, what=f"arXiv RSS {category}", sleep=self._sleep
+        )
+
+    async def _api(self, params: dict[str, str], what: str) -> ApiPage:
+        async def once() -> ApiPage:
+            await self._wait_turn()
+            self.counts.api += 1
+            body = await self._get(self.api_url, params)
+            try:
+                page = await asyncio.to_thread(parse_api_response, body)
+            except MalformedFeed as exc:
+                raise Transient(str(exc)) from exc
+            if not page.papers and page.total > int(params.get("start", "0")):
+                raise Transient(f"empty page at start={params.get('start')} of {page.total}")
+            return page
+
+        return await with_retries(once, policy=self.policy, what=what, sleep=self._sleep)
+
+    async def _wait_turn(self) -> None:
+        """At most one API request per `delay` seconds, across all callers."""
+        async with self._api_lock:
+            if self._last_api is not None:
+                wait = self._last_api + self.delay - self._clock()
+                if wait > 0:
+                    await self._sleep(wait)
+            self._last_api = self._clock()
+
+    async def _get(self, url: str, params: dict[str, str] | None) -> bytes:
+        try:
+            response = await self._http.get(url, params=params)
+        except httpx.TimeoutException as exc:
+            raise Transient(f"timeout ({type(exc).__name__})") from exc
+        except httpx.TransportError as exc:
+            raise Transient(f"network error ({type(exc).__name__}: {exc})") from exc
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise Transient(
+                f"HTTP {status}", parse_retry_after(response.headers.get("Retry-After"))
+            )
+        if status == 400:
+            return response.content
+        if status >= 400:
+            raise Transient(f"HTTP {status}")
+        return response.content

@@ -1,0 +1,119 @@
+"""Numbered schema migrations, applied in order at start (sqlite-utils Migrations).
+
+Never edit a released migration: add the next number. Each one runs in a
+transaction together with the record that it was applied.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("paperbot")
+
+
+@migrations(name="0001_core")
+def core(db: Database) -> None:
+    db["papers"].create(
+        {
+            "id": str,
+            "version": int,
+            "title": str,
+            "authors": str,
+            "abstract": str,
+            "categories": str,
+            "primary_category": str,
+            "published": str,
+            "updated": str,
+            "comment": str,
+            "journal_ref": str,
+            "doi": str,
+            "first_seen": str,
+        },
+        pk="id",
+        not_null={"version", "title", "authors", "abstract", "categories", "published"},
+    )
+    db["summaries"].create(
+        {
+            "paper_id": str,
+            "version": int,
+            "language": str,
+            "model": str,
+            "source": str,
+            "data": str,
+            "created_at": str,
+        },
+        pk=("paper_id", "version", "language", "model"),
+        foreign_keys=[("paper_id", "papers", "id")],
+    )
+    db["chats"].create(
+        {
+            "id": int,
+            "platform": str,
+            "chat_id": str,
+            "kind": str,
+            "title": str,
+            "language": str,
+            "timezone": str,
+            "mode": str,
+            "digest_time": str,
+            "figures": int,
+            "max_papers": int,
+            "active": int,
+            "paused_reason": str,
+            "last_digest_at": str,
+            "created_at": str,
+        },
+        pk="id",
+        not_null={"platform", "chat_id", "kind", "language", "timezone", "mode"},
+    )
+    db["chats"].create_index(["platform", "chat_id"], unique=True)
+    db["subscriptions"].create(
+        {"id": int, "chat": int, "topic": str, "created_at": str},
+        pk="id",
+        foreign_keys=[("chat", "chats", "id")],
+        not_null={"chat", "topic"},
+    )
+    db["subscriptions"].create_index(["chat", "topic"], unique=True)
+    db["subscriptions"].create_index(["topic"])
+    db["deliveries"].create(
+        {
+            "id": int,
+            "chat": int,
+            "paper_id": str,
+            "topic": str,
+            "status": str,
+            "attempts": int,
+            "last_error": str,
+            "created_at": str,
+            "sent_at": str,
+        },
+        pk="id",
+        foreign_keys=[("chat", "chats", "id"), ("paper_id", "papers", "id")],
+        not_null={"chat", "paper_id", "status"},
+        defaults={"status": "pending", "attempts": 0},
+    )
+    db["deliveries"].create_index(["chat", "paper_id"], unique=True)
+    db["deliveries"].create_index(["status", "chat"])
+
+
+@migrations(name="0002_poll_state")
+def poll_state(db: Database) -> None:
+    db["topic_state"].create(
+        {"topic": str, "watermark": str, "polled_at": str},
+        pk="topic",
+    )
+    db["polls"].create(
+        {
+            "id": int,
+            "started_at": str,
+            "finished_at": str,
+            "rss_requests": int,
+            "api_requests": int,
+            "papers_seen": int,
+            "papers_new": int,
+            "deliveries_queued": int,
+            "errors": str,
+        },
+        pk="id",
+    )

@@ -1,0 +1,259 @@
+"""Every read and write of paperbot's tables, as plain rows (dicts).
+
+Writes that belong together run in one transaction (`db.atomic()`). The
+deliveries table is the outbox and the record of sent ids at once: a row is
+`pending` before the platform is asked to send and becomes `sent` (in the same
+statement that records it) after the platform confirms.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlite_utils import Database
+
+Row = dict[str, Any]
+
+PENDING = "pending"
+SENT = "sent"
+FAILED = "failed"
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class Repository:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        cursor = self.db.execute(sql, params)
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+
+    def _row(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        rows = self._rows(sql, params)
+        return rows[0] if rows else None
+
+    # papers
+
+    def upsert_papers(self, rows: Iterable[Row]) -> dict[str, str]:
+        """Store papers; returns id → `new`, `updated` (newer version) or `known`.
+
+        A newer version replaces the row but keeps the first-version date; an
+        older or equal version changes nothing.
+        """
+        outcome: dict[str, str] = {}
+        with self.db.atomic():
+            for row in rows:
+                old = self._row("SELECT version, published FROM papers WHERE id = ?", [row["id"]])
+                if old is None:
+                    self.db["papers"].insert({**row, "first_seen": now_iso()})
+                    outcome[row["id"]] = "new"
+                elif row["version"] > old["version"]:
+                    published = min(old["published"], row["published"])
+                    self.db["papers"].update(row["id"], {**row, "published": published})
+                    outcome[row["id"]] = "updated"
+                else:
+                    outcome.setdefault(row["id"], "known")
+        return outcome
+
+    def paper(self, paper_id: str) -> Row | None:
+        return self._row("SELECT * FROM papers WHERE id = ?", [paper_id])
+
+    def papers(self, paper_ids: Sequence[str]) -> list[Row]:
+        marks = ",".join("?" * len(paper_ids))
+        rows = self._rows(f"SELECT * FROM papers WHERE id IN ({marks})", list(paper_ids))
+        by_id = {r["id"]: r for r in rows}
+        return [by_id[i] for i in paper_ids if i in by_id]
+
+    def known_ids(self, paper_ids: Iterable[str]) -> set[str]:
+        ids = list(paper_ids)
+        if not ids:
+            return set()
+        marks = ",".join("?" * len(ids))
+        return {r["id"] for r in self._rows(f"SELECT id FROM papers WHERE id IN ({marks})", ids)}
+
+    # summaries
+
+    def summary(self, paper_id: str, version: int, language: str, model: str) -> Row | None:
+        return self._row(
+            "SELECT * FROM summaries WHERE paper_id = ? AND version = ? AND language = ? "
+            "AND model = ?",
+            [paper_id, version, language, model],
+        )
+
+    def save_summary(
+        self,
+        paper_id: str,
+        version: int,
+        language: str,
+        model: str,
+        source: str,
+        data: dict[str, Any],
+    ) -> None:
+        self.db["summaries"].upsert(
+            {
+                "paper_id": paper_id,
+                "version": version,
+                "language": language,
+                "model": model,
+                "source": source,
+                "data": json.dumps(data, ensure_ascii=False),
+                "created_at": now_iso(),
+            },
+            pk=("paper_id", "version", "language", "model"),
+        )
+
+    # chats
+
+    def chat(self, platform: str, chat_id: str) -> Row | None:
+        return self._row(
+            "SELECT * FROM chats WHERE platform = ? AND chat_id = ?", [platform, chat_id]
+        )
+
+    def chat_by_id(self, chat: int) -> Row | None:
+        return self._row("SELECT * FROM chats WHERE id = ?", [chat])
+
+    def ensure_chat(self, platform: str, chat_id: str, defaults: Row) -> Row:
+        """The chat's row, created with `defaults` on first contact."""
+        with self.db.atomic():
+            existing = self.chat(platform, chat_id)
+            if existing is not None:
+                return existing
+            self.db["chats"].insert(
+                {**defaults, "platform": platform, "chat_id": chat_id, "created_at": now_iso()}
+            )
+            created = self.chat(platform, chat_id)
+        assert created is not None
+        return created
+
+    def update_chat(self, chat: int, changes: Row) -> Row:
+        self.db["chats"].update(chat, changes)
+        updated = self.chat_by_id(chat)
+        assert updated is not None
+        return updated
+
+    def chats(self, platform: str | None = None) -> list[Row]:
+        if platform is None:
+            return self._rows("SELECT * FROM chats ORDER BY id")
+        return self._rows("SELECT * FROM chats WHERE platform = ? ORDER BY id", [platform])
+
+    # subscriptions
+
+    def subscribe(self, chat: int, topics: Sequence[str]) -> list[str]:
+        """Add topics to a chat; returns those that were new to it."""
+        added = []
+        with self.db.atomic():
+            for topic in topics:
+                cursor = self.db.execute(
+                    "INSERT OR IGNORE INTO subscriptions (chat, topic, created_at) VALUES (?, ?, ?)",
+                    [chat, topic, now_iso()],
+                )
+                if cursor.rowcount:
+                    added.append(topic)
+        return added
+
+    def unsubscribe(self, chat: int, topics: Sequence[str] | None) -> list[str]:
+        """Remove the given topics (all when `None`); returns those removed."""
+        with self.db.atomic():
+            current = self.topics_of(chat)
+            removed = current if topics is None else [t for t in topics if t in current]
+            for topic in removed:
+                self.db.execute(
+                    "DELETE FROM subscriptions WHERE chat = ? AND topic = ?", [chat, topic]
+                )
+        return removed
+
+    def topics_of(self, chat: int) -> list[str]:
+        rows = self._rows("SELECT topic FROM subscriptions WHERE chat = ? ORDER BY id", [chat])
+        return [r["topic"] for r in rows]
+
+    def active_subscriptions(self) -> list[Row]:
+        """(chat, topic) pairs of every active chat."""
+        return self._rows(
+            "SELECT s.chat, s.topic FROM subscriptions s JOIN chats c ON c.id = s.chat "
+            "WHERE c.active = 1 ORDER BY s.id"
+        )
+
+    # deliveries (outbox + sent ids)
+
+    def queue_deliveries(self, items: Iterable[tuple[int, str, str]]) -> int:
+        """Record (chat, paper id, topic) as due unless that chat already has the paper."""
+        queued = 0
+        with self.db.atomic():
+            for chat, paper_id, topic in items:
+                cursor = self.db.execute(
+                    "INSERT OR IGNORE INTO deliveries (chat, paper_id, topic, status, attempts, "
+                    "created_at) VALUES (?, ?, ?, ?, 0, ?)",
+                    [chat, paper_id, topic, PENDING, now_iso()],
+                )
+                queued += cursor.rowcount
+        return queued
+
+    def pending(self, chat: int, limit: int | None = None) -> list[Row]:
+        sql = "SELECT * FROM deliveries WHERE chat = ? AND status = ? ORDER BY created_at, paper_id"
+        params: list[Any] = [chat, PENDING]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return self._rows(sql, params)
+
+    def chats_with_pending(self) -> list[int]:
+        rows = self._rows(
+            "SELECT DISTINCT d.chat FROM deliveries d JOIN chats c ON c.id = d.chat "
+            "WHERE d.status = ? AND c.active = 1 ORDER BY d.chat",
+            [PENDING],
+        )
+        return [r["chat"] for r in rows]
+
+    def mark_sent(self, delivery_ids: Sequence[int]) -> None:
+        with self.db.atomic():
+            for delivery in delivery_ids:
+                self.db.execute(
+                    "UPDATE deliveries SET status = ?, sent_at = ?, attempts = attempts + 1 "
+                    "WHERE id = ? AND status = ?",
+                    [SENT, now_iso(), delivery, PENDING],
+                )
+
+    def mark_attempt_failed(self, delivery_ids: Sequence[int], error: str) -> None:
+        """Keep the rows pending (retried later) and remember why the attempt failed."""
+        with self.db.atomic():
+            for delivery in delivery_ids:
+                self.db.execute(
+                    "UPDATE deliveries SET attempts = attempts + 1, last_error = ? WHERE id = ?",
+                    [error[:500], delivery],
+                )
+
+    def delivery_counts(self) -> dict[str, int]:
+        rows = self._rows("SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status")
+        return {r["status"]: r["n"] for r in rows}
+
+    # poll state
+
+    def watermarks(self, topics: Iterable[str]) -> dict[str, str]:
+        names = list(topics)
+        if not names:
+            return {}
+        marks = ",".join("?" * len(names))
+        rows = self._rows(
+            f"SELECT topic, watermark FROM topic_state WHERE topic IN ({marks})", names
+        )
+        return {r["topic"]: r["watermark"] for r in rows if r["watermark"]}
+
+    def set_watermarks(self, marks: dict[str, str]) -> None:
+        with self.db.atomic():
+            for topic, watermark in marks.items():
+                self.db["topic_state"].upsert(
+                    {"topic": topic, "watermark": watermark, "polled_at": now_iso()}, pk="topic"
+                )
+
+    def record_poll(self, row: Row) -> None:
+        self.db["polls"].insert(row)
+
+    def last_poll(self) -> Row | None:
+        return self._row("SELECT * FROM polls ORDER BY id DESC LIMIT 1")
