@@ -77,6 +77,13 @@ LABELS: dict[str, dict[str, str]] = {
             "Check the paper before relying on a summary."
         ),
         "figures_heading": "Figures",
+        "colon": ": ",
+        "and": " and ",
+        "details": "Details",
+        "digest_count_one": "1 new paper",
+        "blog_source_llm": "a language model",
+        "blog_source_llm_named": "a language model ({model})",
+        "blog_source_extractive": "extracting sentences from each abstract (no language model)",
     },
     "zh": {
         "authors": "作者",
@@ -114,6 +121,13 @@ LABELS: dict[str, dict[str, str]] = {
         "blog_description": "{topics} 方向最新论文，{date}",
         "blog_disclaimer": "总结由{source}生成；标题、作者和链接均来自 arXiv。引用前请核对原文。",
         "figures_heading": "论文图片",
+        "colon": "：",
+        "and": "和",
+        "details": "详细总结",
+        "digest_count_one": "1 篇新论文",
+        "blog_source_llm": "语言模型",
+        "blog_source_llm_named": "语言模型（{model}）",
+        "blog_source_extractive": "摘录摘要原句（未使用语言模型）",
     },
 }
 

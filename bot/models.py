@@ -200,6 +200,7 @@ class Chat:
     figures: bool
     max_papers: int
     active: bool
+    created_at: datetime
     last_digest_at: datetime | None = None
 
     @classmethod
@@ -218,5 +219,6 @@ class Chat:
             figures=bool(row["figures"]),
             max_papers=row["max_papers"],
             active=bool(row["active"]),
+            created_at=datetime.fromisoformat(row["created_at"]),
             last_digest_at=datetime.fromisoformat(last) if last else None,
         )

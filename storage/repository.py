@@ -151,7 +151,8 @@ class Repository:
         with self.db.atomic():
             for topic in topics:
                 cursor = self.db.execute(
-                    "INSERT OR IGNORE INTO subscriptions (chat, topic, created_at) VALUES (?, ?, ?)",
+                    "INSERT OR IGNORE INTO subscriptions (chat, topic, created_at) "
+                    "VALUES (?, ?, ?)",
                     [chat, topic, now_iso()],
                 )
                 if cursor.rowcount:

@@ -1,0 +1,95 @@
+"""Chat settings (`/set <name> <value>`): names, validation and defaults in one place."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from bot.i18n import normalize_language
+
+MAX_PAPERS_LIMIT = 50
+_TIME = re.compile(r"(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)")
+
+
+class SettingError(ValueError):
+    """A bad setting name or value; the message is for the user."""
+
+
+def default_chat_settings(language: str) -> dict[str, Any]:
+    return {
+        "language": language,
+        "timezone": "UTC",
+        "mode": "instant",
+        "digest_time": "08:00",
+        "figures": 1,
+        "max_papers": 10,
+        "active": 1,
+    }
+
+
+def _language(value: str) -> dict[str, Any]:
+    try:
+        return {"language": normalize_language(value)}
+    except ValueError as exc:
+        raise SettingError(str(exc)) from None
+
+
+def _mode(value: str) -> dict[str, Any]:
+    mode = value.lower()
+    if mode not in ("instant", "daily"):
+        raise SettingError("mode is daily (one digest a day) or instant (cards as they come)")
+    return {"mode": mode}
+
+
+def _time(value: str) -> dict[str, Any]:
+    match = _TIME.fullmatch(value)
+    if match is None:
+        raise SettingError("time is HH:MM in 24-hour form, e.g. 08:30")
+    return {"digest_time": f"{int(match['h']):02d}:{match['m']}"}
+
+
+def _timezone(value: str) -> dict[str, Any]:
+    lowered = {name.lower(): name for name in available_timezones()}
+    name = lowered.get(value.lower(), value)
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingError(
+            "timezone is an IANA name such as Europe/Berlin, Asia/Shanghai or UTC"
+        ) from None
+    return {"timezone": name}
+
+
+def _figures(value: str) -> dict[str, Any]:
+    flag = {"on": 1, "off": 0, "yes": 1, "no": 0, "true": 1, "false": 0}.get(value.lower())
+    if flag is None:
+        raise SettingError("figures is on or off")
+    return {"figures": flag}
+
+
+def _max(value: str) -> dict[str, Any]:
+    if not value.isdigit() or not 1 <= int(value) <= MAX_PAPERS_LIMIT:
+        raise SettingError(f"max is a number of papers from 1 to {MAX_PAPERS_LIMIT}")
+    return {"max_papers": int(value)}
+
+
+SETTINGS: dict[str, Callable[[str], dict[str, Any]]] = {
+    "language": _language,
+    "mode": _mode,
+    "time": _time,
+    "timezone": _timezone,
+    "figures": _figures,
+    "max": _max,
+}
+
+
+def parse_setting(name: str, value: str) -> dict[str, Any]:
+    """Column changes for `/set name value`; raises `SettingError`."""
+    parse = SETTINGS.get(name.lower())
+    if parse is None:
+        raise SettingError(f"unknown setting {name!r}; settings: {', '.join(SETTINGS)}")
+    if not value.strip():
+        raise SettingError(f"give a value: /set {name.lower()} <value>")
+    return parse(value.strip())

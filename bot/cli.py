@@ -1,0 +1,269 @@
+"""`paperbot` command line (also `python -m bot`): the composition root.
+
+Exit status (SPEC.md): 0 success, 1 a service failed after retries, 2 bad
+usage or bad input, with a one-line reason on stderr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from contextlib import nullcontext
+from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+
+from bot.app import open_service
+from bot.arxiv.ids import InvalidArxivId, parse_arxiv_id
+from bot.arxiv.parse import ArxivQueryError
+from bot.commands import CommandLayer
+from bot.config import ConfigError, Settings
+from bot.i18n import normalize_language
+from bot.logs import setup_logging
+from bot.models import Card, Digest
+from bot.retry import ServiceUnavailable
+from bot.service import PaperNotFound, PaperService
+from bot.summarize import SummaryError
+from bot.topics import TopicError, parse_topic
+from handlers.render import (
+    card_json,
+    card_markdown,
+    card_text,
+    digest_hexo,
+    digest_json,
+    digest_markdown,
+)
+from handlers.shell import ShellPlatform, run_shell
+
+T = TypeVar("T")
+log = logging.getLogger("paperbot")
+
+app = typer.Typer(
+    name="paperbot",
+    help="Follow arXiv topics: new papers, faithful summaries, key figures.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+stderr = Console(stderr=True)
+
+
+class CardFormat(StrEnum):
+    text = "text"
+    markdown = "markdown"
+    json = "json"
+
+
+class DigestFormat(StrEnum):
+    markdown = "markdown"
+    hexo = "hexo"
+    json = "json"
+
+
+class BadInput(Exception):
+    """Bad usage or input: exit 2."""
+
+
+def fail(message: str, code: int) -> NoReturn:
+    typer.echo(f"paperbot: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def run(work: Callable[[Settings], Awaitable[T]]) -> T:
+    """Load settings, run `work` on an event loop, map failures to exit codes."""
+    try:
+        settings = Settings.from_env()
+    except ConfigError as exc:
+        fail(str(exc), 2)
+    setup_logging(settings)
+    try:
+        return asyncio.run(work(settings))
+    except (
+        BadInput,
+        ConfigError,
+        InvalidArxivId,
+        PaperNotFound,
+        TopicError,
+        ArxivQueryError,
+    ) as exc:
+        fail(str(exc), 2)
+    except (ServiceUnavailable, SummaryError) as exc:
+        fail(str(exc), 1)
+    except KeyboardInterrupt:
+        fail("interrupted", 130)
+
+
+def progress(message: str) -> object:
+    """A spinner on a terminal; nothing when stderr is piped."""
+    return stderr.status(message) if stderr.is_terminal else nullcontext()
+
+
+def _language(value: str | None, settings: Settings) -> str:
+    if value is None:
+        return settings.language
+    try:
+        return normalize_language(value)
+    except ValueError as exc:
+        raise BadInput(f"--lang {value!r}: {exc}") from None
+
+
+def _write(text: str, out: Path | None) -> None:
+    if out is None:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+
+
+def _save_figures(cards: list[Card], directory: Path) -> dict[str, str]:
+    """Write each card's figure into `directory`; returns paper id → file name."""
+    directory.mkdir(parents=True, exist_ok=True)
+    saved = {}
+    for card in cards:
+        if card.figure is not None:
+            name = (
+                f"{card.paper.id.replace('/', '_')}-fig{card.figure.number}.{card.figure.extension}"
+            )
+            (directory / name).write_bytes(card.figure.image)
+            saved[card.paper.id] = name
+    return saved
+
+
+@app.command()
+def summarize(
+    paper_id: Annotated[str, typer.Argument(metavar="ID", help="arXiv id or URL")],
+    lang: Annotated[str | None, typer.Option(help="summary language (en, zh, ...)")] = None,
+    format: Annotated[CardFormat, typer.Option("--format", help="output format")] = CardFormat.text,
+    figures: Annotated[Path | None, typer.Option(help="save the paper's figures here")] = None,
+) -> None:
+    """Print the card of one paper."""
+
+    async def work(settings: Settings) -> None:
+        ident = parse_arxiv_id(paper_id)
+        language = _language(lang, settings)
+        async with open_service(settings) as service:
+            with progress(f"fetching {ident}"):
+                paper = await service.paper(ident)
+                card = await service.card(paper, language, figures is not None)
+        if figures is not None:
+            _save_figures([card], figures)
+        if format is CardFormat.json:
+            _write(json.dumps(card_json(card), ensure_ascii=False, indent=2), None)
+        else:
+            _write((card_markdown if format is CardFormat.markdown else card_text)(card), None)
+
+    run(work)
+
+
+@app.command()
+def digest(
+    topics: Annotated[list[str], typer.Argument(metavar="TOPIC...", help="topics (quote phrases)")],
+    days: Annotated[
+        int | None, typer.Option(min=1, max=60, help="papers of the last N days")
+    ] = None,
+    since: Annotated[str | None, typer.Option(help="papers since YYYY-MM-DD")] = None,
+    max: Annotated[int, typer.Option("--max", min=1, max=500, help="at most N papers")] = 20,
+    lang: Annotated[str | None, typer.Option(help="summary language (en, zh, ...)")] = None,
+    format: Annotated[DigestFormat, typer.Option("--format")] = DigestFormat.markdown,
+    out: Annotated[Path | None, typer.Option(help="write to FILE instead of stdout")] = None,
+) -> None:
+    """Write a digest of the topics' recent papers (markdown, a hexo blog post, or JSON)."""
+
+    async def work(settings: Settings) -> None:
+        if days is not None and since is not None:
+            raise BadInput("give --days or --since, not both")
+        parsed = [parse_topic(t) for t in topics]
+        language = _language(lang, settings)
+        start = _since(days, since)
+        async with open_service(settings) as service:
+            with progress("searching arXiv"):
+                result = await _digest(service, parsed, start, max, language)
+        figure_links: dict[str, str] = {}
+        if out is not None and format is not DigestFormat.json:
+            figure_links = {
+                pid: f"{out.stem}/{name}"
+                for pid, name in _save_figures(result.cards, out.parent / out.stem).items()
+            }
+        if format is DigestFormat.json:
+            text = json.dumps(digest_json(result), ensure_ascii=False, indent=2)
+        elif format is DigestFormat.hexo:
+            text = digest_hexo(result, figure_links)
+        else:
+            text = digest_markdown(result, figure_links)
+        _write(text, out)
+
+    run(work)
+
+
+def _since(days: int | None, since: str | None) -> datetime:
+    if since is not None:
+        try:
+            return datetime.combine(date.fromisoformat(since), datetime.min.time(), UTC)
+        except ValueError:
+            raise BadInput(f"--since {since!r} is not a date like 2024-04-01") from None
+    return datetime.now(UTC) - timedelta(days=days or 1)
+
+
+async def _digest(
+    service: PaperService, topics: list, start: datetime, limit: int, language: str
+) -> Digest:
+    found = await service.source.search(topics, start, limit)
+    ids = list(dict.fromkeys(i for t in topics for i in found.hits.get(t, [])))
+    papers = sorted((found.papers[i] for i in ids), key=lambda p: p.published, reverse=True)
+    await service.store.call(lambda r: r.upsert_papers(p.to_row() for p in papers[:limit]))
+    cards = [await service.card(p, language, True) for p in papers[:limit]]
+    return Digest(
+        cards=cards,
+        topics=[t.canonical for t in topics],
+        day=datetime.now(UTC).date(),
+        language=language,
+    )
+
+
+@app.command()
+def poll(
+    once: Annotated[bool, typer.Option("--once", help="one cycle, then exit")] = False,
+) -> None:
+    """Fetch new papers for all subscribed topics and deliver what is due."""
+
+    async def work(settings: Settings) -> None:
+        platforms = {"shell": ShellPlatform(sys.stdout)}
+        async with open_service(settings) as service:
+            while True:
+                report = await service.poll()
+                delivered = await service.deliver_due(platforms)
+                log.info(
+                    "delivered %d papers (%d cards, %d digests)",
+                    delivered.papers,
+                    delivered.cards,
+                    delivered.digests,
+                )
+                if once:
+                    if report.errors and not report.papers_seen:
+                        raise ServiceUnavailable("; ".join(report.errors))
+                    return
+                await asyncio.sleep(settings.poll_interval)
+
+    run(work)
+
+
+@app.command()
+def shell() -> None:
+    """Talk to the bot in the terminal, as one chat (stdin lines are messages)."""
+
+    async def work(settings: Settings) -> None:
+        async with open_service(settings) as service:
+            await run_shell(CommandLayer(service), sys.stdin, sys.stdout, sys.stdin.isatty())
+
+    run(work)
+
+
+def main() -> None:
+    app()

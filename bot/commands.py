@@ -1,0 +1,215 @@
+"""The platform-neutral command layer: parse → check → service → replies.
+
+Every platform adapter turns an incoming message into a `Command` and sends
+back the `Reply`s; the shell, Telegram and Discord share every rule here
+(permissions, validation, wording). Nothing raises out of `handle`: bad input
+and failing services become short replies.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from bot.arxiv.ids import InvalidArxivId, parse_arxiv_id
+from bot.arxiv.parse import ArxivQueryError
+from bot.chat_settings import SETTINGS, SettingError
+from bot.delivery import Platform
+from bot.models import Card, Chat
+from bot.retry import ServiceUnavailable
+from bot.service import ChatRef, PaperNotFound, PaperService
+from bot.summarize import SummaryError
+from bot.topics import TopicError, parse_topics
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 4096
+_COMMAND = re.compile(r"^/(?P<name>[A-Za-z_]{1,32})(?:@(?P<bot>\w+))?(?:\s+(?P<args>.*))?$", re.S)
+
+CHANGING = frozenset({"subscribe", "unsubscribe", "set"})
+
+HELP = """paperbot follows arXiv for this chat: new papers with a short summary and key figure.
+
+/subscribe <topic> - follow a topic; several separated by ;
+    cs.CV · math · gaussian splatting · NeRF in:cs.CV,cs.GR · au:Mildenhall
+    q:cat:cs.CV AND abs:"radiance field"
+/unsubscribe <topic> or /unsubscribe all
+/list - this chat's topics and settings
+/summarize <arXiv id or URL> - e.g. /summarize 2404.00409
+/digest - send the papers not yet sent to this chat now
+/settings - show settings; /set <name> <value> changes one:
+    language (en, zh, ...), mode (daily or instant), time (HH:MM),
+    timezone (e.g. Europe/Berlin), figures (on/off), max (papers per digest)"""
+
+
+@dataclass(frozen=True)
+class Command:
+    chat: ChatRef
+    user_id: str
+    name: str
+    args: str = ""
+    user_is_admin: bool = False
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A reply: plain text (the adapter escapes it) or a card."""
+
+    text: str = ""
+    card: Card | None = None
+
+
+def parse_command(text: str, bot_username: str | None = None) -> tuple[str, str] | None:
+    """`/name@bot args` → (name, args); None for plain text or another bot's command."""
+    match = _COMMAND.match(text.strip())
+    if match is None:
+        return None
+    addressed = match.group("bot")
+    if addressed and bot_username and addressed.lower() != bot_username.lower():
+        return None
+    return match.group("name").lower(), (match.group("args") or "").strip()
+
+
+Handler = Callable[["CommandLayer", Command, Chat, Platform], Awaitable[list[Reply]]]
+
+
+class CommandLayer:
+    def __init__(self, service: PaperService) -> None:
+        self.service = service
+
+    async def handle(self, command: Command, platform: Platform) -> list[Reply]:
+        """Replies for one command; never raises."""
+        handler = _HANDLERS.get(command.name)
+        if handler is None:
+            return [Reply(f"Unknown command /{command.name}. Send /help for the list.")]
+        if len(command.args) > MAX_MESSAGE_CHARS:
+            return [Reply(f"That message is too long (at most {MAX_MESSAGE_CHARS} characters).")]
+        if command.name in CHANGING and not self._may_change(command):
+            return [Reply("Only administrators of this chat can change its topics or settings.")]
+        try:
+            chat = await self.service.chat(command.chat)
+            return await handler(self, command, chat, platform)
+        except ServiceUnavailable as exc:
+            log.warning("/%s: %s", command.name, exc)
+            return [Reply("arXiv is not answering right now; please try again in a few minutes.")]
+        except Exception:
+            log.exception(
+                "/%s failed in %s:%s", command.name, command.chat.platform, command.chat.chat_id
+            )
+            return [Reply("Something went wrong on our side; the error was logged.")]
+
+    def _may_change(self, command: Command) -> bool:
+        return (
+            command.chat.kind == "private"
+            or command.user_is_admin
+            or command.user_id in self.service.settings.admin_ids
+        )
+
+    async def on_start(self, command: Command, chat: Chat, platform: Platform) -> list[Reply]:
+        return [Reply(HELP)]
+
+    async def on_subscribe(self, command: Command, chat: Chat, platform: Platform) -> list[Reply]:
+        if not command.args:
+            return [Reply("Give a topic: /subscribe cs.CV (or NeRF, au:Mildenhall, ...)")]
+        try:
+            topics = parse_topics(command.args)
+        except TopicError as exc:
+            return [Reply(f"Not subscribed: {exc}.")]
+        added, already = await self.service.subscribe(chat, topics)
+        lines = [f"Following {name}" for name in added]
+        lines += [f"Already following {name}" for name in already]
+        if added and chat.mode == "daily":
+            lines.append(
+                f"New papers arrive in the daily digest at {chat.digest_time} ({chat.timezone})."
+            )
+        elif added:
+            lines.append("New papers arrive as they are announced.")
+        return [Reply("\n".join(lines))]
+
+    async def on_unsubscribe(self, command: Command, chat: Chat, platform: Platform) -> list[Reply]:
+        if not command.args:
+            return [Reply("Give a topic to stop following, or /unsubscribe all")]
+        if command.args.lower() == "all":
+            removed = await self.service.unsubscribe(chat, None)
+            return [
+                Reply(
+                    f"Stopped following {len(removed)} topics."
+                    if removed
+                    else "This chat follows no topics."
+                )
+            ]
+        try:
+            topics = parse_topics(command.args)
+        except TopicError as exc:
+            return [Reply(f"Not changed: {exc}.")]
+        removed = await self.service.unsubscribe(chat, topics)
+        missing = [t.canonical for t in topics if t.canonical not in removed]
+        lines = [f"Stopped following {name}" for name in removed]
+        lines += [f"Not followed here: {name}" for name in missing]
+        return [Reply("\n".join(lines))]
+
+    async def on_list(self, command: Command, chat: Chat, platform: Platform) -> list[Reply]:
+        topics = await self.service.topics(chat)
+        listing = "\n".join(f"• {t}" for t in topics) if topics else "(none; try /subscribe cs.CV)"
+        return [Reply(f"Topics:\n{listing}\n\n{_settings_text(chat)}")]
+
+    async def on_settings(self, command: Command, chat: Chat, platform: Platform) -> list[Reply]:
+        return [Reply(f"{_settings_text(chat)}\n\nChange one with /set <name> <value>.")]
+
+    async def on_set(self, command: Command, chat: Chat, platform: Platform) -> list[Reply]:
+        name, _, value = command.args.partition(" ")
+        if not name:
+            return [Reply(f"Usage: /set <name> <value>; names: {', '.join(SETTINGS)}")]
+        try:
+            updated = await self.service.change_setting(chat, name, value)
+        except SettingError as exc:
+            return [Reply(f"Not changed: {exc}.")]
+        return [Reply(f"Saved.\n{_settings_text(updated)}")]
+
+    async def on_summarize(self, command: Command, chat: Chat, platform: Platform) -> list[Reply]:
+        if not command.args:
+            return [Reply("Give an arXiv id or link: /summarize 2404.00409")]
+        try:
+            ident = parse_arxiv_id(command.args.split()[0])
+            paper = await self.service.paper(ident)
+            card = await self.service.card(paper, chat.language, chat.figures)
+        except (InvalidArxivId, PaperNotFound, ArxivQueryError) as exc:
+            return [Reply(f"{str(exc)[:1].upper()}{str(exc)[1:]}.")]
+        except SummaryError:
+            return [Reply("The summary could not be made right now; please try again later.")]
+        return [Reply(card=card)]
+
+    async def on_digest(self, command: Command, chat: Chat, platform: Platform) -> list[Reply]:
+        report = await self.service.deliver_chat(chat, platform)
+        if report.failed:
+            return [Reply("The digest could not be sent completely; the rest follows later.")]
+        if not report.papers:
+            return [Reply("No new papers for this chat yet.")]
+        return []
+
+
+def _settings_text(chat: Chat) -> str:
+    return (
+        "Settings:\n"
+        f"language {chat.language}\n"
+        f"mode {chat.mode}\n"
+        f"time {chat.digest_time}\n"
+        f"timezone {chat.timezone}\n"
+        f"figures {'on' if chat.figures else 'off'}\n"
+        f"max {chat.max_papers}"
+    )
+
+
+_HANDLERS: dict[str, Handler] = {
+    "start": CommandLayer.on_start,
+    "help": CommandLayer.on_start,
+    "subscribe": CommandLayer.on_subscribe,
+    "unsubscribe": CommandLayer.on_unsubscribe,
+    "list": CommandLayer.on_list,
+    "settings": CommandLayer.on_settings,
+    "set": CommandLayer.on_set,
+    "summarize": CommandLayer.on_summarize,
+    "digest": CommandLayer.on_digest,
+}

@@ -1,0 +1,45 @@
+"""Logging setup: one format, and secrets from the settings never printed."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from bot.config import Settings
+
+REDACTED = "[redacted]"
+
+
+class RedactSecrets(logging.Filter):
+    """Replaces every configured token or key in a record's final message."""
+
+    def __init__(self, secrets: list[str]) -> None:
+        super().__init__()
+        self.secrets = [s for s in secrets if len(s) >= 6]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        for secret in self.secrets:
+            message = message.replace(secret, REDACTED)
+        record.msg, record.args = message, None
+        return True
+
+
+def setup_logging(settings: Settings) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    secrets = [
+        s
+        for s in (
+            settings.gemini_api_key,
+            settings.openai_api_key,
+            settings.telegram_bot_token,
+            settings.discord_bot_token,
+        )
+        if s
+    ]
+    handler.addFilter(RedactSecrets(secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(settings.log_level)
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))

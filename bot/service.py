@@ -1,0 +1,337 @@
+"""The service: every action paperbot takes, independent of the chat platform.
+
+Adapters and the CLI call these methods; nothing here knows Telegram,
+Discord or the terminal. Storage is reached through `Store.call` (its own
+thread), arXiv through `ArxivSource`, summaries through a `Summarizer` with a
+database cache shared by every chat.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from bot.arxiv.ids import ArxivId
+from bot.arxiv.source import ArxivSource
+from bot.chat_settings import default_chat_settings, parse_setting
+from bot.config import Settings
+from bot.delivery import ChatUnavailable, DeliveryFailed, Platform
+from bot.figures import FigureSource
+from bot.models import Card, Chat, Digest, Paper, Summary
+from bot.retry import ServiceUnavailable
+from bot.schedule import digest_due
+from bot.summarize import Summarizer, SummaryError
+from bot.topics import Topic, parse_topic
+from storage.database import Store
+from storage.repository import Repository
+
+log = logging.getLogger(__name__)
+
+FIRST_POLL_WINDOW = timedelta(days=2)
+OVERLAP = timedelta(days=2)
+
+Clock = Callable[[], datetime]
+
+
+class PaperNotFound(LookupError):
+    """arXiv has no paper with this id (or version)."""
+
+
+@dataclass(frozen=True)
+class ChatRef:
+    """A chat as a platform names it."""
+
+    platform: str
+    chat_id: str
+    kind: str = "private"
+    title: str = ""
+
+
+@dataclass
+class PollReport:
+    topics: int = 0
+    rss_requests: int = 0
+    api_requests: int = 0
+    papers_seen: int = 0
+    papers_new: int = 0
+    papers_updated: int = 0
+    deliveries_queued: int = 0
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass
+class DeliveryReport:
+    cards: int = 0
+    digests: int = 0
+    papers: int = 0
+    failed: list[str] = field(default_factory=list)
+    paused: list[str] = field(default_factory=list)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class PaperService:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        source: ArxivSource,
+        summarizer: Summarizer,
+        figures: FigureSource,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.source = source
+        self.summarizer = summarizer
+        self.figures = figures
+        self.clock = clock
+        self._summary_locks: dict[tuple[str, int, str], asyncio.Lock] = {}
+
+    # chats and subscriptions
+
+    async def chat(self, ref: ChatRef) -> Chat:
+        defaults = {**default_chat_settings(self.settings.language), "kind": ref.kind}
+        defaults["title"] = ref.title
+        row = await self.store.call(lambda r: r.ensure_chat(ref.platform, ref.chat_id, defaults))
+        return Chat.from_row(row)
+
+    async def subscribe(self, chat: Chat, topics: list[Topic]) -> tuple[list[str], list[str]]:
+        """Returns (added, already followed) canonical topics."""
+        names = [t.canonical for t in topics]
+        added = await self.store.call(lambda r: r.subscribe(chat.id, names))
+        return added, [n for n in names if n not in added]
+
+    async def unsubscribe(self, chat: Chat, topics: list[Topic] | None) -> list[str]:
+        names = None if topics is None else [t.canonical for t in topics]
+        return await self.store.call(lambda r: r.unsubscribe(chat.id, names))
+
+    async def topics(self, chat: Chat) -> list[str]:
+        return await self.store.call(lambda r: r.topics_of(chat.id))
+
+    async def change_setting(self, chat: Chat, name: str, value: str) -> Chat:
+        changes = parse_setting(name, value)
+        row = await self.store.call(lambda r: r.update_chat(chat.id, changes))
+        return Chat.from_row(row)
+
+    async def set_active(self, chat: Chat, active: bool, reason: str = "") -> None:
+        changes = {"active": int(active), "paused_reason": None if active else reason}
+        await self.store.call(lambda r: r.update_chat(chat.id, changes))
+
+    # papers and cards
+
+    async def paper(self, ident: ArxivId) -> Paper:
+        """The paper from arXiv (the stored copy when arXiv is unreachable)."""
+        try:
+            found = await self.source.lookup([str(ident)])
+        except ServiceUnavailable:
+            row = await self.store.call(lambda r: r.paper(ident.base))
+            if row is None or (ident.version is not None and row["version"] != ident.version):
+                raise
+            log.warning("arXiv unreachable; using the stored copy of %s", ident)
+            return Paper.from_row(row)
+        matching = [p for p in found if p.id == ident.base]
+        if not matching:
+            raise PaperNotFound(f"no arXiv paper {ident}")
+        paper = matching[0]
+        await self.store.call(lambda r: r.upsert_papers([paper.to_row()]))
+        return paper
+
+    async def card(self, paper: Paper, language: str, figures: bool = True) -> Card:
+        summary = await self.summary(paper, language)
+        figure = None
+        if figures:
+            found = await self.figures.figures(paper)
+            figure = found[0] if found else None
+        pdf_url = paper.pdf_url(self.settings.arxiv_pdf_url)
+        return Card(paper=paper, summary=summary, language=language, pdf_url=pdf_url, figure=figure)
+
+    async def summary(self, paper: Paper, language: str) -> Summary:
+        """The cached summary of this paper version, or one made now (once, even when
+        many chats ask at the same moment)."""
+        key = (paper.id, paper.version, language)
+        lock = self._summary_locks.setdefault(key, asyncio.Lock())
+        model = self.summarizer.model
+        async with lock:
+            row = await self.store.call(
+                lambda r: r.summary(paper.id, paper.version, language, model)
+            )
+            if row is not None:
+                return Summary.model_validate(json.loads(row["data"]))
+            try:
+                summary = await self.summarizer.summarize(paper, language)
+            except SummaryError:
+                log.exception("summary of %s failed", paper.versioned_id)
+                raise
+            data = summary.model_dump()
+            await self.store.call(
+                lambda r: r.save_summary(
+                    paper.id, paper.version, language, model, summary.source, data
+                )
+            )
+        self._summary_locks.pop(key, None)
+        return summary
+
+    # polling
+
+    async def poll(self) -> PollReport:
+        """Fetch new papers for every followed topic and queue them for the chats."""
+        started = time.monotonic()
+        now = self.clock()
+        report = PollReport()
+        subscriptions = await self.store.call(Repository.active_subscriptions)
+        by_topic: dict[str, list[int]] = {}
+        for row in subscriptions:
+            by_topic.setdefault(row["topic"], []).append(row["chat"])
+        topics = {parse_topic(name): name for name in by_topic}
+        report.topics = len(topics)
+        marks = await self.store.call(lambda r: r.watermarks(by_topic))
+        cutoffs = {
+            topic: (datetime.fromisoformat(marks[name]) - OVERLAP)
+            if name in marks
+            else now - FIRST_POLL_WINDOW
+            for topic, name in topics.items()
+        }
+        counts_before = (self.source.client.counts.rss, self.source.client.counts.api)
+
+        async def known(ids: Iterable[str]) -> set[str]:
+            wanted = list(ids)
+            return await self.store.call(lambda r: r.known_ids(wanted))
+
+        found = await self.source.poll(topics, cutoffs, known)
+        outcome = await self.store.call(
+            lambda r: r.upsert_papers(p.to_row() for p in found.papers.values())
+        )
+        items = [
+            (chat, paper_id, topics[topic])
+            for topic, paper_ids in found.hits.items()
+            for paper_id in paper_ids
+            for chat in by_topic[topics[topic]]
+        ]
+        report.deliveries_queued = await self.store.call(lambda r: r.queue_deliveries(items))
+        await self.store.call(
+            lambda r: r.set_watermarks(_watermarks(found.papers, found.hits, topics, marks))
+        )
+        report.rss_requests = self.source.client.counts.rss - counts_before[0]
+        report.api_requests = self.source.client.counts.api - counts_before[1]
+        report.papers_seen = len(found.papers)
+        report.papers_new = sum(1 for v in outcome.values() if v == "new")
+        report.papers_updated = sum(1 for v in outcome.values() if v == "updated")
+        report.errors = found.errors
+        report.seconds = time.monotonic() - started
+        await self.store.call(lambda r: r.record_poll(_poll_row(report, now, self.clock())))
+        log.info(
+            "poll: topics=%d rss=%d api=%d seen=%d new=%d updated=%d queued=%d errors=%d %.2fs",
+            report.topics,
+            report.rss_requests,
+            report.api_requests,
+            report.papers_seen,
+            report.papers_new,
+            report.papers_updated,
+            report.deliveries_queued,
+            len(report.errors),
+            report.seconds,
+        )
+        return report
+
+    # delivery
+
+    async def deliver_due(self, platforms: Mapping[str, Platform]) -> DeliveryReport:
+        """Send what is due to every active chat of the given platforms."""
+        report = DeliveryReport()
+        chat_ids = await self.store.call(Repository.chats_with_pending)
+        for chat_id in chat_ids:
+            row = await self.store.call(lambda r, c=chat_id: r.chat_by_id(c))
+            if row is None:
+                continue
+            chat = Chat.from_row(row)
+            platform = platforms.get(chat.platform)
+            if platform is None:
+                continue
+            if chat.mode == "daily" and not digest_due(chat, self.clock()):
+                continue
+            await self.deliver_chat(chat, platform, report)
+        return report
+
+    async def deliver_chat(
+        self, chat: Chat, platform: Platform, report: DeliveryReport | None = None
+    ) -> DeliveryReport:
+        """Send everything pending for one chat now: cards one by one in instant mode
+        when they are few, otherwise one digest."""
+        report = report or DeliveryReport()
+        pending = await self.store.call(lambda r: r.pending(chat.id))
+        if not pending:
+            return report
+        rows = await self.store.call(lambda r: r.papers([d["paper_id"] for d in pending]))
+        papers = [Paper.from_row(row) for row in rows]
+        ids = {d["paper_id"]: d["id"] for d in pending}
+        try:
+            if chat.mode == "instant" and len(papers) <= chat.max_papers:
+                for paper in papers:
+                    card = await self.card(paper, chat.language, chat.figures)
+                    await platform.send_card(chat, card)
+                    await self.store.call(lambda r, p=paper: r.mark_sent([ids[p.id]]))
+                    report.cards += 1
+                    report.papers += 1
+            else:
+                digest = await self.digest(chat, papers, sorted({d["topic"] for d in pending}))
+                await platform.send_digest(chat, digest)
+                await self.store.call(lambda r: r.mark_sent(list(ids.values())))
+                report.digests += 1
+                report.papers += len(papers)
+            if chat.mode == "daily":
+                sent_at = self.clock().isoformat()
+                await self.store.call(lambda r: r.update_chat(chat.id, {"last_digest_at": sent_at}))
+        except ChatUnavailable as exc:
+            await self.set_active(chat, False, str(exc))
+            report.paused.append(f"{chat.platform}:{chat.chat_id}")
+            log.warning("chat %s:%s paused: %s", chat.platform, chat.chat_id, exc)
+        except (DeliveryFailed, ServiceUnavailable, SummaryError) as exc:
+            error = str(exc)
+            unsent = [d["id"] for d in await self.store.call(lambda r: r.pending(chat.id))]
+            await self.store.call(lambda r: r.mark_attempt_failed(unsent, error))
+            report.failed.append(f"{chat.platform}:{chat.chat_id}: {exc}")
+            log.warning("delivery to %s:%s failed: %s", chat.platform, chat.chat_id, exc)
+        return report
+
+    async def digest(self, chat: Chat, papers: list[Paper], topics: list[str]) -> Digest:
+        cards = [await self.card(p, chat.language, chat.figures) for p in papers]
+        return Digest(cards=cards, topics=topics, day=self.clock().date(), language=chat.language)
+
+
+def _watermarks(
+    papers: Mapping[str, Paper],
+    hits: Mapping[Topic, list[str]],
+    topics: Mapping[Topic, str],
+    old: Mapping[str, str],
+) -> dict[str, str]:
+    """Per topic: the newest submission date seen for it, never moving backwards."""
+    marks: dict[str, str] = {}
+    for topic, name in topics.items():
+        dates = [papers[i].published for i in hits.get(topic, [])]
+        if name in old:
+            dates.append(datetime.fromisoformat(old[name]))
+        if dates:
+            marks[name] = max(dates).isoformat()
+    return marks
+
+
+def _poll_row(report: PollReport, started: datetime, finished: datetime) -> dict[str, object]:
+    return {
+        "started_at": started.isoformat(),
+        "finished_at": finished.isoformat(),
+        "rss_requests": report.rss_requests,
+        "api_requests": report.api_requests,
+        "papers_seen": report.papers_seen,
+        "papers_new": report.papers_new,
+        "deliveries_queued": report.deliveries_queued,
+        "errors": json.dumps(report.errors),
+    }

@@ -1,0 +1,76 @@
+"""The terminal adapter: stdin lines are messages from one chat, replies go to stdout.
+
+The shell chat (platform `shell`) is stored like any other chat, so a later
+`paperbot poll --once` prints the cards due to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+from typing import TextIO
+
+from bot.commands import Command, CommandLayer, Reply, parse_command
+from bot.models import Card, Chat, Digest
+from bot.service import ChatRef
+from handlers.render import card_text, digest_text
+
+PLATFORM = "shell"
+PROMPT = "paperbot> "
+
+
+def shell_chat() -> ChatRef:
+    """The terminal user's own chat."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "local"
+    return ChatRef(PLATFORM, user, "private", f"terminal of {user}")
+
+
+class ShellPlatform:
+    """Delivers cards and digests as plain text to a stream."""
+
+    name = PLATFORM
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+
+    async def send_card(self, chat: Chat, card: Card) -> None:
+        self._write(card_text(card))
+
+    async def send_digest(self, chat: Chat, digest: Digest) -> None:
+        self._write(digest_text(digest))
+
+    def show(self, reply: Reply) -> None:
+        self._write(card_text(reply.card) if reply.card is not None else reply.text)
+
+    def _write(self, text: str) -> None:
+        self.out.write(text.rstrip("\n") + "\n\n")
+        self.out.flush()
+
+
+async def run_shell(layer: CommandLayer, stdin: TextIO, out: TextIO, interactive: bool) -> None:
+    """Read messages until end of input, answering each one."""
+    platform = ShellPlatform(out)
+    chat = shell_chat()
+    if interactive:
+        out.write("paperbot shell: type /help, Ctrl-D to leave.\n")
+    while True:
+        if interactive:
+            out.write(PROMPT)
+            out.flush()
+        line = await asyncio.to_thread(stdin.readline)
+        if not line:
+            return
+        text = line.strip()
+        if not text:
+            continue
+        parsed = parse_command(text)
+        if parsed is None:
+            platform.show(Reply("Commands start with /. Send /help to see them."))
+            continue
+        name, args = parsed
+        command = Command(chat=chat, user_id=chat.chat_id, name=name, args=args, user_is_admin=True)
+        for reply in await layer.handle(command, platform):
+            platform.show(reply)

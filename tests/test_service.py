@@ -1,0 +1,194 @@
+"""Polling and delivery through the service, against the fake arXiv and a real database."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.arxiv.ids import parse_arxiv_id
+from bot.delivery import ChatUnavailable, DeliveryFailed
+from bot.models import Card, Chat, Digest
+from bot.service import ChatRef, PaperNotFound, PaperService
+from bot.topics import parse_topic
+from storage.database import Store
+from tests.fake_arxiv import FakeArxiv, make_paper
+
+
+class RecordingPlatform:
+    """A platform adapter that records what it was asked to send."""
+
+    name = "test"
+
+    def __init__(self) -> None:
+        self.cards: list[tuple[str, str]] = []
+        self.digests: list[tuple[str, list[str]]] = []
+        self.fail_with: Exception | None = None
+        self.crash_after_send = False
+
+    async def send_card(self, chat: Chat, card: Card) -> None:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.cards.append((chat.chat_id, card.paper.id))
+        if self.crash_after_send:
+            raise SystemExit("killed between send and record")
+
+    async def send_digest(self, chat: Chat, digest: Digest) -> None:
+        if self.fail_with is not None:
+            raise self.fail_with
+        self.digests.append((chat.chat_id, [c.paper.id for c in digest.cards]))
+
+
+async def follow(service: PaperService, chat_id: str, *topics: str) -> Chat:
+    chat = await service.chat(ChatRef("test", chat_id))
+    await service.subscribe(chat, [parse_topic(t) for t in topics])
+    return chat
+
+
+def pending_ids(store: Store, chat: Chat) -> list[str]:
+    return [d["paper_id"] for d in store.repo.pending(chat.id)]
+
+
+async def test_poll_queues_each_paper_once_per_chat(
+    service: PaperService, store: Store, fake_arxiv: FakeArxiv
+) -> None:
+    fake_arxiv.feeds["cs.CV"] = [
+        make_paper(1, title="NeRF in the dark"),
+        make_paper(2, categories=["cs.GR", "cs.CV"], announce_type="cross"),
+        make_paper(3, announce_type="replace", version=3),
+    ]
+    fake_arxiv.papers = [make_paper(1, title="NeRF in the dark"), make_paper(9, title="NeRF too")]
+    a = await follow(service, "a", "cs.CV", "nerf")
+    b = await follow(service, "b", "nerf")
+    report = await service.poll()
+    assert (report.rss_requests, report.api_requests) == (1, 1)
+    assert report.deliveries_queued == 5
+    assert sorted(pending_ids(store, a)) == ["2511.00001", "2511.00002", "2511.00009"]
+    assert sorted(pending_ids(store, b)) == ["2511.00001", "2511.00009"]
+    assert store.repo.paper("2511.00003")["version"] == 3
+
+    again = await service.poll()
+    assert again.deliveries_queued == 0
+    assert store.repo.delivery_counts() == {"pending": 5}
+
+
+async def test_new_version_updates_row_and_is_not_sent_again(
+    service: PaperService, store: Store, fake_arxiv: FakeArxiv
+) -> None:
+    first = make_paper(1, title="Gaussian splatting v1")
+    fake_arxiv.papers = [first]
+    chat = await follow(service, "a", "gaussian splatting")
+    await service.poll()
+    platform = RecordingPlatform()
+    await service.deliver_due({"test": platform})
+    assert platform.cards == [("a", "2511.00001")]
+
+    fake_arxiv.papers = [make_paper(1, title="Gaussian splatting v2", version=2)]
+    report = await service.poll()
+    assert report.papers_updated == 1 and report.deliveries_queued == 0
+    await service.deliver_due({"test": platform})
+    assert platform.cards == [("a", "2511.00001")]
+    row = store.repo.paper("2511.00001")
+    assert (row["version"], row["title"]) == (2, "Gaussian splatting v2")
+    assert pending_ids(store, chat) == []
+
+
+async def test_instant_cards_and_burst_as_digest(
+    service: PaperService, store: Store, fake_arxiv: FakeArxiv
+) -> None:
+    fake_arxiv.feeds["cs.CV"] = [make_paper(i) for i in range(1, 4)]
+    few = await follow(service, "few", "cs.CV")
+    many = await follow(service, "many", "cs.CV")
+    await service.change_setting(many, "max", "2")
+    await service.poll()
+    platform = RecordingPlatform()
+    report = await service.deliver_due({"test": platform})
+    assert sorted(platform.cards) == [("few", f"2511.0000{i}") for i in (1, 2, 3)]
+    assert platform.digests == [("many", ["2511.00001", "2511.00002", "2511.00003"])]
+    assert (report.cards, report.digests, report.papers) == (3, 1, 6)
+    assert pending_ids(store, few) == pending_ids(store, many) == []
+
+
+async def test_daily_digest_waits_for_its_time(
+    service: PaperService, store: Store, fake_arxiv: FakeArxiv
+) -> None:
+    fake_arxiv.feeds["cs.CV"] = [make_paper(1)]
+    chat = await follow(service, "d", "cs.CV")
+    later = (datetime.now(UTC) + timedelta(hours=2)).strftime("%H:%M")
+    await service.change_setting(chat, "mode", "daily")
+    await service.change_setting(chat, "time", later)
+    await service.poll()
+    platform = RecordingPlatform()
+    await service.deliver_due({"test": platform})
+    assert platform.digests == [] and platform.cards == []
+
+    service.clock = lambda: datetime.now(UTC) + timedelta(hours=3)
+    await service.deliver_due({"test": platform})
+    await service.deliver_due({"test": platform})
+    assert platform.digests == [("d", ["2511.00001"])]
+
+
+async def test_blocked_chat_is_paused_and_keeps_its_papers(
+    service: PaperService, store: Store, fake_arxiv: FakeArxiv
+) -> None:
+    fake_arxiv.feeds["cs.CV"] = [make_paper(1)]
+    chat = await follow(service, "gone", "cs.CV")
+    await service.poll()
+    platform = RecordingPlatform()
+    platform.fail_with = ChatUnavailable("Forbidden: bot was blocked by the user")
+    report = await service.deliver_due({"test": platform})
+    assert report.paused == ["test:gone"]
+    assert store.repo.chat_by_id(chat.id)["active"] == 0
+    assert pending_ids(store, chat) == ["2511.00001"]
+    platform.fail_with = None
+    await service.deliver_due({"test": platform})
+    assert platform.cards == []
+
+
+async def test_failed_send_stays_due_and_is_retried(
+    service: PaperService, store: Store, fake_arxiv: FakeArxiv
+) -> None:
+    fake_arxiv.feeds["cs.CV"] = [make_paper(1)]
+    chat = await follow(service, "flaky", "cs.CV")
+    await service.poll()
+    platform = RecordingPlatform()
+    platform.fail_with = DeliveryFailed("HTTP 502")
+    report = await service.deliver_due({"test": platform})
+    assert report.failed and "HTTP 502" in report.failed[0]
+    (row,) = store.repo.pending(chat.id)
+    assert (row["attempts"], row["last_error"]) == (1, "HTTP 502")
+    platform.fail_with = None
+    await service.deliver_due({"test": platform})
+    assert platform.cards == [("flaky", "2511.00001")]
+    assert store.repo.delivery_counts() == {"sent": 1}
+
+
+async def test_crash_between_send_and_record_repeats_only_that_card(
+    service: PaperService, store: Store, fake_arxiv: FakeArxiv
+) -> None:
+    fake_arxiv.feeds["cs.CV"] = [make_paper(1), make_paper(2)]
+    await follow(service, "c", "cs.CV")
+    await service.poll()
+    platform = RecordingPlatform()
+    platform.crash_after_send = True
+    with pytest.raises(SystemExit):
+        await service.deliver_due({"test": platform})
+    platform.crash_after_send = False
+    await service.deliver_due({"test": platform})
+    assert platform.cards == [("c", "2511.00001"), ("c", "2511.00001"), ("c", "2511.00002")]
+    assert store.repo.delivery_counts() == {"sent": 2}
+
+
+async def test_paper_lookup_and_cached_summary(
+    service: PaperService, store: Store, fake_arxiv: FakeArxiv
+) -> None:
+    fake_arxiv.papers = [make_paper(7, title="Cached")]
+    paper = await service.paper(parse_arxiv_id("https://arxiv.org/abs/2511.00007"))
+    card = await service.card(paper, "en")
+    assert card.paper.title == "Cached" and card.summary.source == "extractive"
+    assert card.pdf_url == f"{fake_arxiv.base}/pdf/2511.00007v1"
+    assert store.repo.db["summaries"].count == 1
+    assert (await service.card(paper, "en")).summary == card.summary
+    assert store.repo.db["summaries"].count == 1
+    with pytest.raises(PaperNotFound, match=r"no arXiv paper 2404\.99999"):
+        await service.paper(parse_arxiv_id("2404.99999"))
+    with pytest.raises(PaperNotFound):
+        await service.paper(parse_arxiv_id("2511.00007v4"))

@@ -1,0 +1,125 @@
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlite_utils import Database
+
+from bot.models import Paper
+from storage.database import open_database, schema_version
+from storage.migrations import migrations
+from storage.repository import Repository
+
+ALL = [m.name for m in migrations._migrations]
+TABLES = {"papers", "summaries", "chats", "subscriptions", "deliveries", "topic_state", "polls"}
+
+
+def paper(version: int = 1, published: str = "2024-04-01T10:00:00+00:00", pid="2404.00409"):
+    return Paper(
+        pid,
+        version,
+        f"Title v{version}",
+        ("A B",),
+        "Abstract.",
+        ("cs.CV",),
+        "cs.CV",
+        datetime.fromisoformat(published),
+        datetime.fromisoformat(published),
+    )
+
+
+def test_fresh_database_gets_every_migration_and_wal(tmp_path: Path) -> None:
+    db = open_database(tmp_path / "new.db")
+    assert schema_version(db) == ALL
+    assert set(db.table_names()) >= TABLES
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+@pytest.mark.parametrize("applied", range(len(ALL)))
+def test_database_at_each_earlier_version_is_migrated(tmp_path: Path, applied: int) -> None:
+    path = tmp_path / "old.db"
+    old = Database(sqlite3.connect(path))
+    if applied < len(ALL):
+        migrations.apply(old, stop_before=ALL[applied])
+    assert schema_version(old) == ALL[:applied]
+    if applied:
+        Repository(old).upsert_papers([paper().to_row()])
+    old.close()
+    db = open_database(path)
+    assert schema_version(db) == ALL
+    assert set(db.table_names()) >= TABLES
+    if applied:
+        assert Repository(db).paper("2404.00409")["title"] == "Title v1"
+    assert schema_version(open_database(path)) == ALL
+
+
+def test_new_version_updates_row_keeps_first_date(tmp_path: Path) -> None:
+    repo = Repository(open_database(tmp_path / "db"))
+    assert repo.upsert_papers([paper(1).to_row()]) == {"2404.00409": "new"}
+    v2 = paper(2, published="2024-04-05T10:00:00+00:00")
+    assert repo.upsert_papers([v2.to_row()]) == {"2404.00409": "updated"}
+    assert repo.upsert_papers([paper(1).to_row()]) == {"2404.00409": "known"}
+    row = repo.paper("2404.00409")
+    assert (row["version"], row["title"]) == (2, "Title v2")
+    assert Paper.from_row(row).published == datetime(2024, 4, 1, 10, tzinfo=UTC)
+    assert repo.db["papers"].count == 1
+
+
+def _chat(repo: Repository, chat_id: str = "1") -> int:
+    defaults = {
+        "kind": "private",
+        "language": "en",
+        "timezone": "UTC",
+        "mode": "instant",
+        "digest_time": "08:00",
+        "figures": 1,
+        "max_papers": 10,
+        "active": 1,
+    }
+    return repo.ensure_chat("shell", chat_id, defaults)["id"]
+
+
+def test_subscriptions_unique_and_removable(tmp_path: Path) -> None:
+    repo = Repository(open_database(tmp_path / "db"))
+    chat = _chat(repo)
+    assert _chat(repo) == chat
+    assert repo.subscribe(chat, ["cs.CV", "nerf"]) == ["cs.CV", "nerf"]
+    assert repo.subscribe(chat, ["nerf", "au:x"]) == ["au:x"]
+    assert repo.topics_of(chat) == ["cs.CV", "nerf", "au:x"]
+    assert repo.unsubscribe(chat, ["nerf", "missing"]) == ["nerf"]
+    assert repo.unsubscribe(chat, None) == ["cs.CV", "au:x"]
+    assert repo.topics_of(chat) == []
+
+
+def test_deliveries_once_per_chat_and_paper(tmp_path: Path) -> None:
+    repo = Repository(open_database(tmp_path / "db"))
+    repo.upsert_papers([paper().to_row()])
+    chat, other = _chat(repo, "1"), _chat(repo, "2")
+    assert (
+        repo.queue_deliveries(
+            [
+                (chat, "2404.00409", "cs.CV"),
+                (chat, "2404.00409", "nerf"),
+                (other, "2404.00409", "nerf"),
+            ]
+        )
+        == 2
+    )
+    pending = repo.pending(chat)
+    assert [(d["paper_id"], d["topic"]) for d in pending] == [("2404.00409", "cs.CV")]
+    repo.mark_sent([pending[0]["id"]])
+    assert repo.queue_deliveries([(chat, "2404.00409", "cs.CV")]) == 0
+    assert repo.pending(chat) == []
+    assert repo.delivery_counts() == {"pending": 1, "sent": 1}
+
+
+def test_related_writes_are_one_transaction(tmp_path: Path) -> None:
+    repo = Repository(open_database(tmp_path / "db"))
+    chat = _chat(repo)
+    with pytest.raises(sqlite3.IntegrityError):
+        repo.queue_deliveries([(chat, "2404.00409", "cs.CV")])
+    assert repo.delivery_counts() == {}
+    repo.upsert_papers([paper().to_row()])
+    with pytest.raises(sqlite3.IntegrityError):
+        repo.queue_deliveries([(chat, "2404.00409", "cs.CV"), (chat, "9999.99999", "cs.CV")])
+    assert repo.delivery_counts() == {}
