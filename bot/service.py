@@ -195,9 +195,7 @@ class PaperService:
         report.topics = len(topics)
         marks = await self.store.call(lambda r: r.watermarks(by_topic))
         cutoffs = {
-            topic: (datetime.fromisoformat(marks[name]) - OVERLAP)
-            if name in marks
-            else now - FIRST_POLL_WINDOW
+            topic: datetime.fromisoformat(marks[name]) if name in marks else now - FIRST_POLL_WINDOW
             for topic, name in topics.items()
         }
         counts_before = (self.source.client.counts.rss, self.source.client.counts.api)
@@ -218,7 +216,7 @@ class PaperService:
         ]
         report.deliveries_queued = await self.store.call(lambda r: r.queue_deliveries(items))
         await self.store.call(
-            lambda r: r.set_watermarks(_watermarks(found.papers, found.hits, topics, marks))
+            lambda r: r.set_watermarks(_next_cutoffs(found.papers, found.hits, topics, cutoffs))
         )
         report.rss_requests = self.source.client.counts.rss - counts_before[0]
         report.api_requests = self.source.client.counts.api - counts_before[1]
@@ -307,20 +305,19 @@ class PaperService:
         return Digest(cards=cards, topics=topics, day=self.clock().date(), language=chat.language)
 
 
-def _watermarks(
+def _next_cutoffs(
     papers: Mapping[str, Paper],
     hits: Mapping[Topic, list[str]],
     topics: Mapping[Topic, str],
-    old: Mapping[str, str],
+    cutoffs: Mapping[Topic, datetime],
 ) -> dict[str, str]:
-    """Per topic: the newest submission date seen for it, never moving backwards."""
+    """Per topic, the submission date before which a paper is no longer new to it: the
+    newest paper seen for the topic less `OVERLAP` (late announcements), never moving
+    backwards."""
     marks: dict[str, str] = {}
     for topic, name in topics.items():
-        dates = [papers[i].published for i in hits.get(topic, [])]
-        if name in old:
-            dates.append(datetime.fromisoformat(old[name]))
-        if dates:
-            marks[name] = max(dates).isoformat()
+        dates = [papers[i].published - OVERLAP for i in hits.get(topic, [])]
+        marks[name] = max([cutoffs[topic], *dates]).isoformat()
     return marks
 
 

@@ -1,0 +1,501 @@
+"""The offline summarizer: sentences chosen from the abstract, never rewritten.
+
+No network and no model: the paper's own abstract is split into sentences, each
+sentence is tagged by cue phrases (contribution, result, method, prior work…),
+and the summary fields are filled with whole sentences (cut at a word boundary
+with "…" only when too long). Nothing is invented, so a field with no fitting
+sentence stays empty. The full text, when given, is ignored.
+
+Takeaway selection: contribution and result sentences first, then method
+sentences (together at most five); other sentences only top the list up to
+three. The chosen takeaways are shown in abstract order, so they read as the
+abstract does.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bot.models import Paper, Summary
+
+TLDR_MAX = 280
+TAKEAWAY_MAX = 300
+MAX_TAKEAWAYS = 5
+MIN_TAKEAWAYS = 3
+MAX_KEYWORDS = 5
+ELLIPSIS = "…"
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Spans in which a period never ends a sentence: TeX math and URLs.
+_PROTECTED = re.compile(
+    r"\$\$.+?\$\$"
+    r"|\$[^$]{1,300}\$"
+    r"|\\\(.+?\\\)"
+    r"|\\\[.+?\\\]"
+    r"|(?:https?://|www\.)[^\s<>\"']*[^\s<>\"'.,;:!?)\]]",
+    re.S,
+)
+# A candidate boundary: terminal punctuation, closing quotes/brackets, whitespace.
+_CANDIDATE = re.compile(r"[.?!]+[\"'”’)\]]*\s+")
+_CJK_END = re.compile(r"[。！？]+[”’」』)）]*")
+_OPENERS = "\"'“‘$\\"
+# Lowercased words that end with a period without ending the sentence.
+_ABBREVIATIONS = _words(
+    """
+    e.g eg i.e ie al vs v.s cf viz resp approx ca fig figs eq eqs eqn eqns sec secs ref
+    refs tab tabs thm lem prop def defn cor chap ch app appx dr prof mr mrs ms jr sr st inc
+    ltd co corp dept univ phys rev lett proc ed eds op est
+    """
+)
+# Abbreviations that shorten a sentence only before a number ("No. 5", "pp. 12").
+_NUMBER_ABBREVIATIONS = frozenset({"no", "nos", "vol", "vols", "pp", "p", "art"})
+_WORDY = re.compile(r"[^\W\d_]{2,}|[\u3400-\u9fff]")
+_INITIALS = re.compile(r"[A-Z](?:\.-?[A-Z])*")
+_DOTTED = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
+_LABEL_WORDS = frozenset(
+    {"appendix", "section", "part", "table", "figure", "type", "class", "phase", "case", "set"}
+)
+# "etc." usually ends a list mid-sentence; it ends the sentence before these words.
+_SENTENCE_STARTERS = _words(
+    """
+    a an the this these that those we our it its they their in on at by for to from with as
+    however moreover furthermore finally thus hence therefore here there such many most
+    some all each both while when although though since because if using based one two
+    first second third next then specifically notably importantly surprisingly additionally
+    consequently further still yet despite unlike given under
+    """
+)
+# One-word headings of structured abstracts ("Context. … Results. …"), dropped.
+_HEADINGS = _words(
+    """
+    context background objective objectives aim aims purpose motivation problem method
+    methods methodology approach design results findings conclusion conclusions
+    significance implications originality limitations
+    """
+)
+
+_WE = r"we(?:\s+(?:also|first|then|further|now|here|additionally|finally|\w+ly))?\s+"
+_DOC = r"(?:paper|work|article|study|letter|manuscript|thesis|note|report|survey|review|chapter)"
+_STRONG = re.compile(
+    r"\b(?:"
+    + _WE
+    + r"(?:propos|introduc|present|develop|put\s+forward)\w*"
+    + r"|(?:this|the\s+present|our)\s+(?:\w+\s+)?"
+    + _DOC
+    + r"\s+(?:\w+ly\s+)?(?:propos|introduc|present|develop|report|describ|investigat|stud|"
+    r"explor|examin|evaluat|provid|consider|address|discuss|aim|focus|review|survey|deriv|"
+    r"show|demonstrat|analy[sz])\w*"
+    r"|in\s+this\s+(?:\w+\s+)?" + _DOC + r",?\s+(?:we|the\s+authors)"
+    r"|here,?\s+we"
+    r"|(?:the\s+)?(?:purpose|aim|goal|intent|objective)\s+of\s+this\s+" + _DOC + r")\b",
+    re.I,
+)
+_WEAK = re.compile(
+    r"\b(?:"
+    + _WE
+    + r"(?:show|deriv|design|report|describ|construct|formulat|investigat|stud|explor|examin|"
+    r"analy[sz]|consider|establish|provid|build|built|creat|devis|offer|outlin|review|survey|"
+    r"evaluat|combin|perform|prov|address|tackl|extend|generali[sz]|conduct|identif|validat|"
+    r"giv|gave|compar|characteri[sz]|elaborat|uncover|obtain|implement|realiz|report)\w*"
+    r"|our\s+(?:method|approach|framework|model|algorithm|scheme|technique|system|protocol|"
+    r"analysis|contribution|proposal|tool|pipeline)"
+    r"|(?:in\s+)?this\s+" + _DOC + r")\b",
+    re.I,
+)
+# Result cues that count anywhere, and weaker ones that count only after the contribution
+# sentence or in a first-person sentence ("to improve", "to achieve" in background do not).
+_RESULT = re.compile(
+    r"outperform|state[- ]of[- ]the[- ]art|results?\s+(?:show|indicate|reveal|demonstrate|"
+    r"suggest|confirm)|\bwe\s+(?:also\s+)?(?:find|found|demonstrate|observe|conclude)"
+    r"|\bour\s+findings|speed-?up|orders?\s+of\s+magnitude|\bsurpass|"
+    r"\d\s*(?:\\?%|percent|×|\\times|x\b)|\$\s*\\times",
+    re.I,
+)
+_WEAK_RESULT = re.compile(
+    r"\bachiev(?:es|ed|ing)\b|\bimprov(?:es|ed|ing|ements?)\b|\bexperiments\b"
+    r"|\bexperimental\s+results\b|\bexperimentally\b|\b(?:reveal|confirm|show)(?:s|ed)?\b",
+    re.I,
+)
+_FIRST_PERSON = re.compile(r"\b(?:we|our|us)\b", re.I)
+_ARTIFACT = (
+    r"(?:approach|method|framework|algorithm|scheme|protocol|model|technique|system|solution|"
+    r"pipeline|implementation|simulator|software|compiler|tool)s?"
+)
+_METHOD = re.compile(
+    r"\b(?:we\s+(?:\w+ly\s+)?(?:use|employ|apply|train|leverage|adopt|exploit|utili[sz]e|"
+    r"implement|simulate|compute|solve|combine|model|construct|formulate|encode|map|"
+    r"introduce|design)\w*"
+    r"|(?:our|the\s+proposed|this|the|it)\s+(?:\w+\s+)?" + _ARTIFACT + r"\s+(?:uses|relies|"
+    r"consists|leverages|combines|applies|learns|utili[sz]es|employs|builds|replaces|"
+    r"introduces|exploits|hinges|follows)"
+    r"|our\s+" + _ARTIFACT + r"|the\s+proposed\s+" + _ARTIFACT + r"|key\s+to\s+our)\b",
+    re.I,
+)
+_PRIOR = re.compile(
+    r"\b(?:however|existing|prior|previous(?:ly)?|struggle[sd]?|limited|suffers?|conventional|"
+    r"traditional|state-of-the-art\s+methods)\b",
+    re.I,
+)
+_LIMITATION = re.compile(
+    r"\bfuture\s+work\b|\blimitations?\s+of\s+(?:our|this|the\s+(?:proposed|present|current))"
+    r"|\bwe\s+(?:also\s+)?discuss\s+(?:the\s+|its\s+|their\s+)?limitations\b"
+    r"|\bleft\s+(?:open|for\s+future)",
+    re.I,
+)
+_NOVELTY = re.compile(
+    r"\bto\s+(?:the\s+best\s+of\s+)?our\s+knowledge\b|\bfor\s+the\s+first\s+time\b"
+    r"|\bis\s+the\s+first\s+(?:to|work|study|method|approach|demonstration)\b",
+    re.I,
+)
+_SIGNIFICANCE = re.compile(
+    r"\bpaves?\s+the\s+way\b|\bimplications?\s+for\b|\bopens?\s+(?:up\s+)?(?:new\s+)?"
+    r"(?:avenues?|possibilities|directions?|the\s+door)\b|\bimpact\s+on\b",
+    re.I,
+)
+
+_OUTLOOK = re.compile(r"\b(?:may|might|could|would|will)\b", re.I)
+_ACRONYM = re.compile(r"\(([A-Za-z][A-Za-z0-9&\-]{1,11})\)")
+_NAME = re.compile(
+    r"\b[A-Z][\w'\\-]*(?:\s+(?:of\s+|for\s+|the\s+)?[A-Z][\w'\\-]*)+"
+    r"|\b[A-Z][a-z]+(?:-[A-Z][A-Za-z]+)+\b"
+    r"|\b(?=\w*[a-z])(?=[A-Z]\w*[A-Z])(?![A-Z]+s\b)[A-Z]\w+\b"
+)
+_HYPHENATED = re.compile(r"[A-Z][a-z]+(?:-[A-Z][A-Za-z]+)+")
+_CAMEL = re.compile(r"(?=\w*[a-z])(?![A-Z]+s$)[A-Z]\w*[A-Z]\w*")
+_NAME_STOP = _words(
+    """
+    a an the this these that those we our in on at by for to from with as however here some
+    many most such its it using based while when although both each all
+    """
+)
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_LETTER = re.compile(r"[^\W\d_]")
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split an abstract into sentences, whitespace collapsed.
+
+    A sentence ends at ".", "?" or "!" (with closing quotes or brackets) followed
+    by whitespace and a capital letter, digit, quote or TeX. Abbreviations
+    ("e.g.", "et al.", "Fig.", "vs."…), initials ("B. Scott"), decimals, version
+    numbers, URLs and TeX math never end one. Pieces without a word (such as a
+    lone "0.") are joined to the sentence before them.
+    """
+    text = " ".join(text.split())
+    if not text:
+        return []
+    protected = [m.span() for m in _PROTECTED.finditer(text)]
+    pieces: list[str] = []
+    start = 0
+    for match in _CANDIDATE.finditer(text):
+        end = match.end()
+        if end >= len(text) or _inside(match.start(), protected):
+            continue
+        if not _ends_sentence(text, match.start(), end):
+            continue
+        pieces.append(text[start:end].strip())
+        start = end
+    pieces.append(text[start:].strip())
+    parts = [part for piece in pieces for part in _split_cjk(piece)]
+    sentences: list[str] = []
+    carry = ""  # a one-word piece waiting for the sentence it starts
+    for position, part in enumerate(parts):
+        if carry:
+            part, carry = f"{carry} {part}", ""
+        if len(parts) > 1 and part.rstrip(".:").lower() in _HEADINGS:
+            continue
+        if not _WORDY.search(part):
+            if sentences:
+                sentences[-1] = f"{sentences[-1]} {part}"
+            else:
+                carry = part
+        elif " " not in part and not _CJK.search(part) and position < len(parts) - 1:
+            carry = part
+        else:
+            sentences.append(part)
+    if carry:
+        if sentences:
+            sentences[-1] = f"{sentences[-1]} {carry}"
+        else:
+            sentences.append(carry)
+    return sentences
+
+
+def _inside(position: int, spans: list[tuple[int, int]]) -> bool:
+    return any(begin <= position < end for begin, end in spans)
+
+
+def _split_cjk(piece: str) -> list[str]:
+    parts: list[str] = []
+    start = 0
+    for match in _CJK_END.finditer(piece):
+        if match.end() < len(piece):
+            parts.append(piece[start : match.end()].strip())
+            start = match.end()
+    parts.append(piece[start:].strip())
+    return [p for p in parts if p]
+
+
+def _ends_sentence(text: str, punct_at: int, next_at: int) -> bool:
+    """Whether the punctuation at `punct_at` ends the sentence (next one at `next_at`)."""
+    following = text[next_at]
+    if not (following.isupper() or following.isdigit() or following in _OPENERS):
+        return False
+    if text[punct_at] != ".":
+        return True
+    before = text[:punct_at]
+    token = before.rsplit(" ", 1)[-1].lstrip("([{\"'“‘")
+    word = token.lower()
+    next_word = re.match(r"[\w'’-]*", text[next_at:])
+    next_word_text = next_word.group(0).lower() if next_word else ""
+    if word == "etc":
+        return next_word_text in _SENTENCE_STARTERS
+    if word in _ABBREVIATIONS or _DOTTED.fullmatch(token):
+        return False
+    if word in _NUMBER_ABBREVIATIONS and following.isdigit():
+        return False
+    if _INITIALS.fullmatch(token):
+        # "B. Scott" is a name; "at 4 K. This", "mode A. Using", "Appendix A. We" end one.
+        previous = before[: len(before) - len(token)].rstrip().rsplit(" ", 1)[-1].lower()
+        return (
+            previous in _LABEL_WORDS
+            or previous[-1:].isdigit()
+            or next_word_text in _SENTENCE_STARTERS
+        )
+    return True
+
+
+@dataclass
+class _Sentence:
+    index: int
+    text: str
+    tags: set[str] = field(default_factory=set)
+    strength: int = 0  # 2: strong contribution cue, 1: weak cue, 0: none
+
+
+def _tag(index: int, text: str) -> _Sentence:
+    sentence = _Sentence(index, text)
+    if _SIGNIFICANCE.search(text):
+        sentence.tags.add("significance")
+    if _STRONG.search(text):
+        sentence.strength = 2
+    elif _WEAK.search(text) and not ("significance" in sentence.tags or _OUTLOOK.search(text)):
+        sentence.strength = 1  # not "This work may open a new avenue…"
+    if sentence.strength:
+        sentence.tags.add("contribution")
+    if _RESULT.search(text):
+        sentence.tags.add("result")
+    elif _WEAK_RESULT.search(text):
+        sentence.tags.add("weak_result")
+    if _METHOD.search(text):
+        sentence.tags.add("method")
+    if _PRIOR.search(text):
+        sentence.tags.add("prior")
+    if _LIMITATION.search(text):
+        sentence.tags.add("limitation")
+    if _NOVELTY.search(text):
+        sentence.tags.add("novelty")
+    return sentence
+
+
+def truncate(text: str, limit: int) -> str:
+    """`text` if it fits in `limit` characters, else cut at a word boundary plus "…"."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - len(ELLIPSIS) + 1]
+    cut = cut.rsplit(" ", 1)[0] if " " in cut else cut[:-1]
+    return (cut.rstrip(" ,;:-–—(") or cut) + ELLIPSIS
+
+
+def detect_language(text: str) -> str:
+    """The language tag of `text`: "zh" when most letters are CJK ideographs, else "en"."""
+    letters = len(_LETTER.findall(text))
+    if letters and len(_CJK.findall(text)) * 2 > letters:
+        return "zh"
+    return "en"
+
+
+def _long_form(acronym: str, before: str) -> str:
+    """The expansion of `acronym` at the end of `before` (Schwartz–Hearst), or ""."""
+    words = before.split()
+    window = words[-min(len(words), len(acronym) + 5, 2 * len(acronym) + 2) :]
+    candidate = " ".join(window)
+    letters = [c.lower() for c in acronym if c.isalnum()]
+    s_index = len(letters) - 1
+    l_index = len(candidate) - 1
+    while s_index >= 0:
+        char = letters[s_index]
+        while l_index >= 0 and (
+            candidate[l_index].lower() != char
+            or (s_index == 0 and l_index > 0 and candidate[l_index - 1].isalnum())
+        ):
+            l_index -= 1
+        if l_index < 0:
+            return ""
+        l_index -= 1
+        s_index -= 1
+    start = candidate.rfind(" ", 0, l_index + 1) + 1
+    long_form = candidate[start:].strip(" ,;:")
+    if len(long_form.split()) > len(acronym) + 3 or not long_form[:1].isalpha():
+        return ""
+    return long_form
+
+
+def extract_keywords(text: str, limit: int = MAX_KEYWORDS) -> list[str]:
+    """Distinctive terms of `text`: defined acronyms ("Deep Learning (DL)"), then names.
+
+    Names are runs of capitalized words ("Density Matrix Renormalization Group"),
+    hyphenated proper names ("Kibble-Zurek") and CamelCase words ("ChatGPT"),
+    most frequent first; the capitalized first word of a sentence is not a name.
+    """
+    text = " ".join(text.split())
+    found: list[str] = []
+    acronyms: set[str] = set()
+    phrases: list[str] = []  # lowercased long forms and names already kept
+
+    def add(term: str, phrase: str, acronym: str = "") -> None:
+        phrase = phrase.lower()
+        if acronym:
+            if acronym.lower().rstrip("s") in acronyms or phrase in phrases:
+                return
+            acronyms.add(acronym.lower().rstrip("s"))
+        elif any(phrase in other or other in phrase for other in phrases):
+            return
+        found.append(term)
+        phrases.append(phrase)
+
+    for match in _ACRONYM.finditer(text):
+        acronym = match.group(1)
+        upper = sum(c.isupper() for c in acronym)
+        if upper < 2 or 2 * upper < sum(c.isalpha() for c in acronym):
+            continue
+        long_form = _long_form(acronym, text[: match.start()])
+        if long_form:
+            add(f"{long_form} ({acronym})", long_form, acronym)
+        if len(found) >= limit:
+            return found
+    counts: dict[str, int] = {}
+    for sentence in split_sentences(text):
+        for match in _NAME.finditer(sentence):
+            words = [w.strip("'’`\"") for w in match.group(0).split()]
+            if match.start() == 0:
+                words = words[1:]
+            while words and words[0].lower() in _NAME_STOP:
+                words = words[1:]
+            while words and words[-1].lower() in ("of", "for", "the"):
+                words = words[:-1]
+            name = " ".join(w for w in words if w)
+            named = _HYPHENATED.fullmatch(name) or _CAMEL.fullmatch(name)
+            single = len(words) == 1 and not named
+            if not name or single or not re.search(r"[a-z]", name):
+                continue
+            counts[name] = counts.get(name, 0) + 1
+    for name in sorted(counts, key=lambda n: -counts[n]):
+        if len(found) >= limit:
+            break
+        add(name, name)
+    return found
+
+
+def _join(sentences: list[_Sentence], limit: int) -> str:
+    return " ".join(s.text for s in sorted(sentences, key=lambda s: s.index)[:limit])
+
+
+def summarize_abstract(paper: Paper) -> Summary:
+    """The extractive `Summary` of `paper` (pure, synchronous)."""
+    title = " ".join(paper.title.split()) or paper.id
+    abstract = " ".join(paper.abstract.split())
+    texts: list[str] = []
+    for text in split_sentences(abstract):
+        if text not in texts and _WORDY.search(text):
+            texts.append(text)
+    if not texts:
+        short = truncate(title, TLDR_MAX)
+        return Summary(
+            tldr=short,
+            takeaways=[truncate(title, TAKEAWAY_MAX)],
+            language=detect_language(title),
+            model=ExtractiveSummarizer.model,
+            source="extractive",
+        )
+    sentences = [_tag(i, text) for i, text in enumerate(texts)]
+    best = max(sentences, key=lambda s: (s.strength, -s.index))
+    lead = best if best.strength else sentences[0]
+    for sentence in sentences:
+        if "weak_result" in sentence.tags and (
+            sentence.index > lead.index or _FIRST_PERSON.search(sentence.text)
+        ):
+            sentence.tags.add("result")
+    others = [s for s in sentences if s is not lead]
+
+    def rank(s: _Sentence) -> int:
+        if s.tags & {"contribution", "result"}:
+            return 0
+        return 1 if "method" in s.tags else 2
+
+    chosen: list[_Sentence] = []
+    for sentence in sorted(others, key=lambda s: (rank(s), s.index)):
+        if len(chosen) >= MAX_TAKEAWAYS or (rank(sentence) == 2 and len(chosen) >= MIN_TAKEAWAYS):
+            break
+        chosen.append(sentence)
+    takeaways = [truncate(s.text, TAKEAWAY_MAX) for s in sorted(chosen, key=lambda s: s.index)]
+    if not takeaways:
+        takeaways = [truncate(lead.text, TAKEAWAY_MAX)]
+
+    contribution_at = lead.index if lead.strength else None
+    background = [
+        s
+        for s in sentences
+        if contribution_at is not None
+        and s.index < contribution_at
+        and not s.tags & {"prior", "contribution", "result"}
+    ]
+    prior = [
+        s
+        for s in sentences
+        if "prior" in s.tags
+        and not s.tags & {"contribution", "result"}
+        and (s.index < lead.index or not _FIRST_PERSON.search(s.text))
+    ]
+    method = [
+        s
+        for s in sentences
+        if (s is lead and lead.strength) or (s.tags & {"contribution", "method"})
+    ]
+    method = [s for s in method if s is lead or "result" not in s.tags]
+    results = [s for s in sentences if "result" in s.tags and s is not lead]
+
+    return Summary(
+        tldr=truncate(lead.text, TLDR_MAX),
+        takeaways=takeaways,
+        background=_join(background, 2),
+        prior_work=_join(prior, 2),
+        method=_join(method, 3),
+        results=_join(results, 3),
+        significance=_join([s for s in sentences if "significance" in s.tags], 1),
+        novelty=_join([s for s in sentences if "novelty" in s.tags], 1),
+        limitations=_join([s for s in sentences if "limitation" in s.tags], 2),
+        keywords=extract_keywords(abstract),
+        language=detect_language(abstract),
+        model=ExtractiveSummarizer.model,
+        source="extractive",
+    )
+
+
+class ExtractiveSummarizer:
+    """Summarizer that quotes the abstract: offline, instant, never wrong about the paper."""
+
+    model: str = "extractive"
+
+    async def summarize(self, paper: Paper, language: str, fulltext: str | None = None) -> Summary:
+        """Sentences of `paper`'s abstract; `language` and `fulltext` are not used.
+
+        The summary is in the abstract's own language ("en", or "zh" for a
+        mostly-Chinese abstract), whatever language was asked for.
+        """
+        return summarize_abstract(paper)

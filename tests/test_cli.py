@@ -1,0 +1,142 @@
+"""The `paperbot` command end to end, in a subprocess, against the local fake arXiv."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.fake_arxiv import FakeArxiv, Scripted, make_paper
+
+ASTRO = "arxiv_api/id_list_astro-ph_0601001_oldstyle_id_affiliation_journalref_2026.xml"
+
+
+@pytest.fixture
+def run_cli(fake_arxiv: FakeArxiv, tmp_path: Path):
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOT_", "GEMINI_"))},
+        **fake_arxiv.env,
+        "PAPERBOT_DB": str(tmp_path / "cli.db"),
+        "PAPERBOT_LLM": "none",
+    }
+
+    def run(*args: str, stdin: str = "", extra_env: dict[str, str] | None = None):
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env={**env, **(extra_env or {})},
+            cwd=tmp_path,
+            timeout=60,
+        )
+
+    return run
+
+
+def test_summarize_every_id_form(run_cli, fake_arxiv: FakeArxiv, fixtures: Path) -> None:
+    fake_arxiv.raw_ids["astro-ph/0601001"] = (fixtures / ASTRO).read_bytes()
+    fake_arxiv.papers = [make_paper(409, title="Talking heads")]
+    result = run_cli("summarize", "https://arxiv.org/abs/astro-ph/0601001")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Frequency of Hot Jupiters and Very Hot Jupiters")
+    assert "Andrew Gould, Susan Dorsher, B. Scott Gaudi, Andrzej Udalski" in result.stdout
+    assert "Venue: ActaAstron.56:1-50,2006" in result.stdout
+    for form in (
+        "2511.00409",
+        "2511.00409v1",
+        "arXiv:2511.00409",
+        "https://arxiv.org/pdf/2511.00409",
+    ):
+        result = run_cli("summarize", form, "--format", "json")
+        assert result.returncode == 0, result.stderr
+        card = json.loads(result.stdout)
+        assert card["paper"]["title"] == "Talking heads"
+        assert card["summary"]["source"] == "extractive"
+
+
+def test_summarize_markdown_and_zh_labels(run_cli, fake_arxiv: FakeArxiv) -> None:
+    fake_arxiv.papers = [make_paper(1, title="A *bold* [claim](x)")]
+    result = run_cli("summarize", "2511.00001", "--format", "markdown", "--lang", "zh")
+    assert result.returncode == 0, result.stderr
+    assert "A \\*bold\\* \\[claim\\](x)" in result.stdout
+    assert "作者" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["summarize", "2404.99999"], 2, "no arXiv paper 2404.99999"),
+        (["summarize", "not-an-id"], 2, "not an arXiv id or URL"),
+        (["summarize", "2404.00409", "--format", "pdf"], 2, "Invalid value"),
+        (["summarize", "2404.00409", "--lang", "12"], 2, "--lang '12'"),
+        (["digest", "cs.CVV"], 2, "did you mean cs.CV"),
+        (["digest", "cs.CV", "--since", "yesterday"], 2, "is not a date"),
+        (["digest", "cs.CV", "--days", "2", "--since", "2024-01-01"], 2, "not both"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(run_cli, args, code, message) -> None:
+    result = run_cli(*args)
+    assert result.returncode == code
+    assert message in result.stderr
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_configuration_exits_2(run_cli) -> None:
+    result = run_cli("summarize", "2404.00409", extra_env={"PAPERBOT_ARXIV_DELAY": "abc"})
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "paperbot: PAPERBOT_ARXIV_DELAY='abc' is not a number of seconds"
+    )
+
+
+def test_arxiv_down_exits_1_with_reason(run_cli, fake_arxiv: FakeArxiv) -> None:
+    fake_arxiv.api_script.extend([Scripted(503, headers={"Retry-After": "0"})] * 10)
+    result = run_cli("summarize", "2404.00409")
+    assert result.returncode == 1
+    assert "HTTP 503 (after 4 attempts)" in result.stderr.splitlines()[-1]
+
+
+def test_digest_formats(run_cli, fake_arxiv: FakeArxiv, tmp_path: Path) -> None:
+    fake_arxiv.papers = [
+        make_paper(i, title=f"NeRF paper {i}", categories=["cs.CV"]) for i in range(1, 6)
+    ] + [make_paper(9, title="Old NeRF", age=__import__("datetime").timedelta(days=30))]
+    result = run_cli("digest", "NeRF", "cs.CV", "--days", "3", "--max", "3", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    digest = json.loads(result.stdout)
+    assert [c["paper"]["id"] for c in digest["cards"]] == ["2511.00001", "2511.00002", "2511.00003"]
+    out = tmp_path / "post.md"
+    result = run_cli("digest", "NeRF", "--days", "7", "--format", "hexo", "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    post = out.read_text()
+    assert post.startswith("---\ntitle: nerf\n")
+    assert post.count("\n## ") == 5 and "Old NeRF" not in post
+
+
+def test_shell_then_poll_prints_cards(run_cli, fake_arxiv: FakeArxiv) -> None:
+    session = run_cli("shell", stdin="/subscribe cs.CV; gaussian splatting\n/list\nhello\n/nope\n")
+    assert session.returncode == 0, session.stderr
+    assert "Following cs.CV" in session.stdout and "Following gaussian splatting" in session.stdout
+    assert "• gaussian splatting" in session.stdout
+    assert "Send /help" in session.stdout and "Unknown command /nope" in session.stdout
+
+    fake_arxiv.feeds["cs.CV"] = [make_paper(1, title="Sharper splats")]
+    fake_arxiv.papers = [make_paper(2, abstract="Fast Gaussian splatting. We propose X.")]
+    first = run_cli("poll", "--once")
+    assert first.returncode == 0, first.stderr
+    assert "Sharper splats" in first.stdout and "2511.00002" in first.stdout
+    second = run_cli("poll", "--once")
+    assert second.returncode == 0 and second.stdout == ""
+
+
+def test_poll_with_arxiv_down_exits_1(run_cli, fake_arxiv: FakeArxiv) -> None:
+    assert run_cli("shell", stdin="/subscribe cs.CV\n").returncode == 0
+    fake_arxiv.rss_script.extend([Scripted(503, headers={"Retry-After": "0"})] * 10)
+    result = run_cli("poll", "--once")
+    assert result.returncode == 1
+    assert "RSS cs.CV" in result.stderr

@@ -1,0 +1,157 @@
+"""The platform-neutral command layer: what a user types and what they read back."""
+
+import pytest
+
+from bot.commands import Command, CommandLayer, Reply, parse_command
+from bot.service import ChatRef, PaperService
+from storage.database import Store
+from tests.fake_arxiv import FakeArxiv, Scripted, make_paper
+from tests.test_service import RecordingPlatform
+
+PRIVATE = ChatRef("test", "42", "private")
+GROUP = ChatRef("test", "-100", "group", "Lab")
+
+
+@pytest.fixture
+def layer(service: PaperService) -> CommandLayer:
+    return CommandLayer(service)
+
+
+async def say(
+    layer: CommandLayer,
+    text: str,
+    chat: ChatRef = PRIVATE,
+    admin: bool = False,
+    platform: RecordingPlatform | None = None,
+) -> list[Reply]:
+    parsed = parse_command(text, "paperbot")
+    assert parsed is not None, text
+    command = Command(chat=chat, user_id="7", name=parsed[0], args=parsed[1], user_is_admin=admin)
+    return await layer.handle(command, platform or RecordingPlatform())
+
+
+async def text_of(layer: CommandLayer, message: str, **kwargs) -> str:
+    return "\n".join(r.text for r in await say(layer, message, **kwargs))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("/start", ("start", "")),
+        ("/subscribe@paperbot cs.CV", ("subscribe", "cs.CV")),
+        ("/SUBSCRIBE  NeRF ; cs.GR ", ("subscribe", "NeRF ; cs.GR")),
+        ("/summarize@otherbot 2404.00409", None),
+        ("hello", None),
+        ("/ start", None),
+    ],
+)
+def test_parse_command(text: str, expected) -> None:
+    assert parse_command(text, "paperbot") == expected
+
+
+async def test_subscribe_list_unsubscribe(layer: CommandLayer, store: Store) -> None:
+    reply = await text_of(layer, "/subscribe NeRF; cs.cv;  nerf ")
+    assert "Following nerf" in reply and "Following cs.CV" in reply
+    assert "Already following nerf" in await text_of(layer, "/subscribe NeRF")
+    listing = await text_of(layer, "/list")
+    assert "• nerf" in listing and "• cs.CV" in listing and "mode instant" in listing
+    assert "Stopped following cs.CV" in await text_of(layer, "/unsubscribe CS.CV")
+    assert "Not followed here: au:x" in await text_of(layer, "/unsubscribe au:x")
+    assert "Stopped following 1 topics" in await text_of(layer, "/unsubscribe all")
+    assert store.repo.active_subscriptions() == []
+
+
+@pytest.mark.parametrize(
+    ("message", "reply"),
+    [
+        ("/subscribe", "Give a topic"),
+        ("/subscribe cs.CVV", "did you mean cs.CV"),
+        ("/subscribe " + "x" * 300, "topic too long"),
+        ("/subscribe <b>x</b>", "may contain letters"),
+        ("/unsubscribe", "Give a topic"),
+        ("/summarize", "Give an arXiv id"),
+        ("/summarize 12345", "Not an arXiv id or URL"),
+        ("/summarize 2404.99999", "No arXiv paper 2404.99999"),
+        ("/set", "Usage: /set"),
+        ("/set colour red", "unknown setting 'colour'"),
+        ("/set time 25:00", "time is HH:MM"),
+        ("/set timezone Mars/Base", "IANA name"),
+        ("/set max 0", "from 1 to 50"),
+        ("/set mode weekly", "mode is daily"),
+        ("/set figures maybe", "figures is on or off"),
+        ("/frobnicate", "Unknown command /frobnicate"),
+        ("/subscribe " + "a" * 5000, "too long"),
+        ("/digest", "No new papers"),
+    ],
+)
+async def test_bad_input_gets_a_short_reply(layer: CommandLayer, message: str, reply: str) -> None:
+    text = await text_of(layer, message)
+    assert reply in text
+    assert len(text) < 300
+
+
+async def test_settings_change(layer: CommandLayer, store: Store) -> None:
+    reply = await text_of(layer, "/set timezone asia/shanghai")
+    assert "timezone Asia/Shanghai" in reply
+    await say(layer, "/set time 7:05")
+    await say(layer, "/set language 中文")
+    await say(layer, "/set figures off")
+    settings = await text_of(layer, "/settings")
+    for line in ("time 07:05", "language zh", "figures off", "timezone Asia/Shanghai"):
+        assert line in settings
+    row = store.repo.chat("test", "42")
+    assert (row["digest_time"], row["language"], row["figures"]) == ("07:05", "zh", 0)
+
+
+async def test_only_admins_change_groups(layer: CommandLayer, store: Store) -> None:
+    refused = await text_of(layer, "/subscribe cs.CV", chat=GROUP)
+    assert "Only administrators" in refused
+    assert "Only administrators" in await text_of(layer, "/set mode daily", chat=GROUP)
+    assert "Topics" in await text_of(layer, "/list", chat=GROUP)
+    assert "Following cs.CV" in await text_of(layer, "/subscribe cs.CV", chat=GROUP, admin=True)
+    assert [r["topic"] for r in store.repo.active_subscriptions()] == ["cs.CV"]
+
+
+async def test_global_admin_ids(service: PaperService, store: Store) -> None:
+    from dataclasses import replace
+
+    service.settings = replace(service.settings, admin_ids=frozenset({"7"}))
+    layer = CommandLayer(service)
+    assert "Following cs.CV" in await text_of(layer, "/subscribe cs.CV", chat=GROUP)
+
+
+async def test_summarize_returns_a_card(layer: CommandLayer, fake_arxiv: FakeArxiv) -> None:
+    fake_arxiv.papers = [make_paper(409, title="Splatting <everything> & more")]
+    for form in ("2511.00409", "arXiv:2511.00409v1", "https://arxiv.org/pdf/2511.00409v1.pdf"):
+        (reply,) = await say(layer, f"/summarize {form}")
+        assert reply.card is not None
+        assert reply.card.paper.title == "Splatting <everything> & more"
+
+
+async def test_arxiv_down_is_a_reply_not_a_crash(
+    layer: CommandLayer, fake_arxiv: FakeArxiv
+) -> None:
+    fake_arxiv.api_script.extend([Scripted(503)] * 3)
+    assert "arXiv is not answering" in await text_of(layer, "/summarize 2404.00409")
+
+
+async def test_digest_command_sends_pending(layer: CommandLayer, fake_arxiv: FakeArxiv) -> None:
+    fake_arxiv.feeds["cs.CV"] = [make_paper(1), make_paper(2)]
+    await say(layer, "/subscribe cs.CV")
+    await say(layer, "/set mode daily")
+    await layer.service.poll()
+    platform = RecordingPlatform()
+    assert await say(layer, "/digest", platform=platform) == []
+    assert platform.digests == [("42", ["2511.00001", "2511.00002"])]
+    assert "No new papers" in await text_of(layer, "/digest", platform=platform)
+
+
+async def test_unexpected_error_is_logged_not_raised(
+    layer: CommandLayer, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(*args, **kwargs):
+        raise RuntimeError("database exploded")
+
+    layer.service.topics = broken  # type: ignore[method-assign]
+    assert "Something went wrong" in await text_of(layer, "/list")
+    assert "database exploded" in caplog.text
