@@ -27,9 +27,9 @@ from bot.commands import CommandLayer
 from bot.config import ConfigError, Settings
 from bot.i18n import normalize_language
 from bot.logs import setup_logging
-from bot.models import Card, Digest
+from bot.models import Card
 from bot.retry import ServiceUnavailable
-from bot.service import PaperNotFound, PaperService
+from bot.service import PaperNotFound
 from bot.summarize import SummaryError
 from bot.topics import TopicError, parse_topic
 from handlers.render import (
@@ -184,7 +184,7 @@ def digest(
         start = _since(days, since)
         async with open_service(settings) as service:
             with progress("searching arXiv"):
-                result = await _digest(service, parsed, start, max, language)
+                result = await service.topic_digest(parsed, start, max, language)
         figure_links: dict[str, str] = {}
         if out is not None and format is not DigestFormat.json:
             figure_links = {
@@ -209,22 +209,6 @@ def _since(days: int | None, since: str | None) -> datetime:
         except ValueError:
             raise BadInput(f"--since {since!r} is not a date like 2024-04-01") from None
     return datetime.now(UTC) - timedelta(days=days or 1)
-
-
-async def _digest(
-    service: PaperService, topics: list, start: datetime, limit: int, language: str
-) -> Digest:
-    found = await service.source.search(topics, start, limit)
-    ids = list(dict.fromkeys(i for t in topics for i in found.hits.get(t, [])))
-    papers = sorted((found.papers[i] for i in ids), key=lambda p: p.published, reverse=True)
-    await service.store.call(lambda r: r.upsert_papers(p.to_row() for p in papers[:limit]))
-    cards = [await service.card(p, language, True) for p in papers[:limit]]
-    return Digest(
-        cards=cards,
-        topics=[t.canonical for t in topics],
-        day=datetime.now(UTC).date(),
-        language=language,
-    )
 
 
 @app.command()

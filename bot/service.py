@@ -300,6 +300,20 @@ class PaperService:
             log.warning("delivery to %s:%s failed: %s", chat.platform, chat.chat_id, exc)
         return report
 
+    async def topic_digest(
+        self, topics: list[Topic], since: datetime, limit: int, language: str
+    ) -> Digest:
+        """The newest papers (at most `limit`) of the topics submitted since `since`,
+        searched afresh on arXiv (for `paperbot digest` and blog posts)."""
+        found = await self.source.search(topics, since, limit)
+        ids = list(dict.fromkeys(i for t in topics for i in found.hits.get(t, [])))
+        papers = sorted((found.papers[i] for i in ids), key=lambda p: p.published, reverse=True)
+        chosen = papers[:limit]
+        await self.store.call(lambda r: r.upsert_papers(p.to_row() for p in chosen))
+        cards = [await self.card(p, language) for p in chosen]
+        names = [t.canonical for t in topics]
+        return Digest(cards=cards, topics=names, day=self.clock().date(), language=language)
+
     async def digest(self, chat: Chat, papers: list[Paper], topics: list[str]) -> Digest:
         cards = [await self.card(p, chat.language, chat.figures) for p in papers]
         return Digest(cards=cards, topics=topics, day=self.clock().date(), language=chat.language)

@@ -43,6 +43,14 @@ async def follow(service: PaperService, chat_id: str, *topics: str) -> Chat:
     return chat
 
 
+async def one_paper_queued(service: PaperService, fake_arxiv: FakeArxiv, chat_id: str) -> Chat:
+    """A chat following cs.CV with one announced paper waiting for it."""
+    fake_arxiv.feeds["cs.CV"] = [make_paper(1)]
+    chat = await follow(service, chat_id, "cs.CV")
+    await service.poll()
+    return chat
+
+
 def pending_ids(store: Store, chat: Chat) -> list[str]:
     return [d["paper_id"] for d in store.repo.pending(chat.id)]
 
@@ -129,9 +137,7 @@ async def test_daily_digest_waits_for_its_time(
 async def test_blocked_chat_is_paused_and_keeps_its_papers(
     service: PaperService, store: Store, fake_arxiv: FakeArxiv
 ) -> None:
-    fake_arxiv.feeds["cs.CV"] = [make_paper(1)]
-    chat = await follow(service, "gone", "cs.CV")
-    await service.poll()
+    chat = await one_paper_queued(service, fake_arxiv, "gone")
     platform = RecordingPlatform()
     platform.fail_with = ChatUnavailable("Forbidden: bot was blocked by the user")
     report = await service.deliver_due({"test": platform})
@@ -146,9 +152,7 @@ async def test_blocked_chat_is_paused_and_keeps_its_papers(
 async def test_failed_send_stays_due_and_is_retried(
     service: PaperService, store: Store, fake_arxiv: FakeArxiv
 ) -> None:
-    fake_arxiv.feeds["cs.CV"] = [make_paper(1)]
-    chat = await follow(service, "flaky", "cs.CV")
-    await service.poll()
+    chat = await one_paper_queued(service, fake_arxiv, "flaky")
     platform = RecordingPlatform()
     platform.fail_with = DeliveryFailed("HTTP 502")
     report = await service.deliver_due({"test": platform})

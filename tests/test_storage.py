@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
+from bot.chat_settings import default_chat_settings
 from bot.models import Paper
 from storage.database import open_database, schema_version
 from storage.migrations import migrations
@@ -66,17 +67,9 @@ def test_new_version_updates_row_keeps_first_date(tmp_path: Path) -> None:
 
 
 def _chat(repo: Repository, chat_id: str = "1") -> int:
-    defaults = {
-        "kind": "private",
-        "language": "en",
-        "timezone": "UTC",
-        "mode": "instant",
-        "digest_time": "08:00",
-        "figures": 1,
-        "max_papers": 10,
-        "active": 1,
-    }
-    return repo.ensure_chat("shell", chat_id, defaults)["id"]
+    return repo.ensure_chat("shell", chat_id, {**default_chat_settings("en"), "kind": "private"})[
+        "id"
+    ]
 
 
 def test_subscriptions_unique_and_removable(tmp_path: Path) -> None:
