@@ -193,7 +193,7 @@ class PaperService:
             by_topic.setdefault(row["topic"], []).append(row["chat"])
         topics = {parse_topic(name): name for name in by_topic}
         report.topics = len(topics)
-        marks = await self.store.call(lambda r: r.watermarks(by_topic))
+        marks = await self.store.call(lambda r: r.cutoffs(by_topic))
         cutoffs = {
             topic: datetime.fromisoformat(marks[name]) if name in marks else now - FIRST_POLL_WINDOW
             for topic, name in topics.items()
@@ -205,18 +205,16 @@ class PaperService:
             return await self.store.call(lambda r: r.known_ids(wanted))
 
         found = await self.source.poll(topics, cutoffs, known)
-        outcome = await self.store.call(
-            lambda r: r.upsert_papers(p.to_row() for p in found.papers.values())
-        )
         items = [
             (chat, paper_id, topics[topic])
             for topic, paper_ids in found.hits.items()
             for paper_id in paper_ids
             for chat in by_topic[topics[topic]]
         ]
-        report.deliveries_queued = await self.store.call(lambda r: r.queue_deliveries(items))
-        await self.store.call(
-            lambda r: r.set_watermarks(_next_cutoffs(found.papers, found.hits, topics, cutoffs))
+        rows = [p.to_row() for p in found.papers.values()]
+        next_cutoffs = _next_cutoffs(found.papers, found.hits, topics, cutoffs)
+        outcome, report.deliveries_queued = await self.store.call(
+            lambda r: r.save_poll(rows, items, next_cutoffs)
         )
         report.rss_requests = self.source.client.counts.rss - counts_before[0]
         report.api_requests = self.source.client.counts.api - counts_before[1]

@@ -100,7 +100,7 @@ def core(db: Database) -> None:
 @migrations(name="0002_poll_state")
 def poll_state(db: Database) -> None:
     db["topic_state"].create(
-        {"topic": str, "watermark": str, "polled_at": str},
+        {"topic": str, "cutoff": str, "polled_at": str},
         pk="topic",
     )
     db["polls"].create(

@@ -236,22 +236,31 @@ class Repository:
 
     # poll state
 
-    def watermarks(self, topics: Iterable[str]) -> dict[str, str]:
+    def cutoffs(self, topics: Iterable[str]) -> dict[str, str]:
+        """Per topic, the submission date before which a paper is no longer new to it."""
         names = list(topics)
         if not names:
             return {}
         marks = ",".join("?" * len(names))
-        rows = self._rows(
-            f"SELECT topic, watermark FROM topic_state WHERE topic IN ({marks})", names
-        )
-        return {r["topic"]: r["watermark"] for r in rows if r["watermark"]}
+        rows = self._rows(f"SELECT topic, cutoff FROM topic_state WHERE topic IN ({marks})", names)
+        return {r["topic"]: r["cutoff"] for r in rows if r["cutoff"]}
 
-    def set_watermarks(self, marks: dict[str, str]) -> None:
+    def save_poll(
+        self,
+        papers: Iterable[Row],
+        deliveries: Iterable[tuple[int, str, str]],
+        cutoffs: dict[str, str],
+    ) -> tuple[dict[str, str], int]:
+        """Store what a poll found in one transaction: the papers, the deliveries now due
+        and the topics' next cutoffs. Returns the papers' outcome and how many were queued."""
         with self.db.atomic():
-            for topic, watermark in marks.items():
+            outcome = self.upsert_papers(papers)
+            queued = self.queue_deliveries(deliveries)
+            for topic, cutoff in cutoffs.items():
                 self.db["topic_state"].upsert(
-                    {"topic": topic, "watermark": watermark, "polled_at": now_iso()}, pk="topic"
+                    {"topic": topic, "cutoff": cutoff, "polled_at": now_iso()}, pk="topic"
                 )
+        return outcome, queued
 
     def record_poll(self, row: Row) -> None:
         self.db["polls"].insert(row)

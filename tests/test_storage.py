@@ -116,3 +116,22 @@ def test_related_writes_are_one_transaction(tmp_path: Path) -> None:
     with pytest.raises(sqlite3.IntegrityError):
         repo.queue_deliveries([(chat, "2404.00409", "cs.CV"), (chat, "9999.99999", "cs.CV")])
     assert repo.delivery_counts() == {}
+
+
+def test_poll_results_are_saved_all_or_nothing(tmp_path: Path) -> None:
+    repo = Repository(open_database(tmp_path / "db"))
+    chat = _chat(repo)
+    rows = [paper().to_row()]
+    with pytest.raises(sqlite3.IntegrityError):
+        repo.save_poll(
+            rows,
+            [(chat, "2404.00409", "cs.CV"), (chat, "missing", "cs.CV")],
+            {"cs.CV": "2024-04-01T00:00:00+00:00"},
+        )
+    assert repo.paper("2404.00409") is None
+    assert repo.cutoffs(["cs.CV"]) == {}
+    outcome, queued = repo.save_poll(
+        rows, [(chat, "2404.00409", "cs.CV")], {"cs.CV": "2024-04-01T00:00:00+00:00"}
+    )
+    assert (outcome, queued) == ({"2404.00409": "new"}, 1)
+    assert repo.cutoffs(["cs.CV", "nerf"]) == {"cs.CV": "2024-04-01T00:00:00+00:00"}
