@@ -26,7 +26,7 @@ from bot.models import Card, Chat, Digest, Paper, Summary
 from bot.retry import ServiceUnavailable
 from bot.schedule import digest_due
 from bot.summarize import Summarizer, SummaryError
-from bot.topics import Topic, parse_topic
+from bot.topics import Topic, TopicError, parse_topic
 from storage.database import Store
 from storage.repository import Repository
 
@@ -191,7 +191,7 @@ class PaperService:
         by_topic: dict[str, list[int]] = {}
         for row in subscriptions:
             by_topic.setdefault(row["topic"], []).append(row["chat"])
-        topics = {parse_topic(name): name for name in by_topic}
+        topics = _parsed_topics(by_topic)
         report.topics = len(topics)
         marks = await self.store.call(lambda r: r.cutoffs(by_topic))
         cutoffs = {
@@ -254,7 +254,11 @@ class PaperService:
                 continue
             if chat.mode == "daily" and not digest_due(chat, self.clock()):
                 continue
-            await self.deliver_chat(chat, platform, report)
+            try:
+                await self.deliver_chat(chat, platform, report)
+            except Exception as exc:  # one chat's unexpected failure must not stop the others
+                log.exception("delivery to %s:%s crashed", chat.platform, chat.chat_id)
+                report.failed.append(f"{chat.platform}:{chat.chat_id}: {exc}")
         return report
 
     async def deliver_chat(
@@ -315,6 +319,17 @@ class PaperService:
     async def digest(self, chat: Chat, papers: list[Paper], topics: list[str]) -> Digest:
         cards = [await self.card(p, chat.language, chat.figures) for p in papers]
         return Digest(cards=cards, topics=topics, day=self.clock().date(), language=chat.language)
+
+
+def _parsed_topics(names: Iterable[str]) -> dict[Topic, str]:
+    """Stored topics parsed back; one that no longer parses is logged and skipped."""
+    topics: dict[Topic, str] = {}
+    for name in names:
+        try:
+            topics[parse_topic(name)] = name
+        except TopicError as exc:
+            log.error("stored topic %r is not valid any more, skipped: %s", name, exc)
+    return topics
 
 
 def _next_cutoffs(

@@ -196,3 +196,31 @@ async def test_paper_lookup_and_cached_summary(
         await service.paper(parse_arxiv_id("2404.99999"))
     with pytest.raises(PaperNotFound):
         await service.paper(parse_arxiv_id("2511.00007v4"))
+
+
+async def test_one_chat_crashing_does_not_stop_the_others(
+    service: PaperService, store: Store, fake_arxiv: FakeArxiv
+) -> None:
+    await one_paper_queued(service, fake_arxiv, "ok")
+    await follow(service, "bad", "cs.CV")
+    await service.poll()
+
+    class Picky(RecordingPlatform):
+        async def send_card(self, chat: Chat, card: Card) -> None:
+            if chat.chat_id == "ok":
+                raise RuntimeError("renderer bug")
+            await super().send_card(chat, card)
+
+    platform = Picky()
+    report = await service.deliver_due({"test": platform})
+    assert platform.cards == [("bad", "2511.00001")]
+    assert report.failed == ["test:ok: renderer bug"]
+
+
+async def test_a_stored_topic_that_no_longer_parses_is_skipped(
+    service: PaperService, store: Store, fake_arxiv: FakeArxiv
+) -> None:
+    chat = await one_paper_queued(service, fake_arxiv, "a")
+    store.repo.subscribe(chat.id, ["cs.NOPE"])
+    report = await service.poll()
+    assert report.topics == 1 and report.errors == []
