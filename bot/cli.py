@@ -29,9 +29,11 @@ from bot.i18n import normalize_language
 from bot.logs import setup_logging
 from bot.models import Card
 from bot.retry import ServiceUnavailable
+from bot.runner import cycle, repeat, stop_on_signals
 from bot.service import PaperNotFound
 from bot.summarize import SummaryError
 from bot.topics import TopicError, parse_topic
+from handlers.registry import adapters
 from handlers.render import (
     card_json,
     card_markdown,
@@ -215,25 +217,56 @@ def _since(days: int | None, since: str | None) -> datetime:
 def poll(
     once: Annotated[bool, typer.Option("--once", help="one cycle, then exit")] = False,
 ) -> None:
-    """Fetch new papers for all subscribed topics and deliver what is due."""
+    """Fetch new papers for all subscribed topics and deliver what is due (shell chats print
+    to stdout)."""
 
     async def work(settings: Settings) -> None:
         platforms = {"shell": ShellPlatform(sys.stdout)}
         async with open_service(settings) as service:
-            while True:
-                report = await service.poll()
-                delivered = await service.deliver_due(platforms)
-                log.info(
-                    "delivered %d papers (%d cards, %d digests)",
-                    delivered.papers,
-                    delivered.cards,
-                    delivered.digests,
+            if not once:
+                await repeat(service, platforms, settings.poll_interval, stop_on_signals())
+                return
+            report, _ = await cycle(service, platforms)
+            if report.errors and not report.papers_seen:
+                raise ServiceUnavailable("; ".join(report.errors))
+
+    run(work)
+
+
+@app.command("run")
+def run_bot() -> None:
+    """Run the bot: every platform whose token is set, polling on schedule."""
+
+    async def work(settings: Settings) -> None:
+        async with open_service(settings) as service:
+            started = adapters(settings, CommandLayer(service))
+            if not started:
+                raise BadInput(
+                    "no platform configured: set TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN"
                 )
-                if once:
-                    if report.errors and not report.papers_seen:
-                        raise ServiceUnavailable("; ".join(report.errors))
-                    return
-                await asyncio.sleep(settings.poll_interval)
+            stopping = stop_on_signals()
+            for adapter in started:
+                await adapter.start()
+            try:
+                platforms = {a.name: a for a in started}
+                await repeat(service, platforms, settings.poll_interval, stopping)
+            finally:
+                for adapter in started:
+                    await adapter.stop()
+
+    run(work)
+
+
+@app.command()
+def stats() -> None:
+    """Counts of chats, subscriptions, papers and deliveries, and the last poll."""
+
+    async def work(settings: Settings) -> None:
+        async with open_service(settings) as service:
+            figures = await service.stats()
+        width = max(len(name) for name in figures)
+        for name, value in figures.items():
+            typer.echo(f"{name:<{width}}  {value}")
 
     run(work)
 

@@ -31,3 +31,15 @@ class Platform(Protocol):
     async def send_digest(self, chat: Chat, digest: Digest) -> None:
         """Send a digest (header and papers); returns once all of it is confirmed."""
         ...
+
+
+class Adapter(Platform, Protocol):
+    """A platform that also receives messages; `paperbot run` starts and stops it."""
+
+    async def start(self) -> None:
+        """Connect and begin handling incoming messages (returns once running)."""
+        ...
+
+    async def stop(self) -> None:
+        """Stop receiving, finish or park what is in flight, disconnect."""
+        ...

@@ -180,6 +180,25 @@ class PaperService:
         self._summary_locks.pop(key, None)
         return summary
 
+    async def stats(self) -> dict[str, object]:
+        """Figures for `paperbot stats`: what is stored, what is due, the last poll."""
+        counts = await self.store.call(Repository.counts)
+        deliveries = await self.store.call(Repository.delivery_counts)
+        last = await self.store.call(Repository.last_poll)
+        figures: dict[str, object] = dict(counts)
+        for status in ("pending", "sent"):
+            figures[f"deliveries_{status}"] = deliveries.get(status, 0)
+        if last is None:
+            figures["last_poll"] = "never"
+        else:
+            errors = json.loads(last["errors"] or "[]")
+            figures["last_poll"] = last["finished_at"]
+            figures["last_poll_result"] = (
+                f"{last['papers_seen']} papers seen, {last['papers_new']} new, "
+                f"{last['deliveries_queued']} deliveries queued, {len(errors)} errors"
+            )
+        return figures
+
     # polling
 
     async def poll(self) -> PollReport:

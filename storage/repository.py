@@ -262,6 +262,19 @@ class Repository:
                 )
         return outcome, queued
 
+    def counts(self) -> dict[str, int]:
+        """How many chats (active and paused), subscriptions, topics, papers, summaries."""
+        one = self._row(
+            "SELECT (SELECT COUNT(*) FROM chats WHERE active = 1) AS chats_active, "
+            "(SELECT COUNT(*) FROM chats WHERE active = 0) AS chats_paused, "
+            "(SELECT COUNT(*) FROM subscriptions) AS subscriptions, "
+            "(SELECT COUNT(DISTINCT topic) FROM subscriptions) AS topics, "
+            "(SELECT COUNT(*) FROM papers) AS papers, "
+            "(SELECT COUNT(*) FROM summaries) AS summaries"
+        )
+        assert one is not None
+        return one
+
     def record_poll(self, row: Row) -> None:
         self.db["polls"].insert(row)
 

@@ -140,3 +140,45 @@ def test_poll_with_arxiv_down_exits_1(run_cli, fake_arxiv: FakeArxiv) -> None:
     result = run_cli("poll", "--once")
     assert result.returncode == 1
     assert "RSS cs.CV" in result.stderr
+
+
+def test_stats_after_a_poll(run_cli, fake_arxiv: FakeArxiv) -> None:
+    assert run_cli("stats").stdout.splitlines()[-1].split() == ["last_poll", "never"]
+    assert run_cli("shell", stdin="/subscribe cs.CV; nerf\n").returncode == 0
+    fake_arxiv.feeds["cs.CV"] = [make_paper(1), make_paper(2)]
+    assert run_cli("poll", "--once").returncode == 0
+    result = run_cli("stats")
+    assert result.returncode == 0, result.stderr
+    figures = dict(line.split(None, 1) for line in result.stdout.splitlines())
+    assert figures["chats_active"] == "1" and figures["subscriptions"] == "2"
+    assert figures["papers"] == "2" and figures["deliveries_sent"] == "2"
+    assert figures["last_poll_result"].startswith("2 papers seen, 2 new, 2 deliveries queued")
+
+
+def test_run_without_a_platform_is_a_usage_error(run_cli) -> None:
+    result = run_cli("run")
+    assert result.returncode == 2
+    assert "no platform configured" in result.stderr
+
+
+def test_poll_loop_stops_cleanly_on_sigterm(fake_arxiv: FakeArxiv, tmp_path: Path) -> None:
+    import signal
+    import time
+
+    env = {**os.environ, **fake_arxiv.env, "PAPERBOT_DB": str(tmp_path / "loop.db")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "poll"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while (tmp_path / "loop.db").exists() is False and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
+    assert "stopping" in err

@@ -1,0 +1,13 @@
+"""Which platform adapters `paperbot run` starts: every one whose token is set."""
+
+from __future__ import annotations
+
+from bot.commands import CommandLayer
+from bot.config import Settings
+from bot.delivery import Adapter
+
+
+def adapters(settings: Settings, layer: CommandLayer) -> list[Adapter]:
+    """The configured adapters, not yet started."""
+    configured: list[Adapter] = []
+    return configured
