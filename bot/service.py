@@ -167,7 +167,8 @@ class PaperService:
             if row is not None:
                 return Summary.model_validate(json.loads(row["data"]))
             try:
-                summary = await self.summarizer.summarize(paper, language)
+                fulltext = await self.figures.fulltext(paper)
+                summary = await self.summarizer.summarize(paper, language, fulltext)
             except SummaryError:
                 log.exception("summary of %s failed", paper.versioned_id)
                 raise

@@ -1,4 +1,4 @@
-"""The figure interface: a paper in, its figures out (key figure first)."""
+"""The PDF interface: a paper in; its figures (key figure first) and its full text out."""
 
 from __future__ import annotations
 
@@ -8,15 +8,23 @@ from bot.models import Figure, Paper
 
 
 class FigureSource(Protocol):
-    """Finds the figures of a paper. Never raises: a failure means no figures."""
+    """Reads a paper's PDF. Never raises: a failure means no figures or no text."""
 
     async def figures(self, paper: Paper) -> list[Figure]:
         """The paper's figures in order of their number; empty when none can be had."""
         ...
 
+    async def fulltext(self, paper: Paper) -> str | None:
+        """The paper's cleaned text for the summarizer; None when it cannot be had."""
+        ...
+
 
 class NoFigures:
-    """Used until PDF figure extraction is configured: every card goes without a figure."""
+    """Used until PDF reading is configured: cards go without a figure, summaries use the
+    abstract."""
 
     async def figures(self, paper: Paper) -> list[Figure]:
         return []
+
+    async def fulltext(self, paper: Paper) -> str | None:
+        return None
