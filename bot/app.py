@@ -9,7 +9,8 @@ from contextlib import asynccontextmanager
 from bot.arxiv.client import ArxivClient
 from bot.arxiv.source import ArxivSource
 from bot.config import ConfigError, Settings
-from bot.figures import NoFigures
+from bot.figures.cache import PdfCache
+from bot.figures.source import PdfFigures
 from bot.service import PaperService
 from bot.summarize import Summarizer
 from bot.summarize.extractive import ExtractiveSummarizer
@@ -35,8 +36,9 @@ async def open_service(settings: Settings) -> AsyncIterator[PaperService]:
     summarizer = make_summarizer(settings)
     store = Store(settings.db_path)
     client = ArxivClient(settings)
+    figures = PdfFigures(client, PdfCache(settings.pdf_cache_dir))
     try:
-        yield PaperService(settings, store, ArxivSource(client), summarizer, NoFigures())
+        yield PaperService(settings, store, ArxivSource(client), summarizer, figures)
     finally:
         await client.aclose()
         store.close()

@@ -90,6 +90,12 @@ class Settings:
         )
 
     @property
+    def pdf_cache_dir(self) -> Path:
+        """Where parsed PDFs (figures, full text) are cached: next to the database,
+        `paperbot.db` → `paperbot-pdf-cache/`."""
+        return self.db_path.with_name(f"{self.db_path.stem}-pdf-cache")
+
+    @property
     def llm_backend(self) -> str:
         """The summarizer to use: `auto` resolved by which key is set."""
         if self.llm != "auto":

@@ -1,10 +1,12 @@
-"""A local fake of arXiv's query API and RSS feeds, served over real HTTP.
+"""A local fake of arXiv's query API, RSS feeds and PDFs, served over real HTTP.
 
 It answers `id_list` lookups and `search_query` searches (the subset of the
 query language paperbot sends: ti/abs/au/cat terms, quoted phrases, AND/OR,
 parentheses) from a list of papers, sorted newest first and paged like arXiv;
-serves category feeds; records every request; and can be scripted to answer
-with errors (503 + Retry-After, 429, empty pages, malformed XML, timeouts).
+serves category feeds and the PDFs it was given at `/pdf/<versioned id>` (404
+for any other, like a withdrawn paper); records every request; and can be
+scripted to answer with errors (503 + Retry-After, 429, empty pages, malformed
+XML, slow answers, HTML instead of a PDF).
 The XML it writes has the shape of the recorded responses in fixtures/.
 """
 
@@ -23,6 +25,7 @@ from urllib.parse import parse_qs, urlparse
 from xml.sax.saxutils import escape
 
 FIXTURES = Path(__file__).parent / "fixtures"
+PDFS = FIXTURES / "pdfs"
 
 
 @dataclass
@@ -41,6 +44,14 @@ class FakePaper:
     announce_type: str = "new"
 
 
+PDF_HEADERS = {"Content-Type": "application/pdf"}
+NOT_FOUND_PAGE = b"<!DOCTYPE html><html><body><h1>Not Found</h1></body></html>"
+HTML_PAGE = (
+    b"<!DOCTYPE html><html><head><title>arXiv</title></head>"
+    b"<body>No PDF for this paper; see the HTML version.</body></html>"
+)
+
+
 @dataclass
 class Scripted:
     status: int = 200
@@ -54,8 +65,10 @@ class FakeArxiv:
         self.papers: list[FakePaper] = []
         self.feeds: dict[str, list[FakePaper]] = {}
         self.raw_ids: dict[str, bytes] = {}
+        self.pdfs: dict[str, bytes] = {}
         self.api_script: deque[Scripted] = deque()
         self.rss_script: deque[Scripted] = deque()
+        self.pdf_script: deque[Scripted] = deque()
         self.requests: list[tuple[str, dict[str, str]]] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(
@@ -90,9 +103,14 @@ class FakeArxiv:
     def rss_requests(self) -> list[str]:
         return [path for path, _ in self.requests if path.startswith("/rss/")]
 
+    def pdf_requests(self) -> list[str]:
+        return [path[len("/pdf/") :] for path, _ in self.requests if path.startswith("/pdf/")]
+
     # responses
 
     def respond(self, path: str, params: dict[str, str]) -> Scripted:
+        if path.startswith("/pdf/"):
+            return self._pdf(path[len("/pdf/") :])
         if path.startswith("/rss/"):
             if self.rss_script:
                 return self.rss_script.popleft()
@@ -108,6 +126,13 @@ class FakeArxiv:
             (p for p in self.papers if evaluate(query, p)), key=lambda p: p.published, reverse=True
         )
         return Scripted(body=atom_feed(hits[start : start + size], len(hits), start))
+
+    def _pdf(self, versioned_id: str) -> Scripted:
+        if self.pdf_script:
+            return self.pdf_script.popleft()
+        if versioned_id in self.pdfs:
+            return Scripted(body=self.pdfs[versioned_id], headers=PDF_HEADERS)
+        return Scripted(404, NOT_FOUND_PAGE, {"Content-Type": "text/html"})
 
     def _lookup(self, ids: list[str]) -> bytes:
         key = ",".join(ids)

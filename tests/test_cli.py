@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.fake_arxiv import FakeArxiv, Scripted, make_paper
+from tests.pdf_samples import fixture_bytes
 
 ASTRO = "arxiv_api/id_list_astro-ph_0601001_oldstyle_id_affiliation_journalref_2026.xml"
 
@@ -116,6 +117,55 @@ def test_digest_formats(run_cli, fake_arxiv: FakeArxiv, tmp_path: Path) -> None:
     post = out.read_text()
     assert post.startswith("---\ntitle: nerf\n")
     assert post.count("\n## ") == 5 and "Old NeRF" not in post
+
+
+def test_summarize_saves_the_key_figure(run_cli, fake_arxiv: FakeArxiv, tmp_path: Path) -> None:
+    fake_arxiv.papers = [make_paper(1, title="Literature graph")]
+    fake_arxiv.pdfs["2511.00001v1"] = fixture_bytes()
+    result = run_cli("summarize", "2511.00001", "--figures", str(tmp_path / "figs"))
+    assert result.returncode == 0, result.stderr
+    assert "Figure 1: Part of the literature graph." in result.stdout
+    saved = tmp_path / "figs" / "2511.00001-fig1.png"
+    assert saved.read_bytes().startswith(b"\x89PNG")
+    again = run_cli("summarize", "2511.00001", "--format", "json", "--figures", str(tmp_path))
+    card = json.loads(again.stdout)
+    assert card["figure"] == {
+        "number": 1,
+        "page": 1,
+        "caption": "Figure 1: Part of the literature graph.",
+    }
+    assert fake_arxiv.pdf_requests() == ["2511.00001v1"], "parsed once, then from the cache"
+
+
+def test_summarize_without_a_pdf_says_why_and_still_works(
+    run_cli, fake_arxiv: FakeArxiv, tmp_path: Path
+) -> None:
+    fake_arxiv.papers = [make_paper(1)]
+    result = run_cli("summarize", "2511.00001", "--figures", str(tmp_path / "figs"))
+    assert result.returncode == 0, result.stderr
+    assert "no figures for 2511.00001v1: no PDF (HTTP 404)" in result.stderr
+    assert not list((tmp_path / "figs").iterdir())
+
+
+@pytest.mark.parametrize("format", ["hexo", "markdown"])
+def test_digest_writes_figures_next_to_the_post(
+    run_cli, fake_arxiv: FakeArxiv, tmp_path: Path, format: str
+) -> None:
+    fake_arxiv.papers = [
+        make_paper(1, title="NeRF graphs"),
+        make_paper(2, title="NeRF without a PDF"),
+    ]
+    fake_arxiv.pdfs["2511.00001v1"] = fixture_bytes()
+    out = tmp_path / "blog" / "nerf.md"
+    result = run_cli("digest", "NeRF", "--days", "3", "--format", format, "--out", str(out))
+    assert result.returncode == 0, result.stderr
+    post = out.read_text()
+    assert (tmp_path / "blog" / "nerf" / "2511.00001-fig1.png").read_bytes()[:4] == b"\x89PNG"
+    assert [p.name for p in (tmp_path / "blog" / "nerf").iterdir()] == ["2511.00001-fig1.png"]
+    assert post.count('<img src="nerf/2511.00001-fig1.png"') == 1
+    assert "Figure 1: Part of the literature graph." in post
+    if format == "hexo":
+        assert "\ncover: nerf/2511.00001-fig1.png\n" in post
 
 
 def test_shell_then_poll_prints_cards(run_cli, fake_arxiv: FakeArxiv) -> None:

@@ -1,8 +1,10 @@
-"""HTTP access to arXiv: the query API (rate-limited) and category RSS feeds.
+"""HTTP access to arXiv: the query API and PDFs (rate-limited) and category RSS feeds.
 
 Every request goes through the shared retry policy: 429/5xx (with
 `Retry-After`), timeouts, malformed XML and arXiv's spurious empty pages are
 retried; an error entry (bad id or query) is not. Parsing runs in a thread.
+A PDF is streamed with a size limit and a deadline; a missing (withdrawn) or
+HTML-only paper is `PdfUnavailable` at once, not retried.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import httpx
@@ -25,12 +28,21 @@ log = logging.getLogger(__name__)
 USER_AGENT = "paperbot/0.1 (+https://github.com/paperbot; arXiv-following chat bot)"
 PAGE_SIZE = 100
 ID_BATCH = 50
+PDF_MAX_BYTES = 50 * 1024 * 1024
+PDF_DEADLINE = 120.0  # seconds for one whole download, however slowly the bytes come
+PDF_HEAD = 1024  # a PDF's `%PDF-` header is within its first bytes
+
+
+class PdfUnavailable(Exception):
+    """arXiv has no usable PDF for this version (withdrawn, HTML only, too big); the
+    message says which. Retrying will not help."""
 
 
 @dataclass
 class RequestCounts:
     api: int = 0
     rss: int = 0
+    pdf: int = 0
 
 
 class ArxivClient:
@@ -45,6 +57,7 @@ class ArxivClient:
     ) -> None:
         self.api_url = settings.arxiv_api_url
         self.rss_url = settings.arxiv_rss_url
+        self.pdf_url = settings.arxiv_pdf_url
         self.delay = settings.arxiv_delay
         self.policy = policy or RetryPolicy(base_delay=max(settings.arxiv_delay, 0.5))
         self.counts = RequestCounts()
@@ -97,6 +110,46 @@ class ArxivClient:
             once, policy=self.policy, what=f"arXiv RSS {category}", sleep=self._sleep
         )
 
+    async def pdf(self, versioned_id: str, max_bytes: int = PDF_MAX_BYTES) -> bytes:
+        """The PDF of one paper version (`2404.00409v2`), at most `max_bytes` long."""
+        url = self.pdf_url + versioned_id
+
+        async def once() -> bytes:
+            await self._wait_turn()
+            self.counts.pdf += 1
+            with _transport_errors():
+                try:
+                    async with asyncio.timeout(PDF_DEADLINE):
+                        return await self._download(url, max_bytes)
+                except TimeoutError:
+                    raise Transient(f"download took longer than {PDF_DEADLINE:g}s") from None
+
+        return await with_retries(
+            once, policy=self.policy, what=f"arXiv PDF {versioned_id}", sleep=self._sleep
+        )
+
+    async def _download(self, url: str, max_bytes: int) -> bytes:
+        async with self._http.stream("GET", url) as response:
+            status = response.status_code
+            if status in (404, 410):
+                raise PdfUnavailable(f"no PDF (HTTP {status}): withdrawn or never available")
+            _raise_for_retry(response)
+            if status >= 400:
+                raise PdfUnavailable(f"no PDF (HTTP {status})")
+            declared = response.headers.get("Content-Length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise PdfUnavailable(f"PDF of {int(declared) // 2**20} MB is over the limit")
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                checked = len(body) >= PDF_HEAD
+                body += chunk
+                if len(body) > max_bytes:
+                    raise PdfUnavailable(f"PDF is over the {max_bytes // 2**20} MB limit")
+                if not checked and len(body) >= PDF_HEAD:
+                    _check_pdf(body, response)
+            _check_pdf(body, response)
+            return bytes(body)
+
     async def _api(self, params: dict[str, str], what: str) -> ApiPage:
         async def once() -> ApiPage:
             await self._wait_turn()
@@ -122,19 +175,36 @@ class ArxivClient:
             self._last_api = self._clock()
 
     async def _get(self, url: str, params: dict[str, str] | None) -> bytes:
-        try:
+        with _transport_errors():
             response = await self._http.get(url, params=params)
-        except httpx.TimeoutException as exc:
-            raise Transient(f"timeout ({type(exc).__name__})") from exc
-        except httpx.TransportError as exc:
-            raise Transient(f"network error ({type(exc).__name__}: {exc})") from exc
         status = response.status_code
-        if status == 429 or status >= 500:
-            raise Transient(
-                f"HTTP {status}", parse_retry_after(response.headers.get("Retry-After"))
-            )
+        _raise_for_retry(response)
         if status == 400:
             return response.content
         if status >= 400:
             raise Transient(f"HTTP {status}")
         return response.content
+
+
+@contextmanager
+def _transport_errors() -> Iterator[None]:
+    """Timeouts and network errors as `Transient` (worth a retry)."""
+    try:
+        yield
+    except httpx.TimeoutException as exc:
+        raise Transient(f"timeout ({type(exc).__name__})") from exc
+    except httpx.TransportError as exc:
+        raise Transient(f"network error ({type(exc).__name__}: {exc})") from exc
+
+
+def _raise_for_retry(response: httpx.Response) -> None:
+    """429 and 5xx answers as `Transient`, with the server's `Retry-After`."""
+    status = response.status_code
+    if status == 429 or status >= 500:
+        raise Transient(f"HTTP {status}", parse_retry_after(response.headers.get("Retry-After")))
+
+
+def _check_pdf(head: bytearray, response: httpx.Response) -> None:
+    if b"%PDF-" not in head[:PDF_HEAD]:
+        kind = response.headers.get("Content-Type", "unknown type").split(";")[0]
+        raise PdfUnavailable(f"not a PDF ({kind}): an HTML-only paper or an error page")

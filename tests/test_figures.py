@@ -1,0 +1,161 @@
+"""Figures and full text of the real fixture PDFs against EXPECTED.json, and the sandbox
+on PDFs that must give nothing (truncated, not a PDF, encrypted, memory or time bombs).
+
+Each fixture is parsed once per session, by the real worker process, and read back
+through the cache, as the bot reads it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from pathlib import Path
+
+import pymupdf
+import pytest
+
+from bot.figures.cache import PDF, Parsed, PdfCache
+from bot.figures.fulltext import MAX_CHARS
+from bot.figures.sandbox import Limits, ParseFailed, parse_pdf
+from bot.models import Figure
+from tests.fake_arxiv import PDFS
+from tests.pdf_samples import EXPECTED, PAPERS, encrypted, span_flood, truncated
+
+BBOX_TOLERANCE = 15.0
+_LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl"})
+_BREAK_HYPHEN = re.compile(r"(?<=[a-z])- (?=[a-z])")
+
+
+def normalized(text: str) -> str:
+    """Whitespace collapsed, ligatures as letters, words split at a line break joined."""
+    return _BREAK_HYPHEN.sub("", " ".join(text.translate(_LIGATURES).split()))
+
+
+async def _parse_all(root: Path) -> dict[str, Parsed]:
+    cache = PdfCache(root)
+    parsed = {}
+    for name in PAPERS:
+        work = cache.work_dir()
+        (work / PDF).write_bytes((PDFS / name).read_bytes())
+        await parse_pdf(work / PDF, work, Limits())
+        cache.commit(name, work)
+        outcome = cache.load(name)
+        assert isinstance(outcome, Parsed), name
+        parsed[name] = outcome
+    return parsed
+
+
+@pytest.fixture(scope="session")
+def parsed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Parsed]:
+    return asyncio.run(_parse_all(tmp_path_factory.mktemp("pdf-cache")))
+
+
+@pytest.mark.parametrize("name", PAPERS)
+def test_every_expected_figure_on_its_page_with_its_caption(
+    parsed: dict[str, Parsed], name: str
+) -> None:
+    expected = EXPECTED[name]["figures"]
+    figures = parsed[name].figures
+    assert [(f.number, f.page) for f in figures] == [
+        (int(e["number"]), e["page"]) for e in expected
+    ]
+    for figure, want in zip(figures, expected, strict=True):
+        assert normalized(figure.caption).startswith(normalized(want["caption_start"]))
+        misses = [abs(got - hint) for got, hint in zip(figure.bbox, want["bbox_hint"], strict=True)]
+        assert max(misses) <= BBOX_TOLERANCE, (figure.number, figure.bbox, want["bbox_hint"])
+
+
+@pytest.mark.parametrize("name", PAPERS)
+def test_no_table_or_body_text_taken_as_a_figure(parsed: dict[str, Parsed], name: str) -> None:
+    captions = [normalized(f.caption) for f in parsed[name].figures]
+    assert not [c for c in captions if c.startswith(("Table", "TABLE"))]
+    for trap in EXPECTED[name]["traps"]:
+        assert not [c for c in captions if c.startswith(normalized(trap["text"])[:30])], trap
+
+
+def test_a_page_of_tables_only_gives_no_figures(parsed: dict[str, Parsed]) -> None:
+    assert parsed["scibert_1903.10676_one_page_tables_only.pdf"].figures == []
+
+
+def test_another_papers_caption_inside_a_figure_is_not_a_figure(
+    parsed: dict[str, Parsed],
+) -> None:
+    figure_1 = parsed["emnlp2023demo_papermage.pdf"].figures[0]
+    assert (figure_1.number, figure_1.page) == (1, 1)
+    assert figure_1.caption.startswith("Figure 1: papermage")
+
+
+def _pixels(figure: Figure) -> pymupdf.Pixmap:
+    return pymupdf.Pixmap(figure.image)
+
+
+@pytest.mark.parametrize("name", PAPERS)
+def test_crops_are_pictures_of_the_figure_within_telegram_limits(
+    parsed: dict[str, Parsed], name: str
+) -> None:
+    page_width, page_height = EXPECTED[name]["page_size_pt"]
+    for figure in parsed[name].figures:
+        x0, y0, x1, y1 = figure.bbox
+        assert (x1 - x0) * (y1 - y0) < 0.6 * page_width * page_height, "not a whole page"
+        pixmap = _pixels(figure)
+        width, height = pixmap.width, pixmap.height
+        assert len(figure.image) <= 10_000_000
+        assert width + height <= 10_000 and max(width / height, height / width) <= 20
+        assert width >= 600 or height >= 600, "readable on a phone"
+        assert abs(width / height - (x1 - x0) / (y1 - y0)) < 0.3 * width / height
+        samples = pixmap.samples
+        dark = sum(1 for value in samples[:: pixmap.n * 7] if value < 200)
+        assert dark > len(samples[:: pixmap.n * 7]) * 0.01, f"figure {figure.number} is blank"
+
+
+def test_fulltext_keeps_sections_in_reading_order_and_drops_references(
+    parsed: dict[str, Parsed],
+) -> None:
+    text = parsed["acl2020_s2orc_2020.acl-main.447.pdf"].text
+    assert text is not None
+    assert text.startswith("S2ORC: The Semantic Scholar Open Research Corpus")
+    positions = [text.index(s) for s in ("\n\nAbstract\n\n", "1 Introduction", "Conclusion")]
+    assert positions == sorted(positions)
+    assert "\n\nReferences" not in text and "Waleed Ammar" not in text
+    assert "Figure 1: Inline citations" not in text, "captions are left out"
+    chi = parsed["chi2023_citesee_2302.07302v1.pdf"].text or ""
+    assert "between all inline citations and the citing paper, only a subset of them" in chi
+    assert "arXiv:2302.07302v1" not in chi, "the side stamp is left out"
+    papermage = parsed["emnlp2023demo_papermage.pdf"].text or ""
+    assert "Revolt creates labels" not in papermage, "text inside figures is left out"
+
+
+def test_fulltext_is_bounded(parsed: dict[str, Parsed]) -> None:
+    for name in PAPERS:
+        assert len(parsed[name].text or "") <= MAX_CHARS
+
+
+BAD_PDFS = {
+    "truncated": (lambda tmp: truncated(), "truncated PDF"),
+    "not a PDF": (lambda tmp: b"<!DOCTYPE html><html>arXiv</html>", "not a PDF"),
+    "encrypted": (encrypted, "encrypted PDF"),
+}
+
+
+@pytest.mark.parametrize("case", BAD_PDFS)
+async def test_unreadable_pdf_gives_a_reason(tmp_path: Path, case: str) -> None:
+    make, reason = BAD_PDFS[case]
+    pdf = tmp_path / "paper.pdf"
+    pdf.write_bytes(make(tmp_path))
+    with pytest.raises(ParseFailed, match=reason):
+        await parse_pdf(pdf, tmp_path, Limits(seconds=20))
+    assert not (tmp_path / "result.json").exists()
+
+
+async def test_a_pdf_that_eats_memory_is_stopped(tmp_path: Path) -> None:
+    pdf = tmp_path / "paper.pdf"
+    pdf.write_bytes(span_flood(200_000))
+    with pytest.raises(ParseFailed, match=r"out of memory \(limit 256 MB\)"):
+        await parse_pdf(pdf, tmp_path, Limits(seconds=30, memory_mb=256))
+
+
+async def test_a_pdf_that_keeps_the_parser_busy_is_stopped(tmp_path: Path) -> None:
+    pdf = tmp_path / "paper.pdf"
+    pdf.write_bytes(span_flood(1_000_000))
+    with pytest.raises(ParseFailed, match=r"longer than 0.5s|CPU limit"):
+        await parse_pdf(pdf, tmp_path, Limits(seconds=0.5, memory_mb=4096))
