@@ -1,18 +1,48 @@
-"""PDFs for the failure cases, made from the fixture PDFs or written byte by byte."""
+"""The fixture PDFs and their ground truth (EXPECTED.json, conventions in its `_meta`),
+and PDFs for the failure cases, made from the fixtures or written byte by byte."""
 
 from __future__ import annotations
 
 import json
+import re
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pymupdf
 
+from bot.models import Figure
 from tests.fake_arxiv import PDFS
 
 EXPECTED = json.loads((PDFS / "EXPECTED.json").read_text(encoding="utf-8"))
 PAPERS = [name for name in EXPECTED if name != "_meta"]
 SMALL = "naacl2018_literature_graph_N18-3011.pdf"  # 1 figure, 8 pages, 175 KB
+BBOX_TOLERANCE = 15.0  # pt
+_LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl"})
+_BREAK_HYPHEN = re.compile(r"(?<=[a-z])- (?=[a-z])")
+
+
+def normalized(text: str) -> str:
+    """Whitespace collapsed, ligatures as letters, words split at a line break joined
+    (the ground truth keeps ligatures and `Aca- demic` as extracted)."""
+    return _BREAK_HYPHEN.sub("", " ".join(text.translate(_LIGATURES).split()))
+
+
+def bbox_miss(figure: Figure, expected: dict[str, Any]) -> float:
+    """How far (pt) the figure's box is from the ground truth's hint, side by side."""
+    return max(
+        abs(got - hint) for got, hint in zip(figure.bbox, expected["bbox_hint"], strict=True)
+    )
+
+
+def matches(figure: Figure, expected: dict[str, Any]) -> bool:
+    """The expected figure: same number and page, caption and box as the ground truth."""
+    return (
+        figure.number == int(expected["number"])
+        and figure.page == expected["page"]
+        and normalized(figure.caption).startswith(normalized(expected["caption_start"]))
+        and bbox_miss(figure, expected) <= BBOX_TOLERANCE
+    )
 
 
 def fixture_bytes(name: str = SMALL) -> bytes:
@@ -61,3 +91,45 @@ def span_flood(pairs: int) -> bytes:
         xref,
     )
     return bytes(out)
+
+
+PARAGRAPH = (
+    "Running text of the paper fills the columns with sentences of ordinary length so "
+    "that the layout reads like a real paper. Figure 1 shows the chart; it is mentioned "
+    "here in the body, which is not a caption. "
+) * 3
+
+
+def two_column_paper(target: Path) -> dict[str, list[float]]:
+    """A two-column A4 page: in the left column a caption ABOVE its vector chart
+    (`FIGURE 1` with no delimiter), in the right column a raster picture in two
+    panels with `Fig. 2.` below it, body text around both and a body paragraph that
+    begins with "Figure 1 shows". Returns the figures' true boxes by number."""
+    document = pymupdf.open()
+    page = document.new_page(width=595, height=842)
+    left, right = (56, 287), (308, 539)
+    for x0, x1 in (left, right):
+        page.insert_textbox(pymupdf.Rect(x0, 60, x1, 250), PARAGRAPH, fontsize=10)
+    page.insert_textbox(
+        pymupdf.Rect(*left[:1], 262, left[1], 290),
+        "FIGURE 1 A chart drawn below its caption, as some styles place it.",
+        fontsize=9,
+        fontname="hebo",
+    )
+    chart = pymupdf.Rect(70, 300, 270, 440)
+    page.draw_rect(chart, color=(0, 0, 0), width=1)
+    for i in range(6):
+        bar = pymupdf.Rect(85 + i * 30, 430 - 18 * (i + 1), 105 + i * 30, 430)
+        page.draw_rect(bar, color=None, fill=(0.2, 0.4, 0.8))
+    page.insert_textbox(pymupdf.Rect(56, 460, 287, 700), "Figure 1 shows " + PARAGRAPH, fontsize=10)
+    pixmap = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 64, 48), False)
+    pixmap.set_rect(pixmap.irect, (200, 60, 60))
+    panels = [pymupdf.Rect(310, 262, 420, 360), pymupdf.Rect(428, 262, 538, 360)]
+    for panel in panels:
+        page.insert_image(panel, pixmap=pixmap)
+    page.insert_textbox(
+        pymupdf.Rect(308, 372, 539, 400), "Fig. 2. Two panels of one raster figure.", fontsize=9
+    )
+    page.insert_textbox(pymupdf.Rect(308, 410, 539, 700), PARAGRAPH, fontsize=10)
+    document.save(target)
+    return {1: [chart.x0, chart.y0, chart.x1, chart.y1], 2: [310, 270, 538, 352]}

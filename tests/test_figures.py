@@ -8,7 +8,6 @@ through the cache, as the bot reads it.
 from __future__ import annotations
 
 import asyncio
-import re
 from pathlib import Path
 
 import pymupdf
@@ -19,16 +18,18 @@ from bot.figures.fulltext import MAX_CHARS
 from bot.figures.sandbox import Limits, ParseFailed, parse_pdf
 from bot.models import Figure
 from tests.fake_arxiv import PDFS
-from tests.pdf_samples import EXPECTED, PAPERS, encrypted, span_flood, truncated
-
-BBOX_TOLERANCE = 15.0
-_LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl"})
-_BREAK_HYPHEN = re.compile(r"(?<=[a-z])- (?=[a-z])")
-
-
-def normalized(text: str) -> str:
-    """Whitespace collapsed, ligatures as letters, words split at a line break joined."""
-    return _BREAK_HYPHEN.sub("", " ".join(text.translate(_LIGATURES).split()))
+from tests.pdf_samples import (
+    BBOX_TOLERANCE,
+    EXPECTED,
+    PAPERS,
+    bbox_miss,
+    encrypted,
+    matches,
+    normalized,
+    span_flood,
+    truncated,
+    two_column_paper,
+)
 
 
 async def _parse_all(root: Path) -> dict[str, Parsed]:
@@ -60,9 +61,7 @@ def test_every_expected_figure_on_its_page_with_its_caption(
         (int(e["number"]), e["page"]) for e in expected
     ]
     for figure, want in zip(figures, expected, strict=True):
-        assert normalized(figure.caption).startswith(normalized(want["caption_start"]))
-        misses = [abs(got - hint) for got, hint in zip(figure.bbox, want["bbox_hint"], strict=True)]
-        assert max(misses) <= BBOX_TOLERANCE, (figure.number, figure.bbox, want["bbox_hint"])
+        assert matches(figure, want), (figure, bbox_miss(figure, want), BBOX_TOLERANCE)
 
 
 @pytest.mark.parametrize("name", PAPERS)
@@ -83,6 +82,25 @@ def test_another_papers_caption_inside_a_figure_is_not_a_figure(
     figure_1 = parsed["emnlp2023demo_papermage.pdf"].figures[0]
     assert (figure_1.number, figure_1.page) == (1, 1)
     assert figure_1.caption.startswith("Figure 1: papermage")
+
+
+async def test_caption_above_its_figure_and_other_caption_styles(tmp_path: Path) -> None:
+    truth = two_column_paper(tmp_path / "paper.pdf")
+    cache = PdfCache(tmp_path / "cache")
+    work = cache.work_dir()
+    await parse_pdf(tmp_path / "paper.pdf", work, Limits(seconds=20))
+    cache.commit("synthetic", work)
+    parsed = cache.load("synthetic")
+    assert isinstance(parsed, Parsed)
+    assert [(f.number, f.caption) for f in parsed.figures] == [
+        (1, "FIGURE 1 A chart drawn below its caption, as some styles place it."),
+        (2, "Fig. 2. Two panels of one raster figure."),
+    ]
+    for figure in parsed.figures:
+        misses = [abs(a - b) for a, b in zip(figure.bbox, truth[figure.number], strict=True)]
+        assert max(misses) <= BBOX_TOLERANCE, (figure.number, figure.bbox)
+    assert parsed.text is not None and "Two panels of one raster figure" not in parsed.text
+    assert "Figure 1 shows Running text" in parsed.text
 
 
 def _pixels(figure: Figure) -> pymupdf.Pixmap:

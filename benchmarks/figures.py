@@ -1,0 +1,91 @@
+"""Benchmark figure extraction on the fixture PDFs against their ground truth.
+
+Each PDF goes through what the bot runs: the sandboxed worker process, then the
+cache. Prints, per paper and over all: figure precision and recall against
+tests/fixtures/pdfs/EXPECTED.json (a figure counts when its number, page,
+caption and box, within 15 pt, are right), seconds per paper (worker start to
+result read back) and the worker's peak memory (max RSS).
+
+Run: python benchmarks/figures.py [--crops DIR]   (DIR: write every crop as an image)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.figures.cache import PDF, RESULT, Parsed, PdfCache
+from bot.figures.sandbox import Limits, parse_pdf
+from tests.fake_arxiv import PDFS
+from tests.pdf_samples import EXPECTED, PAPERS, matches
+
+
+async def measure(name: str, cache: PdfCache) -> tuple[Parsed, float, int]:
+    """The parsed paper, seconds taken, and the worker's peak memory in KB."""
+    started = time.perf_counter()
+    work = cache.work_dir()
+    (work / PDF).write_bytes((PDFS / name).read_bytes())
+    await parse_pdf(work / PDF, work, Limits())
+    peak = json.loads((work / RESULT).read_text())["peak_memory_kb"]
+    cache.commit(name, work)
+    parsed = cache.load(name)
+    seconds = time.perf_counter() - started
+    if not isinstance(parsed, Parsed):
+        raise SystemExit(f"{name}: no result")
+    return parsed, seconds, peak
+
+
+def save_crops(parsed: Parsed, stem: str, directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for figure in parsed.figures:
+        (directory / f"{stem}-fig{figure.number}.{figure.extension}").write_bytes(figure.image)
+
+
+async def main(crops: Path | None) -> None:
+    found = expected = correct = 0
+    times: list[float] = []
+    peaks: list[int] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        cache = PdfCache(Path(tmp))
+        for name in PAPERS:
+            parsed, seconds, peak = await measure(name, cache)
+            wanted = EXPECTED[name]["figures"]
+            hits = sum(1 for f in parsed.figures if any(matches(f, w) for w in wanted))
+            found, expected, correct = (
+                found + len(parsed.figures),
+                expected + len(wanted),
+                correct + hits,
+            )
+            times.append(seconds)
+            peaks.append(peak)
+            print(
+                f"{name[:48]:<48} pages={EXPECTED[name]['pages']:>2} expected={len(wanted)}"
+                f" found={len(parsed.figures)} correct={hits} {seconds:.2f}s"
+                f" worker peak={peak / 1024:.0f} MiB"
+            )
+            if crops is not None:
+                save_crops(parsed, name.removesuffix(".pdf"), crops)
+    precision = correct / found if found else 1.0
+    recall = correct / expected if expected else 1.0
+    print(
+        f"papers={len(PAPERS)} figures expected={expected} found={found} correct={correct}"
+        f" precision={precision:.3f} recall={recall:.3f}"
+    )
+    print(
+        f"seconds per paper: mean={sum(times) / len(times):.2f} max={max(times):.2f}"
+        f" (worker process start to result read back)"
+    )
+    print(f"worker peak memory (max RSS): max={max(peaks) / 1024:.0f} MiB")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--crops", type=Path, help="write every crop into this directory")
+    asyncio.run(main(parser.parse_args().crops))
