@@ -1,4 +1,10 @@
-"""Figures cropped from a paper's PDF (the card's key figure)."""
+"""Figures cropped from a paper's PDF (the card's key figure) and its full text.
+
+`base` is the interface (`FigureSource`) and its stand-in `NoFigures`;
+`source.PdfFigures` is the implementation: download (`bot.arxiv.client`),
+disk cache (`cache`), parse in a sandboxed worker process (`sandbox`, `worker`)
+with PyMuPDF (`layout`, `extract`, `fulltext`).
+"""
 
 from bot.figures.base import FigureSource, NoFigures
 
