@@ -101,10 +101,11 @@ PARAGRAPH = (
 
 
 def two_column_paper(target: Path) -> dict[str, list[float]]:
-    """A two-column A4 page: in the left column a caption ABOVE its vector chart
-    (`FIGURE 1` with no delimiter), in the right column a raster picture in two
+    """Two two-column A4 pages. Page 1: in the left column a caption ABOVE its vector
+    chart (`FIGURE 1` with no delimiter), in the right column a raster picture in two
     panels with `Fig. 2.` below it, body text around both and a body paragraph that
-    begins with "Figure 1 shows". Returns the figures' true boxes by number."""
+    begins with "Figure 1 shows". Page 2: a table right above a figure. Returns the
+    figures' true boxes by number."""
     document = pymupdf.open()
     page = document.new_page(width=595, height=842)
     left, right = (56, 287), (308, 539)
@@ -131,5 +132,27 @@ def two_column_paper(target: Path) -> dict[str, list[float]]:
         pymupdf.Rect(308, 372, 539, 400), "Fig. 2. Two panels of one raster figure.", fontsize=9
     )
     page.insert_textbox(pymupdf.Rect(308, 410, 539, 700), PARAGRAPH, fontsize=10)
+    figure_3 = _table_above_a_figure(document.new_page(width=595, height=842))
     document.save(target)
-    return {1: [chart.x0, chart.y0, chart.x1, chart.y1], 2: [310, 270, 538, 352]}
+    return {1: [chart.x0, chart.y0, chart.x1, chart.y1], 2: [310, 270, 538, 352], 3: figure_3}
+
+
+def _table_above_a_figure(page: pymupdf.Page) -> list[float]:
+    """Page 2: in the left column a table (caption above it) directly over a figure
+    (caption below it), no running text between them. Returns the figure's box."""
+    page.insert_textbox(pymupdf.Rect(56, 60, 287, 80), "Table 1: Numbers.", fontsize=9)
+    for row in range(5):
+        y = 90 + row * 14
+        page.draw_line((56, y - 3), (287, y - 3), width=0.5)
+        page.insert_text(
+            (60, y + 8), f"method {row}    {row * 1.5:.1f}    {row * 2.5:.1f}", fontsize=8
+        )
+    page.draw_line((56, 160), (287, 160), width=0.5)
+    circle = pymupdf.Rect(100, 200, 240, 300)
+    page.draw_oval(circle, color=(0, 0, 0), fill=(0.9, 0.6, 0.1))
+    page.insert_textbox(
+        pymupdf.Rect(56, 312, 287, 340), "Figure 3: A figure under a table.", fontsize=9
+    )
+    page.insert_textbox(pymupdf.Rect(56, 350, 287, 700), PARAGRAPH * 2, fontsize=10)
+    page.insert_textbox(pymupdf.Rect(308, 60, 539, 700), PARAGRAPH * 3, fontsize=10)
+    return [circle.x0, circle.y0, circle.x1, circle.y1]

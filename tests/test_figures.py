@@ -84,7 +84,7 @@ def test_another_papers_caption_inside_a_figure_is_not_a_figure(
     assert figure_1.caption.startswith("Figure 1: papermage")
 
 
-async def test_caption_above_its_figure_and_other_caption_styles(tmp_path: Path) -> None:
+async def test_caption_above_other_caption_styles_and_a_table_over_a_figure(tmp_path: Path) -> None:
     truth = two_column_paper(tmp_path / "paper.pdf")
     cache = PdfCache(tmp_path / "cache")
     work = cache.work_dir()
@@ -95,6 +95,7 @@ async def test_caption_above_its_figure_and_other_caption_styles(tmp_path: Path)
     assert [(f.number, f.caption) for f in parsed.figures] == [
         (1, "FIGURE 1 A chart drawn below its caption, as some styles place it."),
         (2, "Fig. 2. Two panels of one raster figure."),
+        (3, "Figure 3: A figure under a table."),
     ]
     for figure in parsed.figures:
         misses = [abs(a - b) for a, b in zip(figure.bbox, truth[figure.number], strict=True)]

@@ -44,6 +44,7 @@ INSIDE_PICTURE = 0.5  # text this much inside an image or filled shape belongs t
 MIN_FIGURE_AREA = 300.0  # pt²: less graphics than this is not a figure
 MIN_FIGURE_SIDE = 8.0  # pt
 FULL_WIDTH_REACH = 20.0  # pt: a caption this far across the page middle spans both columns
+FLOAT_GAP = 24.0  # pt: an empty band this tall between two floats (a table above a figure)
 CROP_MARGIN = 3.0  # pt around the figure in the rendered crop
 
 # Telegram photo limits, with room to spare
@@ -192,43 +193,83 @@ def _region(
     page: PageContent, caption: Caption, others: list[Box], geo: Geometry, *, above: bool
 ) -> Box | None:
     column = _column(caption.rect, geo)
-    limits = [
+    running = [
         block.rect
         for block in page.blocks
         if block is not caption.block and _is_running_text(block, page, column, geo)
-    ] + others
-    window = _window(caption.rect, column, limits, geo, above=above)
+    ]
+    window, bounded_by_caption = _window(caption.rect, column, running, others, geo, above=above)
     if window is None:
         return None
     graphics = [g for g in page.graphics if _inside(g, window)]
+    labels = [
+        block.rect
+        for block in page.blocks
+        if block is not caption.block and _inside(block.rect, window) and block.rect not in running
+    ]
+    if bounded_by_caption:  # another caption's table or figure may share the band
+        graphics, labels = _nearest_group(graphics, labels, caption.rect, above=above)
     drawn = union_of(graphics)
     if drawn is None or sum(g.area for g in graphics) < MIN_FIGURE_AREA:
         return None
     if min(drawn.width, drawn.height) < MIN_FIGURE_SIDE:
         return None
-    labels = [
-        block.rect
-        for block in page.blocks
-        if block is not caption.block and _inside(block.rect, window) and block.rect not in limits
-    ]
     return (union_of([drawn, *labels]) or drawn).clip(window)
 
 
 def _window(
-    caption: Box, column: Box, limits: list[Box], geo: Geometry, *, above: bool
-) -> Box | None:
-    """The free band between the caption and the nearest limit above (or below) it."""
+    caption: Box,
+    column: Box,
+    running: list[Box],
+    captions: list[Box],
+    geo: Geometry,
+    *,
+    above: bool,
+) -> tuple[Box | None, bool]:
+    """The free band between the caption and the nearest running text or caption above
+    (or below) it, and whether that limit is a caption."""
     area = geo.text_area.grown(CROP_MARGIN)
-    beside = [box for box in limits if box.x_overlap(column) > 0.3 * min(box.width, column.width)]
+    limits = [
+        (box, box in captions)
+        for box in running + captions
+        if box.x_overlap(column) > 0.3 * min(box.width, column.width)
+    ]
     if above:
-        top = max([area.y0, *(box.y1 for box in beside if box.y1 <= caption.y0 + 1)])
+        edges = [(box.y1, is_caption) for box, is_caption in limits if box.y1 <= caption.y0 + 1]
+        top, bounded_by_caption = max(edges, default=(area.y0, False))
+        top = max(top, area.y0)
         window = Box(column.x0, top, column.x1, caption.y0)
     else:
-        bottom = min([area.y1, *(box.y0 for box in beside if box.y0 >= caption.y1 - 1)])
+        edges = [(box.y0, is_caption) for box, is_caption in limits if box.y0 >= caption.y1 - 1]
+        bottom, bounded_by_caption = min(edges, default=(area.y1, False))
+        bottom = min(bottom, area.y1)
         window = Box(column.x0, caption.y1, column.x1, bottom)
     if window.height < MIN_FIGURE_SIDE:
-        return None
-    return window.grown(CROP_MARGIN)
+        return None, False
+    return window.grown(CROP_MARGIN), bounded_by_caption
+
+
+def _nearest_group(
+    graphics: list[Box], labels: list[Box], caption: Box, *, above: bool
+) -> tuple[list[Box], list[Box]]:
+    """The graphics and labels on the caption's side of the widest empty horizontal gap
+    in the band, when that gap is wide enough to separate two floats."""
+    spans = sorted((box.y0, box.y1) for box in graphics + labels)
+    gaps = []
+    reach = spans[0][1] if spans else 0.0
+    for y0, y1 in spans[1:]:
+        if y0 > reach:
+            gaps.append((y0 - reach, reach, y0))
+        reach = max(reach, y1)
+    widest = max(gaps, default=(0.0, 0.0, 0.0))
+    if widest[0] < FLOAT_GAP:
+        return graphics, labels
+    cut = (widest[1] + widest[2]) / 2
+
+    def near(box: Box) -> bool:
+        return box.center[1] > cut if above else box.center[1] < cut
+
+    return [g for g in graphics if near(g)], [b for b in labels if near(b)]
 
 
 def _inside(box: Box, window: Box) -> bool:
