@@ -102,10 +102,10 @@ PARAGRAPH = (
 
 def two_column_paper(target: Path) -> dict[str, list[float]]:
     """Two two-column A4 pages. Page 1: in the left column a caption ABOVE its vector
-    chart (`FIGURE 1` with no delimiter), in the right column a raster picture in two
-    panels with `Fig. 2.` below it, body text around both and a body paragraph that
-    begins with "Figure 1 shows". Page 2: a table right above a figure. Returns the
-    figures' true boxes by number."""
+    chart with a rotated axis label (`FIGURE 1`, no delimiter); in the right column a
+    raster picture in two panels with `Fig. 2.` below it; body text around both and a
+    body paragraph that begins with "Figure 1 shows". Page 2: a table right above a
+    figure. Returns the figures' true boxes by number."""
     document = pymupdf.open()
     page = document.new_page(width=595, height=842)
     left, right = (56, 287), (308, 539)
@@ -117,11 +117,12 @@ def two_column_paper(target: Path) -> dict[str, list[float]]:
         fontsize=9,
         fontname="hebo",
     )
-    chart = pymupdf.Rect(70, 300, 270, 440)
+    chart = pymupdf.Rect(90, 300, 270, 440)
     page.draw_rect(chart, color=(0, 0, 0), width=1)
     for i in range(6):
-        bar = pymupdf.Rect(85 + i * 30, 430 - 18 * (i + 1), 105 + i * 30, 430)
+        bar = pymupdf.Rect(100 + i * 28, 430 - 18 * (i + 1), 118 + i * 28, 430)
         page.draw_rect(bar, color=None, fill=(0.2, 0.4, 0.8))
+    page.insert_text((74, 410), "Accuracy (%)", fontsize=8, rotate=90)  # the y-axis label
     page.insert_textbox(pymupdf.Rect(56, 460, 287, 700), "Figure 1 shows " + PARAGRAPH, fontsize=10)
     pixmap = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 64, 48), False)
     pixmap.set_rect(pixmap.irect, (200, 60, 60))
@@ -134,7 +135,7 @@ def two_column_paper(target: Path) -> dict[str, list[float]]:
     page.insert_textbox(pymupdf.Rect(308, 410, 539, 700), PARAGRAPH, fontsize=10)
     figure_3 = _table_above_a_figure(document.new_page(width=595, height=842))
     document.save(target)
-    return {1: [chart.x0, chart.y0, chart.x1, chart.y1], 2: [310, 270, 538, 352], 3: figure_3}
+    return {1: [66, chart.y0, chart.x1, chart.y1], 2: [310, 270, 538, 352], 3: figure_3}
 
 
 def _table_above_a_figure(page: pymupdf.Page) -> list[float]:

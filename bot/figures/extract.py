@@ -51,7 +51,7 @@ CROP_MARGIN = 3.0  # pt around the figure in the rendered crop
 MAX_IMAGE_BYTES = 9_000_000
 MAX_SIDE_SUM = 9_000
 MAX_ASPECT = 19.0
-TARGET_LONG_SIDE = 2000  # px: sharp on a phone, zoomable
+TARGET_LONG_SIDE = 1600  # px: sharp on a phone (Telegram shows 1280, zooms to 2560)
 MIN_ZOOM, MAX_ZOOM = 2.0, 6.0
 JPEG_QUALITY = 85
 
@@ -206,7 +206,7 @@ def _region(
         block.rect
         for block in page.blocks
         if block is not caption.block and _inside(block.rect, window) and block.rect not in running
-    ]
+    ] + [box for box in page.rotated if _inside(box, window)]
     if bounded_by_caption:  # another caption's table or figure may share the band
         graphics, labels = _nearest_group(graphics, labels, caption.rect, above=above)
     drawn = union_of(graphics)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import reduce
+from typing import Any
 
 import pymupdf
 
@@ -107,17 +108,19 @@ class TextBlock:
 
 @dataclass
 class PageContent:
-    """One page: its text blocks in content-stream order, graphics and image boxes."""
+    """One page: its horizontal text blocks in content-stream order, the boxes of its
+    other text (rotated axis labels, arXiv's side stamp), graphics and images."""
 
     number: int  # 1-based
     rect: Box
     blocks: list[TextBlock] = field(default_factory=list)
+    rotated: list[Box] = field(default_factory=list)
     graphics: list[Box] = field(default_factory=list)
     images: list[Box] = field(default_factory=list)
 
 
 def read_page(page: pymupdf.Page) -> PageContent:
-    """The text blocks (vertical text such as arXiv's side stamp left out) and graphics."""
+    """What is on the page: text blocks, rotated text, graphics and images."""
     bounds = Box.of(page.rect)
     content = PageContent(number=page.number + 1, rect=bounds)
     for kind, values in page.get_bboxlog():
@@ -135,10 +138,13 @@ def read_page(page: pymupdf.Page) -> PageContent:
         text_block = _text_block(block)
         if text_block is not None:
             content.blocks.append(text_block)
+        content.rotated += [
+            Box.of(line["bbox"]) for line in block.get("lines", []) if not _horizontal(line)
+        ]
     return content
 
 
-def _text_block(block: dict) -> TextBlock | None:
+def _text_block(block: dict[str, Any]) -> TextBlock | None:
     lines = [line for line in block.get("lines", []) if _horizontal(line)]
     if not lines:
         return None
@@ -162,7 +168,7 @@ def _text_block(block: dict) -> TextBlock | None:
     )
 
 
-def _horizontal(line: dict) -> bool:
+def _horizontal(line: dict[str, Any]) -> bool:
     dx, dy = line["dir"]
     return dx > 0.99 and abs(dy) < 0.01
 
