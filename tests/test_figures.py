@@ -178,3 +178,23 @@ async def test_a_pdf_that_keeps_the_parser_busy_is_stopped(tmp_path: Path) -> No
     pdf.write_bytes(span_flood(1_000_000))
     with pytest.raises(ParseFailed, match=r"longer than 0.5s|CPU limit"):
         await parse_pdf(pdf, tmp_path, Limits(seconds=0.5, memory_mb=4096))
+
+
+def _workers_on(pdf: Path) -> list[str]:
+    """Processes whose command line names `pdf`."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if str(pdf).encode() in cmdline.read_bytes():
+                found.append(cmdline.parent.name)
+        except OSError:
+            continue
+    return found
+
+
+async def test_a_cancelled_parse_leaves_no_worker_behind(tmp_path: Path) -> None:
+    pdf = tmp_path / "paper.pdf"
+    pdf.write_bytes(span_flood(1_000_000))
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(parse_pdf(pdf, tmp_path, Limits(seconds=60)), 0.5)
+    assert _workers_on(pdf) == []

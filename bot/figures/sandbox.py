@@ -47,10 +47,12 @@ async def parse_pdf(pdf: Path, out: Path, limits: Limits) -> None:
     try:
         _, stderr = await asyncio.wait_for(process.communicate(), limits.seconds)
     except TimeoutError:
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
-        await process.wait()
         raise ParseFailed(f"parsing took longer than {limits.seconds:g}s; worker stopped") from None
+    finally:
+        if process.returncode is None:  # timed out, or the caller was cancelled
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await process.wait()
     code = process.returncode
     if code != 0:
         raise ParseFailed(_reason(code, stderr.decode(errors="replace"), limits))

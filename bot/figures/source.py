@@ -85,11 +85,9 @@ class PdfFigures:
         work = await asyncio.to_thread(self.cache.work_dir)
         try:
             try:
-                pdf = await self.client.pdf(vid, self.max_pdf_bytes)
+                await self._download(vid, work / PDF)
             except PdfUnavailable as exc:
                 return await self._failed(vid, work, str(exc), permanent=False)
-            await asyncio.to_thread((work / PDF).write_bytes, pdf)
-            del pdf
             try:
                 async with self._parsing:
                     await parse_pdf(work / PDF, work, self.limits)
@@ -110,6 +108,10 @@ class PdfFigures:
                 len(parsed.text or ""),
             )
         return parsed
+
+    async def _download(self, vid: str, target: Path) -> None:
+        pdf = await self.client.pdf(vid, self.max_pdf_bytes)
+        await asyncio.to_thread(target.write_bytes, pdf)
 
     async def _failed(self, vid: str, work: Path, reason: str, *, permanent: bool) -> Failed:
         log.warning("no figures for %s: %s", vid, reason)
