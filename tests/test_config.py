@@ -55,3 +55,9 @@ def test_llm_auto_choice() -> None:
     assert Settings.from_env({"PAPERBOT_LLM": "none", "GEMINI_API_KEY": "k"}, None).llm_backend == (
         "none"
     )
+
+
+def test_pdf_cache_lives_next_to_the_database() -> None:
+    assert Settings.from_env({}, None).pdf_cache_dir == Path("paperbot-pdf-cache")
+    docker = Settings.from_env({"PAPERBOT_DB": "/data/paperbot.db"}, None)
+    assert docker.pdf_cache_dir == Path("/data/paperbot-pdf-cache")
