@@ -21,24 +21,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.figures.cache import PDF, RESULT, Parsed, PdfCache
-from bot.figures.sandbox import Limits, parse_pdf
-from tests.fake_arxiv import PDFS
-from tests.pdf_samples import EXPECTED, PAPERS, matches
+from bot.figures.cache import RESULT, Parsed, PdfCache
+from tests.pdf_samples import EXPECTED, PAPERS, fixture_bytes, matches, parse_into
 
 
 async def measure(name: str, cache: PdfCache) -> tuple[Parsed, float, int]:
     """The parsed paper, seconds taken, and the worker's peak memory in KB."""
     started = time.perf_counter()
-    work = cache.work_dir()
-    (work / PDF).write_bytes((PDFS / name).read_bytes())
-    await parse_pdf(work / PDF, work, Limits())
-    peak = json.loads((work / RESULT).read_text())["peak_memory_kb"]
-    cache.commit(name, work)
-    parsed = cache.load(name)
+    parsed = await parse_into(cache, name, fixture_bytes(name))
     seconds = time.perf_counter() - started
-    if not isinstance(parsed, Parsed):
-        raise SystemExit(f"{name}: no result")
+    peak = json.loads((cache.entry(name) / RESULT).read_text())["peak_memory_kb"]
     return parsed, seconds, peak
 
 

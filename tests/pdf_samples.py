@@ -11,6 +11,8 @@ from typing import Any
 
 import pymupdf
 
+from bot.figures.cache import PDF, Parsed, PdfCache
+from bot.figures.sandbox import Limits, parse_pdf
 from bot.models import Figure
 from tests.fake_arxiv import PDFS
 
@@ -43,6 +45,18 @@ def matches(figure: Figure, expected: dict[str, Any]) -> bool:
         and normalized(figure.caption).startswith(normalized(expected["caption_start"]))
         and bbox_miss(figure, expected) <= BBOX_TOLERANCE
     )
+
+
+async def parse_into(cache: PdfCache, key: str, pdf: bytes, limits: Limits | None = None) -> Parsed:
+    """`pdf` parsed by the worker and read back from `cache` under `key`, as the bot does."""
+    work = cache.work_dir()
+    (work / PDF).write_bytes(pdf)
+    await parse_pdf(work / PDF, work, limits or Limits())
+    cache.commit(key, work)
+    parsed = cache.load(key)
+    if not isinstance(parsed, Parsed):
+        raise AssertionError(f"{key}: no result in the cache")
+    return parsed
 
 
 def fixture_bytes(name: str = SMALL) -> bytes:

@@ -13,19 +13,20 @@ from pathlib import Path
 import pymupdf
 import pytest
 
-from bot.figures.cache import PDF, Parsed, PdfCache
+from bot.figures.cache import Parsed, PdfCache
 from bot.figures.fulltext import MAX_CHARS
 from bot.figures.sandbox import Limits, ParseFailed, parse_pdf
 from bot.models import Figure
-from tests.fake_arxiv import PDFS
 from tests.pdf_samples import (
     BBOX_TOLERANCE,
     EXPECTED,
     PAPERS,
     bbox_miss,
     encrypted,
+    fixture_bytes,
     matches,
     normalized,
+    parse_into,
     span_flood,
     truncated,
     two_column_paper,
@@ -34,16 +35,7 @@ from tests.pdf_samples import (
 
 async def _parse_all(root: Path) -> dict[str, Parsed]:
     cache = PdfCache(root)
-    parsed = {}
-    for name in PAPERS:
-        work = cache.work_dir()
-        (work / PDF).write_bytes((PDFS / name).read_bytes())
-        await parse_pdf(work / PDF, work, Limits())
-        cache.commit(name, work)
-        outcome = cache.load(name)
-        assert isinstance(outcome, Parsed), name
-        parsed[name] = outcome
-    return parsed
+    return {name: await parse_into(cache, name, fixture_bytes(name)) for name in PAPERS}
 
 
 @pytest.fixture(scope="session")
@@ -86,12 +78,8 @@ def test_another_papers_caption_inside_a_figure_is_not_a_figure(
 
 async def test_caption_above_other_caption_styles_and_a_table_over_a_figure(tmp_path: Path) -> None:
     truth = two_column_paper(tmp_path / "paper.pdf")
-    cache = PdfCache(tmp_path / "cache")
-    work = cache.work_dir()
-    await parse_pdf(tmp_path / "paper.pdf", work, Limits(seconds=20))
-    cache.commit("synthetic", work)
-    parsed = cache.load("synthetic")
-    assert isinstance(parsed, Parsed)
+    pdf = (tmp_path / "paper.pdf").read_bytes()
+    parsed = await parse_into(PdfCache(tmp_path / "cache"), "synthetic", pdf)
     assert [(f.number, f.caption) for f in parsed.figures] == [
         (1, "FIGURE 1 A chart drawn below its caption, as some styles place it."),
         (2, "Fig. 2. Two panels of one raster figure."),
