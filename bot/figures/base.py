@@ -20,8 +20,8 @@ class FigureSource(Protocol):
 
 
 class NoFigures:
-    """Used until PDF reading is configured: cards go without a figure, summaries use the
-    abstract."""
+    """Reads no PDF: cards go without a figure, summaries use the abstract (for tests and
+    tools that must not fetch PDFs; the bot uses `bot.figures.source.PdfFigures`)."""
 
     async def figures(self, paper: Paper) -> list[Figure]:
         return []
