@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 
 from bot.models import Paper, Summary
+from bot.summarize.base import SummaryRun
 
 TLDR_MAX = 280
 TAKEAWAY_MAX = 300
@@ -491,11 +492,22 @@ class ExtractiveSummarizer:
     """Summarizer that quotes the abstract: offline, instant, never wrong about the paper."""
 
     model: str = "extractive"
+    prompt_version: str = ""
 
-    async def summarize(self, paper: Paper, language: str, fulltext: str | None = None) -> Summary:
+    async def summarize(
+        self,
+        paper: Paper,
+        language: str,
+        fulltext: str | None = None,
+        run: SummaryRun | None = None,
+    ) -> Summary:
         """Sentences of `paper`'s abstract; `language` and `fulltext` are not used.
 
         The summary is in the abstract's own language ("en", or "zh" for a
-        mostly-Chinese abstract), whatever language was asked for.
+        mostly-Chinese abstract), whatever language was asked for. No model is
+        called, so `run` keeps its defaults.
         """
         return summarize_abstract(paper)
+
+    async def aclose(self) -> None:
+        """Nothing to release."""
