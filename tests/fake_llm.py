@@ -79,6 +79,19 @@ def draft(**fields: Any) -> dict[str, Any]:
     return {**base, **fields}
 
 
+CHINESE_DRAFT = draft(
+    tldr="本文针对问题 1 提出了一种新的神经方法。",
+    takeaways=[
+        "现有方法难以解决问题 1。",
+        "本文提出了新的方法。",
+        "实验表明比以前的工作高 3.2 个点。",
+    ],
+    background="现有的方法很难解决问题 1。",
+    method="一种用于问题 1 的新方法。",
+    results="实验显示比以前的工作高 3.2 个点。",
+)
+
+
 class FakeModelServer(FakeServer):
     """Records POSTs; answers from `script`, else with `faithful_summary`."""
 

@@ -18,6 +18,7 @@ from bot.summarize.openai_compat import OpenAICompatibleModel
 from bot.summarize.schema import response_schema
 from tests.conftest import SleepLog
 from tests.fake_http import Scripted
+from tests.fake_llm import CHINESE_DRAFT as CHINESE
 from tests.fake_llm import (
     GEMINI_KEY,
     GEMINI_PLAIN_TEXT,
@@ -41,17 +42,6 @@ PAPER = Paper(
     "cs.CV",
     NOW,
     NOW,
-)
-CHINESE = draft(
-    tldr="本文针对问题 1 提出了一种新的神经方法。",
-    takeaways=[
-        "现有方法难以解决问题 1。",
-        "本文提出了新的方法。",
-        "实验表明比以前的工作高 3.2 个点。",
-    ],
-    background="现有的方法很难解决问题 1。",
-    method="一种用于问题 1 的新方法。",
-    results="实验显示比以前的工作高 3.2 个点。",
 )
 
 
