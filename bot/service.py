@@ -204,7 +204,7 @@ class PaperService:
         retry_at: datetime | None = None
         error = ""
         fulltext = None
-        if self._model_paused_until is not None and now < self._model_paused_until:
+        if self._model_paused(now):
             summary, run.grounding = summarize_abstract(paper), "fallback"
             retry_at, error = self._model_paused_until, "the model failed moments ago; not asked"
         else:
@@ -250,6 +250,9 @@ class PaperService:
         )
         return summary
 
+    def _model_paused(self, now: datetime) -> bool:
+        return self._model_paused_until is not None and now < self._model_paused_until
+
     def _retry_time(self, now: datetime, exc: ModelUnavailable, attempts: int) -> datetime | None:
         """When to ask the model again for a summary that fell back (None: never), and
         pause the model for other papers meanwhile so a failing model costs one wait."""
@@ -269,9 +272,9 @@ class PaperService:
         upgraded = 0
         for row in rows:
             summary = await self.summary(Paper.from_row(row), row["summary_language"])
-            if summary.source == "extractive":
-                break  # the model is still failing: try the rest on a later poll
-            upgraded += 1
+            upgraded += summary.source != "extractive"
+            if self._model_paused(self.clock()):
+                break  # the model is failing again: the rest on a later poll
         if rows:
             log.info("upgraded %d of %d fallback summaries", upgraded, len(rows))
         return upgraded

@@ -21,10 +21,8 @@ from google.genai import errors, types
 
 from bot.retry import Transient, parse_retry_after
 from bot.summarize.base import ModelUnavailable
-from bot.summarize.llm import Message, Reply
+from bot.summarize.llm import TEMPERATURE, TIMEOUT, Message, Reply
 
-TIMEOUT = 120.0
-TEMPERATURE = 0.2
 _BLOCKED = frozenset(
     {"SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY"}
 )

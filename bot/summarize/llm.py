@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 # Short waits only: a quota that resets later than `max_delay` falls back at once and the
 # summary is upgraded on a later poll.
 MODEL_POLICY = RetryPolicy(attempts=3, base_delay=2.0, max_delay=60.0, give_up_on_long_wait=True)
+TIMEOUT = 120.0  # seconds for one request (a long paper and a thinking model take a while)
+TEMPERATURE = 0.2  # summaries, not creative writing
 
 
 @dataclass(frozen=True)

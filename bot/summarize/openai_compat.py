@@ -21,12 +21,10 @@ from openai import AsyncOpenAI
 
 from bot.retry import Transient, parse_retry_after
 from bot.summarize.base import ModelUnavailable
-from bot.summarize.llm import Message, Reply
+from bot.summarize.llm import TEMPERATURE, TIMEOUT, Message, Reply
 
 log = logging.getLogger(__name__)
 
-TIMEOUT = 120.0
-TEMPERATURE = 0.2
 NO_KEY = "unused"  # local servers (Ollama, vLLM) take any key; the SDK insists on one
 _RETRIED = frozenset({408, 409, 429})
 _NO_SCHEMA = frozenset({400, 422})
