@@ -258,7 +258,8 @@ def run_bot() -> None:
 
 @app.command()
 def stats() -> None:
-    """Counts of chats, subscriptions, papers and deliveries, and the last poll."""
+    """Counts of chats, subscriptions, papers, deliveries and summaries, model requests,
+    tokens and cache hits, and the last poll."""
 
     async def work(settings: Settings) -> None:
         async with open_service(settings) as service:

@@ -4,7 +4,7 @@ local fake servers: request shape, parsing, retries, refusals, grounding repair.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -198,7 +198,7 @@ async def test_a_refused_key_is_not_retried(
 
 @pytest.mark.parametrize("blocked", [FakeGemini.prompt_blocked, FakeGemini.answer_blocked])
 async def test_a_safety_block_is_asked_once_more_then_given_up(
-    gemini: LanguageModelSummarizer, fake_gemini: FakeGemini, blocked
+    gemini: LanguageModelSummarizer, fake_gemini: FakeGemini, blocked: Callable[[], Scripted]
 ) -> None:
     fake_gemini.then(blocked(), draft())
     run = SummaryRun()
@@ -236,7 +236,7 @@ async def test_a_reply_that_is_not_json_is_asked_again_with_the_error(
 
 BAD_DRAFTS = {
     "placeholder": (draft(novelty="xxx"), "novelty: template leftover 'xxx'"),
-    "language": (draft(), "tldr: not written in zh"),
+    "language": (draft(), "tldr: not written in Simplified Chinese (language)"),
     "takeaways": (draft(takeaways=["Only one point."]), "1 takeaways; write 3 to 5"),
     "tldr": (draft(tldr="We propose a method. It is new."), "tldr: 2 sentences; write one"),
     "duplicate": (

@@ -235,7 +235,11 @@ def test_the_summarizer_follows_paperbot_llm(tmp_path: Path) -> None:
 
 
 async def test_openai_compatible_backend_through_the_service(
-    settings: Settings, store: Store, client: ArxivClient, fake_openai: FakeOpenAI, fake_arxiv
+    settings: Settings,
+    store: Store,
+    client: ArxivClient,
+    fake_openai: FakeOpenAI,
+    fake_arxiv: FakeArxiv,
 ) -> None:
     summarizer = make_summarizer(Settings.from_env(fake_openai.env, None))
     service = PaperService(settings, store, ArxivSource(client), summarizer, NoFigures())

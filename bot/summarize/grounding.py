@@ -25,6 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
 
+from bot.i18n import language_name
 from bot.models import Paper, Summary
 from bot.summarize.extractive import MAX_TAKEAWAYS, MIN_TAKEAWAYS, TLDR_MAX, split_sentences
 from bot.summarize.schema import SECTIONS, SummaryDraft
@@ -244,7 +245,7 @@ def check_part(
     if leftover or _PLACEHOLDER_ALONE.fullmatch(stripped):
         fail("placeholder", f"template leftover {(leftover.group(0) if leftover else stripped)!r}")
     if field != "keywords" and not written_in(text, language):
-        fail("language", f"not written in {language}")
+        fail("language", f"not written in {language_name(language)}")
     references = [m.group(0) for pattern in _REFERENCES for m in pattern.finditer(text)]
     prose = text
     for reference in references:
