@@ -196,6 +196,16 @@ async def test_a_refused_key_is_not_retried(
     assert len(fake_gemini.requests) == 1
 
 
+async def test_an_answer_the_sdk_cannot_read_is_a_model_failure(
+    gemini: LanguageModelSummarizer, fake_gemini: FakeGemini
+) -> None:
+    fake_gemini.then(Scripted(200, b"<html>proxy error</html>", {"Content-Type": "text/html"}))
+    run = SummaryRun()
+    with pytest.raises(ModelUnavailable, match="unexpected JSONDecodeError"):
+        await gemini.summarize(PAPER, "en", None, run)
+    assert [c.outcome for c in run.calls] == ["error"]
+
+
 @pytest.mark.parametrize("blocked", [FakeGemini.prompt_blocked, FakeGemini.answer_blocked])
 async def test_a_safety_block_is_asked_once_more_then_given_up(
     gemini: LanguageModelSummarizer, fake_gemini: FakeGemini, blocked: Callable[[], Scripted]

@@ -12,8 +12,9 @@ answer; the flow is the same for both:
 
 Every request goes through the one retry policy (`bot/retry.py`): 429 (honouring the
 server's retry delay), 5xx, timeouts and connection errors are retried with backoff;
-a server asking to wait longer than the policy allows, or still failing after the last
-attempt, raises `ModelUnavailable` and the caller falls back to the extractive summary.
+a server asking to wait longer than the policy allows, still failing after the last
+attempt, or answering something the SDK cannot read raises `ModelUnavailable`, and the
+caller falls back to the extractive summary.
 The SDKs' own retries are switched off so they never fight this policy. Each request,
 failed or not, is recorded in the `SummaryRun` with its tokens and latency.
 """
@@ -186,6 +187,13 @@ class LanguageModelSummarizer:
                     ModelCall("error", seconds=time.monotonic() - started, error=str(exc))
                 )
                 raise
+            except Exception as exc:  # an answer the SDK cannot read (a proxy's HTML page)
+                log.exception("%s: unexpected failure", self.model)
+                reason = f"unexpected {type(exc).__name__}: {exc}"
+                run.calls.append(
+                    ModelCall("error", seconds=time.monotonic() - started, error=reason)
+                )
+                raise ModelUnavailable(reason) from exc
             outcome = "refused" if reply.refusal else "ok"
             seconds = time.monotonic() - started
             run.calls.append(ModelCall(outcome, reply.tokens_in, reply.tokens_out, seconds))
