@@ -14,20 +14,38 @@ from bot.figures.source import PdfFigures
 from bot.service import PaperService
 from bot.summarize import Summarizer
 from bot.summarize.extractive import ExtractiveSummarizer
+from bot.summarize.llm import ChatModel, LanguageModelSummarizer
 from storage.database import Store
 
 log = logging.getLogger(__name__)
 
 
 def make_summarizer(settings: Settings) -> Summarizer:
-    """The summarizer `PAPERBOT_LLM` asks for (language models arrive in a later release)."""
+    """The summarizer `PAPERBOT_LLM` asks for: `auto` takes Gemini when `GEMINI_API_KEY`
+    is set, else an OpenAI-compatible server when `OPENAI_API_KEY` or `OPENAI_BASE_URL`
+    is, else the extractive summarizer (offline). The SDKs are imported only when used,
+    so offline runs do not pay for loading them."""
     backend = settings.llm_backend
-    if backend == "none":
+    if backend == "gemini":
+        from bot.summarize.gemini import GeminiModel
+
+        if not (settings.gemini_api_key or settings.gemini_base_url):
+            raise ConfigError("PAPERBOT_LLM=gemini needs GEMINI_API_KEY (or GEMINI_BASE_URL)")
+        model: ChatModel = GeminiModel(
+            settings.llm_model, settings.gemini_api_key, settings.gemini_base_url
+        )
+    elif backend == "openai":
+        from bot.summarize.openai_compat import OpenAICompatibleModel
+
+        if not (settings.openai_api_key or settings.openai_base_url):
+            raise ConfigError("PAPERBOT_LLM=openai needs OPENAI_API_KEY or OPENAI_BASE_URL")
+        model = OpenAICompatibleModel(
+            settings.llm_model, settings.openai_api_key, settings.openai_base_url
+        )
+    else:
         return ExtractiveSummarizer()
-    if settings.llm == "auto":
-        log.warning("%s summaries are not available yet; using extractive summaries", backend)
-        return ExtractiveSummarizer()
-    raise ConfigError(f"PAPERBOT_LLM={backend!r} is not available yet; use none or auto")
+    log.info("summaries by %s (%s)", settings.llm_model, backend)
+    return LanguageModelSummarizer(model, settings.llm_model)
 
 
 @asynccontextmanager
@@ -40,5 +58,6 @@ async def open_service(settings: Settings) -> AsyncIterator[PaperService]:
     try:
         yield PaperService(settings, store, ArxivSource(client), summarizer, figures)
     finally:
+        await summarizer.aclose()
         await client.aclose()
         store.close()

@@ -31,7 +31,6 @@ from bot.models import Card
 from bot.retry import ServiceUnavailable
 from bot.runner import cycle, repeat, stop_on_signals
 from bot.service import PaperNotFound
-from bot.summarize import SummaryError
 from bot.topics import TopicError, parse_topic
 from handlers.registry import adapters
 from handlers.render import (
@@ -96,7 +95,7 @@ def run(work: Callable[[Settings], Awaitable[T]]) -> T:
         ArxivQueryError,
     ) as exc:
         fail(str(exc), 2)
-    except (ServiceUnavailable, SummaryError) as exc:
+    except ServiceUnavailable as exc:
         fail(str(exc), 1)
     except KeyboardInterrupt:
         fail("interrupted", 130)
@@ -259,7 +258,8 @@ def run_bot() -> None:
 
 @app.command()
 def stats() -> None:
-    """Counts of chats, subscriptions, papers and deliveries, and the last poll."""
+    """Counts of chats, subscriptions, papers, deliveries and summaries, model requests,
+    tokens and cache hits, and the last poll."""
 
     async def work(settings: Settings) -> None:
         async with open_service(settings) as service:

@@ -20,7 +20,6 @@ from bot.delivery import Platform
 from bot.models import Card, Chat
 from bot.retry import ServiceUnavailable
 from bot.service import ChatRef, PaperNotFound, PaperService
-from bot.summarize import SummaryError
 from bot.topics import TopicError, parse_topics
 
 log = logging.getLogger(__name__)
@@ -177,8 +176,6 @@ class CommandLayer:
             card = await self.service.card(paper, chat.language, chat.figures)
         except (InvalidArxivId, PaperNotFound, ArxivQueryError) as exc:
             return [Reply(f"{str(exc)[:1].upper()}{str(exc)[1:]}.")]
-        except SummaryError:
-            return [Reply("The summary could not be made right now; please try again later.")]
         return [Reply(card=card)]
 
     async def on_digest(self, command: Command, chat: Chat, platform: Platform) -> list[Reply]:

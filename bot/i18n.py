@@ -147,6 +147,26 @@ def normalize_language(value: str) -> str:
     raise ValueError("expected a language code such as en, zh, de or a language name")
 
 
+_LANGUAGE_NAMES = {
+    "en": "English",
+    "zh": "Simplified Chinese",
+    "de": "German",
+    "fr": "French",
+    "es": "Spanish",
+    "it": "Italian",
+    "pt": "Portuguese",
+    "ja": "Japanese",
+    "ko": "Korean",
+    "ru": "Russian",
+}
+
+
+def language_name(language: str) -> str:
+    """How to name `language` to a language model: "zh" → "Simplified Chinese"; any other
+    tag or name as the user gave it."""
+    return _LANGUAGE_NAMES.get(language, f"the language {language!r}")
+
+
 def labels(language: str) -> dict[str, str]:
     """Labels in `language`, English where that language has none."""
     return LABELS.get(language, LABELS["en"])

@@ -32,14 +32,30 @@ class Transient(Exception):
 
 
 class ServiceUnavailable(Exception):
-    """A service kept failing after every retry; the message says how."""
+    """A service kept failing after every retry; the message says how.
+
+    `retry_after` is the wait the server last asked for, when it named one.
+    """
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """`attempts` in all; waits grow from `base_delay`, never beyond `max_delay`.
+
+    A server that asks for a longer wait than `max_delay` (a quota reset) is
+    waited `max_delay` and tried again, unless `give_up_on_long_wait` is set:
+    then the operation fails at once, so the caller can degrade and come back
+    when the server said.
+    """
+
     attempts: int = 4
     base_delay: float = 3.0
     max_delay: float = 120.0
+    give_up_on_long_wait: bool = False
 
     def delay(self, attempt: int, retry_after: float | None) -> float:
         """Seconds to wait before retry number `attempt` (1-based)."""
@@ -62,9 +78,14 @@ async def with_retries(
         try:
             return await operation()
         except Transient as exc:
+            long_wait = exc.retry_after is not None and exc.retry_after > policy.max_delay
+            if long_wait and policy.give_up_on_long_wait:
+                raise ServiceUnavailable(
+                    f"{what}: {exc.reason} (retry in {exc.retry_after:.0f}s)", exc.retry_after
+                ) from exc
             if attempt >= policy.attempts:
                 raise ServiceUnavailable(
-                    f"{what}: {exc.reason} (after {policy.attempts} attempts)"
+                    f"{what}: {exc.reason} (after {policy.attempts} attempts)", exc.retry_after
                 ) from exc
             wait = policy.delay(attempt, exc.retry_after)
             log.warning("%s: %s; retry %d in %.1fs", what, exc.reason, attempt, wait)

@@ -16,9 +16,11 @@ log = logging.getLogger(__name__)
 async def cycle(
     service: PaperService, platforms: Mapping[str, Platform]
 ) -> tuple[PollReport, DeliveryReport]:
-    """One poll, then delivery of everything due."""
+    """One poll, delivery of everything due, then upgrades of summaries that fell back to
+    extractive while the model failed."""
     report = await service.poll()
     delivered = await service.deliver_due(platforms)
+    await service.upgrade_summaries()
     log.info(
         "delivered %d papers (%d cards, %d digests, %d failed, %d paused)",
         delivered.papers,

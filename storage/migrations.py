@@ -117,3 +117,37 @@ def poll_state(db: Database) -> None:
         },
         pk="id",
     )
+
+
+@migrations(name="0003_summary_runs")
+def summary_runs(db: Database) -> None:
+    """How each cached summary was made (prompt version, grounding outcome, when to try
+    the model again after a fallback, cache hits) and one row per model request."""
+    summaries = db["summaries"]
+    summaries.add_column("prompt_version", str, not_null_default="")
+    summaries.add_column("grounding", str, not_null_default="extractive")
+    summaries.add_column("checks", str, not_null_default="{}")
+    summaries.add_column("error", str, not_null_default="")
+    summaries.add_column("retry_at", str)
+    summaries.add_column("attempts", int, not_null_default=0)
+    summaries.add_column("hits", int, not_null_default=0)
+    summaries.create_index(["retry_at"])
+    db["model_calls"].create(
+        {
+            "id": int,
+            "paper_id": str,
+            "version": int,
+            "language": str,
+            "model": str,
+            "outcome": str,
+            "tokens_in": int,
+            "tokens_out": int,
+            "seconds": float,
+            "error": str,
+            "created_at": str,
+        },
+        pk="id",
+        not_null={"paper_id", "version", "language", "model", "outcome"},
+        defaults={"tokens_in": 0, "tokens_out": 0, "seconds": 0.0, "error": ""},
+    )
+    db["model_calls"].create_index(["paper_id", "version", "language", "model"])

@@ -95,19 +95,62 @@ class Repository:
         model: str,
         source: str,
         data: dict[str, Any],
+        *,
+        run: Row | None = None,
+        calls: Sequence[Row] = (),
     ) -> None:
-        self.db["summaries"].upsert(
-            {
-                "paper_id": paper_id,
-                "version": version,
-                "language": language,
-                "model": model,
-                "source": source,
-                "data": json.dumps(data, ensure_ascii=False),
-                "created_at": now_iso(),
-            },
-            pk=("paper_id", "version", "language", "model"),
+        """Store (replace) the summary of one key, with how it was made (`run`: prompt
+        version, grounding, checks, error, retry time, attempts) and the model requests
+        made for it, in one transaction. The key's cache-hit count is kept."""
+        key = {"paper_id": paper_id, "version": version, "language": language, "model": model}
+        with self.db.atomic():
+            self.db["summaries"].upsert(
+                {
+                    **key,
+                    "source": source,
+                    "data": json.dumps(data, ensure_ascii=False),
+                    "created_at": now_iso(),
+                    **(run or {}),
+                },
+                pk=("paper_id", "version", "language", "model"),
+            )
+            for call in calls:
+                self.db["model_calls"].insert({**key, **call, "created_at": now_iso()})
+
+    def count_summary_hit(self, paper_id: str, version: int, language: str, model: str) -> None:
+        self.db.execute(
+            "UPDATE summaries SET hits = hits + 1 WHERE paper_id = ? AND version = ? "
+            "AND language = ? AND model = ?",
+            [paper_id, version, language, model],
         )
+
+    def summaries_to_upgrade(self, model: str, due: str, limit: int) -> list[Row]:
+        """Fallback summaries of the papers' current versions whose retry time has come,
+        oldest first: the paper's row with the summary's `language`."""
+        return self._rows(
+            "SELECT p.*, s.language AS summary_language FROM summaries s "
+            "JOIN papers p ON p.id = s.paper_id AND p.version = s.version "
+            "WHERE s.model = ? AND s.retry_at IS NOT NULL AND s.retry_at <= ? "
+            "ORDER BY s.retry_at LIMIT ?",
+            [model, due, limit],
+        )
+
+    def summary_stats(self) -> dict[str, int]:
+        """Model requests and tokens, summary cache hits, and summaries by outcome."""
+        calls = self._row(
+            "SELECT COUNT(*) AS model_calls, COALESCE(SUM(outcome != 'ok'), 0) AS model_errors, "
+            "COALESCE(SUM(tokens_in), 0) AS tokens_in, "
+            "COALESCE(SUM(tokens_out), 0) AS tokens_out FROM model_calls"
+        )
+        summaries = self._row(
+            "SELECT COALESCE(SUM(hits), 0) AS summary_cache_hits, "
+            "COALESCE(SUM(grounding = 'repaired'), 0) AS summaries_repaired, "
+            "COALESCE(SUM(grounding = 'patched'), 0) AS summaries_patched, "
+            "COALESCE(SUM(grounding = 'fallback'), 0) AS summaries_fallback, "
+            "COALESCE(SUM(retry_at IS NOT NULL), 0) AS summaries_to_upgrade FROM summaries"
+        )
+        assert calls is not None and summaries is not None
+        return {**calls, **summaries}
 
     # chats
 

@@ -15,6 +15,7 @@ from bot.service import PaperService
 from bot.summarize.extractive import ExtractiveSummarizer
 from storage.database import Store
 from tests.fake_arxiv import FIXTURES, FakeArxiv
+from tests.fake_llm import FakeGemini, FakeOpenAI
 
 
 class SleepLog:
@@ -35,6 +36,20 @@ def fixtures() -> Path:
 @pytest.fixture
 def fake_arxiv() -> Iterator[FakeArxiv]:
     fake = FakeArxiv().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fake_gemini() -> Iterator[FakeGemini]:
+    fake = FakeGemini().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[FakeOpenAI]:
+    fake = FakeOpenAI().start()
     yield fake
     fake.stop()
 

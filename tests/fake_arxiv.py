@@ -12,17 +12,14 @@ The XML it writes has the shape of the recorded responses in fixtures/.
 
 from __future__ import annotations
 
-import contextlib
 import re
-import threading
-import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
 from xml.sax.saxutils import escape
+
+from tests.fake_http import FakeServer, Scripted
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PDFS = FIXTURES / "pdfs"
@@ -52,16 +49,9 @@ HTML_PAGE = (
 )
 
 
-@dataclass
-class Scripted:
-    status: int = 200
-    body: bytes = b""
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-
-
-class FakeArxiv:
+class FakeArxiv(FakeServer):
     def __init__(self) -> None:
+        super().__init__()
         self.papers: list[FakePaper] = []
         self.feeds: dict[str, list[FakePaper]] = {}
         self.raw_ids: dict[str, bytes] = {}
@@ -70,15 +60,6 @@ class FakeArxiv:
         self.rss_script: deque[Scripted] = deque()
         self.pdf_script: deque[Scripted] = deque()
         self.requests: list[tuple[str, dict[str, str]]] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    @property
-    def base(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
 
     @property
     def env(self) -> dict[str, str]:
@@ -88,14 +69,6 @@ class FakeArxiv:
             "PAPERBOT_ARXIV_PDF_URL": f"{self.base}/pdf/",
             "PAPERBOT_ARXIV_DELAY": "0",
         }
-
-    def start(self) -> FakeArxiv:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def api_requests(self) -> list[dict[str, str]]:
         return [params for path, params in self.requests if path.startswith("/api/")]
@@ -149,29 +122,9 @@ class FakeArxiv:
                     break
         return atom_feed(found, len(found), 0)
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                url = urlparse(self.path)
-                params = {k: v[0] for k, v in parse_qs(url.query).items()}
-                fake.requests.append((url.path, params))
-                answer = fake.respond(url.path, params)
-                if answer.delay:
-                    time.sleep(answer.delay)
-                self.send_response(answer.status)
-                for name, value in answer.headers.items():
-                    self.send_header(name, value)
-                self.send_header("Content-Length", str(len(answer.body)))
-                self.end_headers()
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    self.wfile.write(answer.body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                return
-
-        return Handler
+    def get(self, path: str, params: dict[str, str]) -> Scripted:
+        self.requests.append((path, params))
+        return self.respond(path, params)
 
 
 # the query language subset

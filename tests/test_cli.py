@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.fake_arxiv import FakeArxiv, Scripted, make_paper
+from tests.fake_llm import GEMINI_KEY, FakeGemini
 from tests.pdf_samples import fixture_bytes
 
 ASTRO = "arxiv_api/id_list_astro-ph_0601001_oldstyle_id_affiliation_journalref_2026.xml"
@@ -19,7 +20,11 @@ ASTRO = "arxiv_api/id_list_astro-ph_0601001_oldstyle_id_affiliation_journalref_2
 @pytest.fixture
 def run_cli(fake_arxiv: FakeArxiv, tmp_path: Path):
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOT_", "GEMINI_"))},
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("PAPERBOT_", "GEMINI_", "OPENAI_"))
+        },
         **fake_arxiv.env,
         "PAPERBOT_DB": str(tmp_path / "cli.db"),
         "PAPERBOT_LLM": "none",
@@ -58,6 +63,7 @@ def test_summarize_every_id_form(run_cli, fake_arxiv: FakeArxiv, fixtures: Path)
         card = json.loads(result.stdout)
         assert card["paper"]["title"] == "Talking heads"
         assert card["summary"]["source"] == "extractive"
+    assert fake_arxiv.pdf_requests() == [], "the extractive summarizer needs no PDF"
 
 
 def test_summarize_markdown_and_zh_labels(run_cli, fake_arxiv: FakeArxiv) -> None:
@@ -203,6 +209,40 @@ def test_stats_after_a_poll(run_cli, fake_arxiv: FakeArxiv) -> None:
     assert figures["chats_active"] == "1" and figures["subscriptions"] == "2"
     assert figures["papers"] == "2" and figures["deliveries_sent"] == "2"
     assert figures["last_poll_result"].startswith("2 papers seen, 2 new, 2 deliveries queued")
+
+
+def test_summaries_by_gemini_are_cached_and_counted(
+    run_cli, fake_arxiv: FakeArxiv, fake_gemini: FakeGemini
+) -> None:
+    fake_arxiv.papers = [make_paper(1)]
+    for _ in range(2):
+        result = run_cli("summarize", "2511.00001", extra_env=fake_gemini.env)
+        assert result.returncode == 0, result.stderr
+        assert "Summary source: language model, abstract only" in result.stdout
+        assert "TL;DR: We propose a new method for it." in result.stdout
+    assert len(fake_gemini.requests) == 1
+    stats = dict(line.split(None, 1) for line in run_cli("stats").stdout.splitlines())
+    assert (stats["model_calls"], stats["summary_cache_hits"], stats["tokens_in"]) == (
+        "1",
+        "1",
+        str(len(fake_gemini.prompts(fake_gemini.requests[0])[0]) // 4),
+    )
+    assert stats["summaries_fallback"] == "0"
+
+
+def test_a_model_error_degrades_to_extractive_and_never_shows_the_key(
+    run_cli, fake_arxiv: FakeArxiv, fake_gemini: FakeGemini
+) -> None:
+    fake_arxiv.papers = [make_paper(1)]
+    fake_gemini.then(fake_gemini.error(400, "INVALID_ARGUMENT", f"API key {GEMINI_KEY} invalid"))
+    env = {**fake_gemini.env, "PAPERBOT_LOG_LEVEL": "DEBUG"}
+    result = run_cli("summarize", "2511.00001", extra_env=env)
+    assert result.returncode == 0, result.stderr
+    assert "sentences extracted from the abstract (no language model)" in result.stdout
+    assert "400 INVALID_ARGUMENT" in result.stderr
+    assert GEMINI_KEY not in result.stderr + result.stdout
+    stats = dict(line.split(None, 1) for line in run_cli("stats").stdout.splitlines())
+    assert (stats["summaries_fallback"], stats["summaries_to_upgrade"]) == ("1", "1")
 
 
 def test_run_without_a_platform_is_a_usage_error(run_cli) -> None:

@@ -317,3 +317,14 @@ async def test_limitations_only_when_a_sentence_fits() -> None:
     assert summary.limitations == (
         "A limitation of our approach is its memory use, which we leave for future work."
     )
+
+
+async def test_no_section_is_repeated_under_another_name() -> None:
+    abstract = (
+        "Talking faces come in 3D and 2D. However, to the best of our knowledge, 3D talking "
+        "faces lag behind 2D ones in lip-sync. We propose Learn2Talk, which closes the gap. "
+        "Experiments show better lip-sync."
+    )
+    summary = await ExtractiveSummarizer().summarize(_paper(abstract), "en")
+    assert summary.prior_work.startswith("However, to the best of our knowledge")
+    assert summary.novelty == ""

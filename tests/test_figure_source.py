@@ -23,6 +23,7 @@ from bot.figures.source import PdfFigures, key_figure_first
 from bot.models import Figure, Paper, Summary
 from bot.retry import RetryPolicy
 from bot.service import PaperService
+from bot.summarize.base import SummaryRun
 from bot.summarize.extractive import ExtractiveSummarizer
 from storage.database import Store
 from tests.conftest import SleepLog
@@ -204,12 +205,20 @@ def test_a_failed_download_is_remembered_for_a_day_only(cache: PdfCache) -> None
 
 
 class RecordingSummarizer(ExtractiveSummarizer):
+    reads_fulltext = True
+
     def __init__(self) -> None:
         self.fulltexts: list[str | None] = []
 
-    async def summarize(self, paper: Paper, language: str, fulltext: str | None = None) -> Summary:
+    async def summarize(
+        self,
+        paper: Paper,
+        language: str,
+        fulltext: str | None = None,
+        run: SummaryRun | None = None,
+    ) -> Summary:
         self.fulltexts.append(fulltext)
-        return await super().summarize(paper, language, fulltext)
+        return await super().summarize(paper, language, fulltext, run)
 
 
 async def test_card_shows_figure_one_and_the_summarizer_reads_the_paper(

@@ -135,3 +135,35 @@ def test_poll_results_are_saved_all_or_nothing(tmp_path: Path) -> None:
     )
     assert (outcome, queued) == ({"2404.00409": "new"}, 1)
     assert repo.cutoffs(["cs.CV", "nerf"]) == {"cs.CV": "2024-04-01T00:00:00+00:00"}
+
+
+def test_summaries_stored_before_0003_stay_valid_and_model_calls_are_one_transaction(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "old.db"
+    old = Database(sqlite3.connect(path))
+    migrations.apply(old, stop_before="0003_summary_runs")
+    Repository(old).upsert_papers([paper().to_row()])
+    Repository(old).save_summary("2404.00409", 1, "en", "extractive", "extractive", {"tldr": "x"})
+    old.close()
+    repo = Repository(open_database(path))
+    row = repo.summary("2404.00409", 1, "en", "extractive")
+    assert (row["grounding"], row["prompt_version"], row["retry_at"], row["hits"]) == (
+        "extractive",
+        "",
+        None,
+        0,
+    )
+    repo.count_summary_hit("2404.00409", 1, "en", "extractive")
+    call = {"outcome": "ok", "tokens_in": 10, "tokens_out": 5, "seconds": 0.1, "error": ""}
+    with pytest.raises(sqlite3.IntegrityError):
+        repo.save_summary(
+            "2404.00409", 1, "en", "m", "abstract", {}, calls=[call, {**call, "outcome": None}]
+        )
+    assert repo.summary("2404.00409", 1, "en", "m") is None
+    repo.save_summary(
+        "2404.00409", 1, "en", "m", "abstract", {}, run={"grounding": "passed"}, calls=[call]
+    )
+    stats = repo.summary_stats()
+    assert (stats["model_calls"], stats["tokens_in"], stats["tokens_out"]) == (1, 10, 5)
+    assert stats["summary_cache_hits"] == 1

@@ -1,5 +1,5 @@
 """Summarizers: turn a paper into the SPEC summary object."""
 
-from bot.summarize.base import Summarizer, SummaryError
+from bot.summarize.base import ModelCall, ModelUnavailable, Summarizer, SummaryError, SummaryRun
 
-__all__ = ["Summarizer", "SummaryError"]
+__all__ = ["ModelCall", "ModelUnavailable", "Summarizer", "SummaryError", "SummaryRun"]

@@ -2,24 +2,81 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
 
 from bot.models import Paper, Summary
+
+Grounding = Literal["extractive", "passed", "repaired", "patched", "fallback"]
 
 
 class SummaryError(Exception):
     """The backend could not produce a summary for this paper (the caller degrades)."""
 
 
+class ModelUnavailable(SummaryError):
+    """The model could not be reached or kept failing (429, 5xx, timeouts, a refused key):
+    worth trying again later. `retry_after` is the wait the server asked for, if any."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True)
+class ModelCall:
+    """One request to a language model: `ok`, `refused` (safety block, empty reply) or
+    `error` (with the reason)."""
+
+    outcome: Literal["ok", "refused", "error"]
+    tokens_in: int = 0
+    tokens_out: int = 0
+    seconds: float = 0.0
+    error: str = ""
+
+
+@dataclass
+class SummaryRun:
+    """What making one summary cost and how its grounding went; filled in while the
+    summarizer works, so the calls of a failed attempt are counted too.
+
+    `grounding`: `extractive` (no model), `passed` (the first draft passed every check),
+    `repaired` (the re-asked draft passed), `patched` (failing parts were dropped or
+    replaced by sentences of the abstract), `fallback` (the model failed; extractive).
+    `draft_failures` are the checks the first draft failed (`check:field`).
+    """
+
+    calls: list[ModelCall] = field(default_factory=list)
+    grounding: Grounding = "extractive"
+    draft_failures: list[str] = field(default_factory=list)
+
+
 class Summarizer(Protocol):
     """Produces a `Summary` of a paper in a language.
 
-    `model` names the backend and model; it is part of the cache key, so two
-    backends never share cached summaries.
+    `model` names the model; with `prompt_version` it is part of the cache key, so two
+    models or two versions of the prompts never share cached summaries. A summarizer
+    that `reads_fulltext` is given the PDF's text (the PDF is fetched for it).
     """
 
     model: str
+    prompt_version: str
+    reads_fulltext: bool
 
-    async def summarize(self, paper: Paper, language: str, fulltext: str | None = None) -> Summary:
-        """Summarize `paper` in `language`; `fulltext` is the PDF's text when known."""
+    async def summarize(
+        self,
+        paper: Paper,
+        language: str,
+        fulltext: str | None = None,
+        run: SummaryRun | None = None,
+    ) -> Summary:
+        """Summarize `paper` in `language`; `fulltext` is the PDF's text when known.
+
+        Raises `SummaryError` (or `ModelUnavailable`) when no summary can be made;
+        the calls made and the grounding outcome are recorded in `run`.
+        """
+        ...
+
+    async def aclose(self) -> None:
+        """Release connections."""
         ...

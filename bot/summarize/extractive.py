@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 
 from bot.models import Paper, Summary
+from bot.summarize.base import SummaryRun
 
 TLDR_MAX = 280
 TAKEAWAY_MAX = 300
@@ -402,8 +403,12 @@ def extract_keywords(text: str, limit: int = MAX_KEYWORDS) -> list[str]:
     return found
 
 
-def _join(sentences: list[_Sentence], limit: int) -> str:
-    return " ".join(s.text for s in sorted(sentences, key=lambda s: s.index)[:limit])
+def _first(sentences: list[_Sentence], limit: int) -> list[_Sentence]:
+    return sorted(sentences, key=lambda s: s.index)[:limit]
+
+
+def _join(sentences: list[_Sentence]) -> str:
+    return " ".join(s.text for s in sentences)
 
 
 def summarize_abstract(paper: Paper) -> Summary:
@@ -469,17 +474,34 @@ def summarize_abstract(paper: Paper) -> Summary:
     ]
     method = [s for s in method if s is lead or "result" not in s.tags]
     results = [s for s in sentences if "result" in s.tags and s is not lead]
+    parts = {
+        "background": _first(background, 2),
+        "prior_work": _first(prior, 2),
+        "method": _first(method, 3),
+        "results": _first(results, 3),
+    }
+    used = {s.index for chosen in parts.values() for s in chosen}
+    taken = {_join(chosen) for chosen in parts.values()}
+
+    def conclusion(tag: str, limit: int) -> list[_Sentence]:
+        """Sentences with `tag`, but never a copy of a whole section above (a section
+        repeated under another name)."""
+        tagged = [s for s in sentences if tag in s.tags]
+        chosen = _first(tagged, limit)
+        if _join(chosen) in taken:
+            chosen = _first([s for s in tagged if s.index not in used], limit)
+        return chosen
 
     return Summary(
         tldr=truncate(lead.text, TLDR_MAX),
         takeaways=takeaways,
-        background=_join(background, 2),
-        prior_work=_join(prior, 2),
-        method=_join(method, 3),
-        results=_join(results, 3),
-        significance=_join([s for s in sentences if "significance" in s.tags], 1),
-        novelty=_join([s for s in sentences if "novelty" in s.tags], 1),
-        limitations=_join([s for s in sentences if "limitation" in s.tags], 2),
+        background=_join(parts["background"]),
+        prior_work=_join(parts["prior_work"]),
+        method=_join(parts["method"]),
+        results=_join(parts["results"]),
+        significance=_join(conclusion("significance", 1)),
+        novelty=_join(conclusion("novelty", 1)),
+        limitations=_join(conclusion("limitation", 2)),
         keywords=extract_keywords(abstract),
         language=detect_language(abstract),
         model=ExtractiveSummarizer.model,
@@ -491,11 +513,23 @@ class ExtractiveSummarizer:
     """Summarizer that quotes the abstract: offline, instant, never wrong about the paper."""
 
     model: str = "extractive"
+    prompt_version: str = ""
+    reads_fulltext: bool = False
 
-    async def summarize(self, paper: Paper, language: str, fulltext: str | None = None) -> Summary:
+    async def summarize(
+        self,
+        paper: Paper,
+        language: str,
+        fulltext: str | None = None,
+        run: SummaryRun | None = None,
+    ) -> Summary:
         """Sentences of `paper`'s abstract; `language` and `fulltext` are not used.
 
         The summary is in the abstract's own language ("en", or "zh" for a
-        mostly-Chinese abstract), whatever language was asked for.
+        mostly-Chinese abstract), whatever language was asked for. No model is
+        called, so `run` keeps its defaults.
         """
         return summarize_abstract(paper)
+
+    async def aclose(self) -> None:
+        """Nothing to release."""

@@ -1,0 +1,252 @@
+"""Summaries through the service with a language model (the fake Gemini server): one call
+per key, shared by every chat; fallback to extractive when the model fails, upgraded on a
+later poll; what is stored and counted."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.app import make_summarizer
+from bot.arxiv.client import ArxivClient
+from bot.arxiv.ids import parse_arxiv_id
+from bot.arxiv.source import ArxivSource
+from bot.config import ConfigError, Settings
+from bot.figures import NoFigures
+from bot.models import Paper
+from bot.runner import cycle
+from bot.service import MODEL_PAUSE, UPGRADE_DELAY, PaperService
+from bot.summarize.extractive import ExtractiveSummarizer
+from bot.summarize.gemini import GeminiModel
+from bot.summarize.llm import MODEL_POLICY, LanguageModelSummarizer
+from bot.summarize.openai_compat import OpenAICompatibleModel
+from handlers.render import card_text
+from storage.database import Store
+from tests.conftest import SleepLog
+from tests.fake_arxiv import FakeArxiv, make_paper
+from tests.fake_llm import CHINESE_DRAFT, GEMINI_KEY, FakeGemini, FakeOpenAI, draft
+from tests.test_service import RecordingPlatform, follow
+
+MODEL = "gemini-2.5-flash"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+async def service(
+    settings: Settings,
+    store: Store,
+    client: ArxivClient,
+    fake_gemini: FakeGemini,
+    sleeps: SleepLog,
+    clock: Clock,
+) -> AsyncIterator[PaperService]:
+    model = GeminiModel(MODEL, GEMINI_KEY, fake_gemini.base)
+    summarizer = LanguageModelSummarizer(model, MODEL, sleep=sleeps)
+    yield PaperService(settings, store, ArxivSource(client), summarizer, NoFigures(), clock)
+    await summarizer.aclose()
+
+
+@pytest.fixture
+async def paper(service: PaperService, fake_arxiv: FakeArxiv) -> Paper:
+    fake_arxiv.papers = [make_paper(1)]
+    return await service.paper(parse_arxiv_id("2511.00001"))
+
+
+def stored(store: Store, language: str = "en") -> dict:
+    row = store.repo.summary("2511.00001", 1, language, MODEL)
+    assert row is not None
+    return row
+
+
+async def test_a_cached_summary_makes_no_request(
+    service: PaperService, paper: Paper, fake_gemini: FakeGemini, store: Store
+) -> None:
+    fake_gemini.then(draft(), CHINESE_DRAFT)
+    first = await service.card(paper, "en")
+    second = await service.card(paper, "en")
+    assert first.summary == second.summary and first.summary.model == MODEL
+    assert len(fake_gemini.requests) == 1
+    await service.card(paper, "zh")  # another language is another summary
+    assert len(fake_gemini.requests) == 2
+
+    stats = await service.stats()
+    assert (stats["model_calls"], stats["tokens_in"]) == (2, 2400)
+    assert stats["tokens_out"] > 0 and stats["summary_cache_hits"] == 1
+    row = stored(store)
+    assert (row["grounding"], row["retry_at"], row["hits"]) == ("passed", None, 1)
+    assert json.loads(row["checks"]) == {"draft": [], "final": []}
+
+
+async def test_concurrent_requests_for_one_paper_make_one_call(
+    service: PaperService, paper: Paper, fake_gemini: FakeGemini
+) -> None:
+    summaries = await asyncio.gather(*(service.summary(paper, "en") for _ in range(4)))
+    assert len(fake_gemini.requests) == 1
+    assert all(s == summaries[0] for s in summaries) and summaries[0].model == MODEL
+
+
+async def test_grounding_outcome_is_stored(
+    service: PaperService, paper: Paper, fake_gemini: FakeGemini, store: Store
+) -> None:
+    fake_gemini.then(draft(results="It outperforms prior work by 4.7 points."), draft())
+    summary = await service.summary(paper, "en")
+    assert summary.results == draft()["results"]
+    row = stored(store)
+    assert row["grounding"] == "repaired"
+    assert json.loads(row["checks"]) == {"draft": ["number:results"], "final": []}
+    assert (await service.stats())["summaries_repaired"] == 1
+
+
+async def test_quota_exhausted_falls_back_then_upgrades_on_a_later_poll(
+    service: PaperService,
+    paper: Paper,
+    fake_gemini: FakeGemini,
+    store: Store,
+    clock: Clock,
+    sleeps: SleepLog,
+) -> None:
+    fake_gemini.then(fake_gemini.rate_limited("3600s"))
+    card = await service.card(paper, "en")
+    assert card.summary.source == "extractive"
+    assert "Summary source: sentences extracted from the abstract (no language model)" in (
+        card_text(card)
+    )
+    row = stored(store)
+    assert row["grounding"] == "fallback" and "429" in row["error"]
+    assert datetime.fromisoformat(row["retry_at"]) == clock.now + timedelta(hours=1)
+    assert sleeps.waits == []  # a quota reset an hour away is not waited for
+
+    clock.now += timedelta(minutes=59)
+    assert (await service.card(paper, "en")).summary.source == "extractive"
+    assert len(fake_gemini.requests) == 1  # not asked again before the retry time
+
+    clock.now += timedelta(minutes=2)
+    await cycle(service, {})
+    assert len(fake_gemini.requests) == 2
+    upgraded = await service.card(paper, "en")
+    assert (upgraded.summary.source, upgraded.summary.model) == ("abstract", MODEL)
+    row = stored(store)
+    assert (row["grounding"], row["retry_at"], row["attempts"]) == ("passed", None, 0)
+    assert (await service.stats())["summaries_to_upgrade"] == 0
+
+
+async def test_a_failing_model_never_blocks_delivery_of_other_papers(
+    service: PaperService,
+    fake_arxiv: FakeArxiv,
+    fake_gemini: FakeGemini,
+    store: Store,
+    clock: Clock,
+) -> None:
+    fake_arxiv.feeds["cs.CV"] = [make_paper(1), make_paper(2), make_paper(3)]
+    await follow(service, "c", "cs.CV")
+    await service.poll()
+    fake_gemini.then(*[fake_gemini.server_error()] * MODEL_POLICY.attempts)
+    platform = RecordingPlatform()
+    report = await service.deliver_due({"test": platform})
+
+    assert report.failed == [] and len(platform.cards) == 3
+    assert len(fake_gemini.requests) == MODEL_POLICY.attempts  # the others did not wait
+    stats = await service.stats()
+    assert (stats["summaries_fallback"], stats["summaries_to_upgrade"]) == (3, 3)
+    assert stats["model_errors"] == MODEL_POLICY.attempts
+
+    clock.now += max(UPGRADE_DELAY, MODEL_PAUSE)
+    await cycle(service, {"test": platform})
+    assert len(fake_gemini.requests) == MODEL_POLICY.attempts + 3
+    assert (await service.stats())["summaries_to_upgrade"] == 0
+    assert len(platform.cards) == 3  # upgrades are not sent again
+
+
+async def test_a_model_failing_again_is_retried_later_and_later_then_left(
+    service: PaperService, paper: Paper, fake_gemini: FakeGemini, store: Store, clock: Clock
+) -> None:
+    delays = []
+    for _ in range(5):
+        fake_gemini.then(fake_gemini.rate_limited("3600s"))
+        clock.now += timedelta(days=1)
+        await service.summary(paper, "en")
+        row = stored(store)
+        delays.append(row["retry_at"] and datetime.fromisoformat(row["retry_at"]) - clock.now)
+    hour = timedelta(hours=1)
+    assert delays == [hour, hour, 2 * hour, 4 * hour, None]  # then extractive for good
+    clock.now += timedelta(days=1)
+    await service.summary(paper, "en")
+    assert len(fake_gemini.requests) == 5
+
+
+async def test_a_blocked_summary_falls_back_for_good(
+    service: PaperService, paper: Paper, fake_gemini: FakeGemini, store: Store, clock: Clock
+) -> None:
+    fake_gemini.then(fake_gemini.answer_blocked(), fake_gemini.answer_blocked())
+    assert (await service.summary(paper, "en")).source == "extractive"
+    row = stored(store)
+    assert (row["grounding"], row["retry_at"]) == ("fallback", None)
+    assert "answer blocked (SAFETY)" in row["error"]
+    clock.now += timedelta(days=2)
+    assert await service.upgrade_summaries() == 0
+    assert len(fake_gemini.requests) == 2
+
+
+async def test_a_changed_prompt_makes_a_new_summary(
+    service: PaperService, paper: Paper, fake_gemini: FakeGemini, store: Store
+) -> None:
+    await service.summary(paper, "en")
+    service.summarizer.prompt_version = "edited"
+    await service.summary(paper, "en")
+    await service.summary(paper, "en")
+    assert len(fake_gemini.requests) == 2
+    assert stored(store)["prompt_version"] == "edited"
+
+
+def test_the_summarizer_follows_paperbot_llm(tmp_path: Path) -> None:
+    def pick(**env: str) -> object:
+        return make_summarizer(Settings.from_env(env, None))
+
+    gemini = pick(GEMINI_API_KEY="k", OPENAI_API_KEY="o", PAPERBOT_LLM_MODEL="gemini-2.5-pro")
+    assert isinstance(gemini, LanguageModelSummarizer) and gemini.model == "gemini-2.5-pro"
+    assert isinstance(gemini.backend, GeminiModel)
+    local = pick(OPENAI_BASE_URL="http://127.0.0.1:11434/v1", PAPERBOT_LLM_MODEL="llama3")
+    assert isinstance(local, LanguageModelSummarizer) and local.model == "llama3"
+    assert isinstance(local.backend, OpenAICompatibleModel)
+    assert isinstance(pick(OPENAI_API_KEY="o"), LanguageModelSummarizer)
+    assert isinstance(pick(), ExtractiveSummarizer)
+    assert isinstance(pick(GEMINI_API_KEY="k", PAPERBOT_LLM="none"), ExtractiveSummarizer)
+    with pytest.raises(ConfigError, match="PAPERBOT_LLM=gemini needs GEMINI_API_KEY"):
+        pick(PAPERBOT_LLM="gemini", OPENAI_API_KEY="o")
+    with pytest.raises(ConfigError, match="PAPERBOT_LLM=openai needs"):
+        pick(PAPERBOT_LLM="openai")
+
+
+async def test_openai_compatible_backend_through_the_service(
+    settings: Settings,
+    store: Store,
+    client: ArxivClient,
+    fake_openai: FakeOpenAI,
+    fake_arxiv: FakeArxiv,
+) -> None:
+    summarizer = make_summarizer(Settings.from_env(fake_openai.env, None))
+    service = PaperService(settings, store, ArxivSource(client), summarizer, NoFigures())
+    fake_arxiv.papers = [make_paper(1)]
+    paper = await service.paper(parse_arxiv_id("2511.00001"))
+    await service.summary(paper, "en")
+    await service.summary(paper, "en")
+    await summarizer.aclose()
+    assert len(fake_openai.requests) == 1
+    assert (await service.stats())["summary_cache_hits"] == 1
