@@ -55,3 +55,11 @@ def test_llm_auto_choice() -> None:
     assert Settings.from_env({"PAPERBOT_LLM": "none", "GEMINI_API_KEY": "k"}, None).llm_backend == (
         "none"
     )
+
+
+def test_discord_guild_id() -> None:
+    assert Settings.from_env({"DISCORD_GUILD_ID": "123456789012345678"}, None).discord_guild_id == (
+        123456789012345678
+    )
+    with pytest.raises(ConfigError, match="DISCORD_GUILD_ID='my-server' is not a Discord id"):
+        Settings.from_env({"DISCORD_GUILD_ID": "my-server"}, None)
