@@ -35,6 +35,7 @@ from bot.commands import Command, CommandLayer, Reply
 from bot.config import ConfigError, Settings
 from bot.delivery import ChatUnavailable, DeliveryFailed
 from bot.models import Card, Chat, Digest
+from bot.retry import ServiceUnavailable
 from bot.service import ChatRef
 from handlers.discord_render import (
     AUTOCOMPLETE_CHOICES,
@@ -184,6 +185,7 @@ def _send_kwargs(message: Message) -> dict[str, Any]:
 
 class _Client(discord.Client):
     def __init__(self, adapter: DiscordAdapter) -> None:
+        discord.VoiceClient.warn_nacl = False  # paperbot has no voice; no warning about it
         super().__init__(intents=discord.Intents(guilds=True))
         self.adapter = adapter
         self.tree = app_commands.CommandTree(self)
@@ -256,7 +258,11 @@ class DiscordAdapter:
         try:
             await self.client.login(self.settings.discord_bot_token)
         except discord.LoginFailure:
+            await self.client.close()
             raise ConfigError("DISCORD_BOT_TOKEN was refused by Discord") from None
+        except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
+            await self.client.close()
+            raise ServiceUnavailable(f"Discord: {exc}") from None
         self._connection = asyncio.create_task(self.client.connect(reconnect=True))
         ready = asyncio.create_task(self.client.wait_until_ready())
         done, _ = await asyncio.wait(
@@ -290,7 +296,8 @@ class DiscordAdapter:
         except discord.HTTPException as exc:
             log.warning("slash commands not synced (%s); the last synced ones stay", exc)
             return
-        log.info("synced %d slash commands %s", len(synced), "to the test guild" if guild else "")
+        where = "to the test guild" if guild else "globally"
+        log.info("synced %d slash commands %s", len(synced), where)
 
     # deliveries
 

@@ -6,8 +6,9 @@ limits — a bucket per webhook (`X-RateLimit-*` headers) and a global limit —
 and answers 429 with `retry_after` once they are exceeded. A deleted webhook
 answers 404. Responses can be scripted per webhook.
 
-Bot: the REST calls discord.py makes to log in, sync commands and answer
-interactions, `GET /gateway/bot` naming this server's websocket gateway, and a
+Bot (token `BOT_TOKEN`, else 401): the REST calls discord.py makes to log in,
+sync commands and answer interactions, `GET /gateway/bot` naming this server's
+websocket gateway, and a
 gateway that says HELLO, answers IDENTIFY with READY and heartbeats with ACK,
 and lets a test dispatch events (such as INTERACTION_CREATE) to the bot.
 
@@ -30,6 +31,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 APP_ID = "4242"
+BOT_TOKEN = "fake-bot-token-0123456789"
 BOT_USER = {"id": "4242", "username": "paperbot", "discriminator": "0", "avatar": None, "bot": True}
 GATEWAY_HELLO, GATEWAY_IDENTIFY, GATEWAY_HEARTBEAT, GATEWAY_ACK, GATEWAY_DISPATCH = 10, 2, 1, 11, 0
 
@@ -161,6 +163,8 @@ class FakeDiscord:
         parts = request.path.strip("/").split("/")
         if parts[:2] == ["api", "webhooks"] and len(parts) == 4:
             response = self._webhook(request.method, parts[2], parts[3])
+        elif request.headers.get("Authorization") != f"Bot {BOT_TOKEN}":
+            response = _json({"message": "401: Unauthorized", "code": 0}, status=401)
         else:
             response = self._bot_route(request.method, "/" + "/".join(parts[2:]), payload)
         recorded.status = response.status
@@ -168,16 +172,16 @@ class FakeDiscord:
 
     def _webhook(self, method: str, webhook_id: str, token: str) -> web.Response:
         if webhook_id in self.deleted or webhook_id not in self.webhooks:
-            return web.json_response({"message": "Unknown Webhook", "code": 10015}, status=404)
+            return _json({"message": "Unknown Webhook", "code": 10015}, status=404)
         if self.webhooks[webhook_id] != token:
-            return web.json_response({"message": "Invalid Webhook Token", "code": 50027}, 401)
+            return _json({"message": "Invalid Webhook Token", "code": 50027}, status=401)
         if method == "GET":
-            return web.json_response(
+            return _json(
                 {"id": webhook_id, "type": 1, "name": f"papers-{webhook_id}", "channel_id": "77"}
             )
         if self.scripts.get(webhook_id):
             answer = self.scripts[webhook_id].popleft()
-            return web.json_response(answer.body, status=answer.status, headers=answer.headers)
+            return _json(answer.body, status=answer.status, headers=answer.headers)
         limited = self._global_limit() or self._bucket_limit(webhook_id)
         if limited is not None:
             return limited
@@ -190,9 +194,7 @@ class FakeDiscord:
             "X-RateLimit-Reset": f"{time.time() + reset_after:.3f}",
             "X-RateLimit-Bucket": f"bucket-{webhook_id}",
         }
-        return web.json_response(
-            {"id": str(next(self._ids)), "webhook_id": webhook_id}, headers=headers
-        )
+        return _json({"id": str(next(self._ids)), "webhook_id": webhook_id}, headers=headers)
 
     def _global_limit(self) -> web.Response | None:
         now = time.monotonic()
@@ -225,9 +227,9 @@ class FakeDiscord:
 
     def _bot_route(self, method: str, path: str, payload: Any) -> web.Response:
         if (method, path) == ("GET", "/users/@me"):
-            return web.json_response(BOT_USER)
+            return _json(BOT_USER)
         if (method, path) == ("GET", "/oauth2/applications/@me"):
-            return web.json_response(
+            return _json(
                 {
                     "id": APP_ID,
                     "name": "paperbot",
@@ -241,7 +243,7 @@ class FakeDiscord:
                 }
             )
         if (method, path) == ("GET", "/gateway/bot"):
-            return web.json_response(
+            return _json(
                 {
                     "url": f"ws://127.0.0.1:{self.port}/gateway",
                     "shards": 1,
@@ -254,15 +256,15 @@ class FakeDiscord:
                 }
             )
         if method == "PUT" and path.startswith(f"/applications/{APP_ID}/"):
-            return web.json_response(
+            return _json(
                 [
                     {**c, "id": str(next(self._ids)), "application_id": APP_ID, "version": "1"}
                     for c in payload or []
                 ]
             )
         if method == "POST" and path.startswith("/interactions/"):
-            return web.Response(status=204)
-        return web.json_response({"message": "404: Not Found", "code": 0}, status=404)
+            return _json({"interaction": {"id": path.split("/")[2], "type": 2}})
+        return _json({"message": "404: Not Found", "code": 0}, status=404)
 
     # gateway
 
@@ -299,6 +301,15 @@ class FakeDiscord:
         }
 
 
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    """A JSON response typed exactly `application/json`, as Discord sends it (discord.py
+    reads any other content type as text)."""
+    return web.Response(
+        body=json.dumps(body).encode(), status=status, headers=headers,
+        content_type="application/json",
+    )  # fmt: skip
+
+
 def _too_many(retry_after: float, is_global: bool, headers: dict[str, str]) -> web.Response:
     body = {
         "message": "You are being rate limited.",
@@ -310,7 +321,7 @@ def _too_many(retry_after: float, is_global: bool, headers: dict[str, str]) -> w
         "Retry-After": str(math.ceil(retry_after)),
         "X-RateLimit-Scope": "global" if is_global else "user",
     }
-    return web.json_response(body, status=429, headers=headers)
+    return _json(body, status=429, headers=headers)
 
 
 async def _read_body(request: web.Request) -> tuple[Any, list[Upload]]:

@@ -15,29 +15,6 @@ from tests.fake_arxiv import FakeArxiv, Scripted, make_paper
 ASTRO = "arxiv_api/id_list_astro-ph_0601001_oldstyle_id_affiliation_journalref_2026.xml"
 
 
-@pytest.fixture
-def run_cli(fake_arxiv: FakeArxiv, tmp_path: Path):
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOT_", "GEMINI_"))},
-        **fake_arxiv.env,
-        "PAPERBOT_DB": str(tmp_path / "cli.db"),
-        "PAPERBOT_LLM": "none",
-    }
-
-    def run(*args: str, stdin: str = "", extra_env: dict[str, str] | None = None):
-        return subprocess.run(
-            [sys.executable, "-m", "bot", *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            env={**env, **(extra_env or {})},
-            cwd=tmp_path,
-            timeout=60,
-        )
-
-    return run
-
-
 def test_summarize_every_id_form(run_cli, fake_arxiv: FakeArxiv, fixtures: Path) -> None:
     fake_arxiv.raw_ids["astro-ph/0601001"] = (fixtures / ASTRO).read_bytes()
     fake_arxiv.papers = [make_paper(409, title="Talking heads")]
