@@ -56,6 +56,8 @@ ANSWER_WITHIN = 2.0  # seconds before an interaction is deferred (Discord allows
 READY_WITHIN = 60.0  # seconds `start` waits for the gateway before going on
 NO_MENTIONS = discord.AllowedMentions.none()
 
+TOPIC_HINT = "cs.CV · NeRF in:cs.CV,cs.GR · au:Mildenhall · q:<arXiv query>"
+FOLLOWED_HINT = "a topic this channel follows, or all"
 DESCRIPTIONS = {
     "start": "What paperbot does, with examples",
     "help": "What paperbot does, with examples",
@@ -189,13 +191,13 @@ class _Client(discord.Client):
         super().__init__(intents=discord.Intents(guilds=True))
         self.adapter = adapter
         self.tree = app_commands.CommandTree(self)
-        self.tree.on_error = adapter.on_command_error
+        self.tree.error(adapter.on_command_error)
         for command in adapter.slash_commands():
             self.tree.add_command(command)
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(DetailsButton)
-        if Route.BASE != DEFAULT_API_URL:
+        if self.adapter.api_root != DEFAULT_API_URL:
             _, url, _ = await self.http.get_bot_gateway()
             DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
             log.info("Discord gateway from the configured API root: %s", url)
@@ -244,6 +246,7 @@ class DiscordAdapter:
         self.settings = settings
         self.layer = layer
         self.answer_within = answer_within
+        self.api_root = settings.discord_api_url.rstrip("/")
         self.client = _Client(self)
         self._connection: asyncio.Task[None] | None = None
         self._previous_root = (Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY)
@@ -254,7 +257,7 @@ class DiscordAdapter:
         """Log in (slash commands are synced then), connect to the gateway, wait until ready."""
         if not self.settings.discord_bot_token:
             raise ConfigError("DISCORD_BOT_TOKEN is not set")
-        Route.BASE = self.settings.discord_api_url.rstrip("/")
+        Route.BASE = self.api_root
         try:
             await self.client.login(self.settings.discord_bot_token)
         except discord.LoginFailure:
@@ -328,8 +331,14 @@ class DiscordAdapter:
             for name in ("start", "help", "list", "digest", "settings")
         ]
         commands += [
-            self._command("subscribe", _subscribe(self)),
-            self._command("unsubscribe", _unsubscribe(self)),
+            self._command(
+                "subscribe",
+                _topics_command(self, "subscribe", TOPIC_HINT, self.complete_topic),
+            ),
+            self._command(
+                "unsubscribe",
+                _topics_command(self, "unsubscribe", FOLLOWED_HINT, self.complete_followed),
+            ),
             self._command("summarize", _summarize(self)),
             self._command("set", _set(self)),
         ]
@@ -418,26 +427,20 @@ def _plain_command(adapter: DiscordAdapter, name: str) -> Callable[..., Awaitabl
     return callback
 
 
-def _subscribe(adapter: DiscordAdapter) -> Callable[..., Awaitable[None]]:
-    @app_commands.describe(topics="cs.CV · NeRF in:cs.CV,cs.GR · au:Mildenhall · q:<arXiv query>")
-    @app_commands.autocomplete(topics=adapter.complete_topic)
-    async def subscribe(
+def _topics_command(
+    adapter: DiscordAdapter,
+    name: str,
+    hint: str,
+    complete: Callable[..., Awaitable[list[app_commands.Choice[str]]]],
+) -> Callable[..., Awaitable[None]]:
+    @app_commands.describe(topics=hint)
+    @app_commands.autocomplete(topics=complete)
+    async def callback(
         interaction: discord.Interaction, topics: app_commands.Range[str, 1, 1000]
     ) -> None:
-        await adapter.answer(interaction, "subscribe", topics)
+        await adapter.answer(interaction, name, topics)
 
-    return subscribe
-
-
-def _unsubscribe(adapter: DiscordAdapter) -> Callable[..., Awaitable[None]]:
-    @app_commands.describe(topics="a topic this channel follows, or all")
-    @app_commands.autocomplete(topics=adapter.complete_followed)
-    async def unsubscribe(
-        interaction: discord.Interaction, topics: app_commands.Range[str, 1, 1000]
-    ) -> None:
-        await adapter.answer(interaction, "unsubscribe", topics)
-
-    return unsubscribe
+    return callback
 
 
 def _summarize(adapter: DiscordAdapter) -> Callable[..., Awaitable[None]]:

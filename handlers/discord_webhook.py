@@ -20,7 +20,8 @@ import logging
 import re
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
@@ -29,7 +30,7 @@ import httpx
 from bot.delivery import ChatUnavailable, DeliveryFailed
 from bot.logs import mask_webhook_urls
 from bot.models import Card, Chat, Digest
-from bot.retry import ServiceUnavailable, parse_retry_after
+from bot.retry import ServiceUnavailable, Sleep, parse_retry_after
 from handlers.discord_render import (
     GLOBAL_REQUESTS_PER_SECOND,
     Message,
@@ -45,7 +46,6 @@ TIMEOUT = httpx.Timeout(30.0, connect=10.0)
 _PATH = re.compile(r".*/webhooks/(?P<id>\d+)/(?P<token>[A-Za-z0-9_\-]+)/?")
 NO_MENTIONS = {"parse": []}
 
-Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
 
 
@@ -79,32 +79,42 @@ def parse_webhook_url(text: str) -> WebhookUrl:
 
 
 class _RateLimits:
-    """Discord's limits as seen from here: one bucket per webhook and the global limit."""
+    """Discord's limits as seen from here: one bucket per webhook and the global limit.
+
+    A request counts against the global window from the moment its answer arrives (Discord
+    has counted it by then), and as "now" while it is in flight."""
 
     def __init__(self, clock: Clock, sleep: Sleep) -> None:
         self.clock, self.sleep = clock, sleep
         self.remaining: dict[str, int] = {}
         self.reset_at: dict[str, float] = {}
         self.paused_until = 0.0
-        self.recent: deque[float] = deque()
+        self.answered: deque[float] = deque()
+        self.in_flight = 0
 
     def _delay(self, bucket: str, now: float) -> float:
-        while self.recent and self.recent[0] <= now - 1.0:
-            self.recent.popleft()
+        while self.answered and self.answered[0] <= now - 1.0:
+            self.answered.popleft()
         waits = [self.paused_until - now]
-        if len(self.recent) >= GLOBAL_REQUESTS_PER_SECOND:
-            waits.append(self.recent[0] + 1.0 - now)
+        if len(self.answered) + self.in_flight >= GLOBAL_REQUESTS_PER_SECOND:
+            waits.append(self.answered[0] + 1.0 - now if self.answered else 0.05)
         if self.remaining.get(bucket, 1) <= 0:
             waits.append(self.reset_at.get(bucket, now) - now)
         return max(waits)
 
-    async def acquire(self, bucket: str) -> None:
-        """Wait until a request to `bucket` is within every limit, then count it."""
+    @asynccontextmanager
+    async def slot(self, bucket: str) -> AsyncIterator[None]:
+        """Wait until a request to `bucket` is within every limit; count it while it runs."""
         while (delay := self._delay(bucket, self.clock())) > 0:
             await self.sleep(delay)
-        self.recent.append(self.clock())
         if bucket in self.remaining:
             self.remaining[bucket] -= 1
+        self.in_flight += 1
+        try:
+            yield
+        finally:
+            self.in_flight -= 1
+            self.answered.append(self.clock())
 
     def update(self, bucket: str, headers: httpx.Headers) -> None:
         """Learn the bucket's state from a response's `X-RateLimit-*` headers."""
@@ -183,9 +193,9 @@ class DiscordWebhooks:
         url = f"{webhook.url}{'&' if '?' in webhook.url else '?'}wait=true"
         reason = ""
         for _ in range(ATTEMPTS):
-            await self.limits.acquire(webhook.webhook_id)
             try:
-                response = await self.http.post(url, **_body(message))
+                async with self.limits.slot(webhook.webhook_id):
+                    response = await self.http.post(url, **_body(message))
             except httpx.HTTPError as exc:
                 reason = f"{type(exc).__name__} from Discord"
                 await self.sleep(1.0)

@@ -111,3 +111,15 @@ def run_cli(cli_env: dict[str, str], tmp_path: Path) -> RunCli:
         )
 
     return run
+
+
+def spawn_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    """`paperbot ARGS` running in the background, its output piped."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", *args],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import spawn_cli
 from tests.fake_arxiv import FakeArxiv, Scripted, make_paper
 
 ASTRO = "arxiv_api/id_list_astro-ph_0601001_oldstyle_id_affiliation_journalref_2026.xml"
@@ -143,14 +142,7 @@ def test_poll_loop_stops_cleanly_on_sigterm(fake_arxiv: FakeArxiv, tmp_path: Pat
     import time
 
     env = {**os.environ, **fake_arxiv.env, "PAPERBOT_DB": str(tmp_path / "loop.db")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "poll"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = spawn_cli("poll", env=env, cwd=tmp_path)
     deadline = time.monotonic() + 20
     while (tmp_path / "loop.db").exists() is False and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -1,7 +1,8 @@
 """The Discord bot through discord.py's real client, interactions and views, against
 simcord's simulated Discord (REST and gateway in memory): slash commands reach the
 shared command layer, replies and cards come back as users see them, deliveries go to
-channels, and channels that are gone or closed to the bot are paused."""
+channels, and channels that are gone or closed to the bot are paused. Starting the bot
+for real (login, gateway) is tested against the local fake Discord."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from dataclasses import replace
 import discord
 import pytest
 import simcord
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
 
 from bot.arxiv.client import ArxivClient
 from bot.arxiv.source import ArxivSource
@@ -23,6 +26,7 @@ from bot.summarize.extractive import ExtractiveSummarizer
 from handlers.discord_bot import DiscordAdapter
 from storage.database import Store
 from tests.fake_arxiv import FakeArxiv, make_paper
+from tests.fake_discord import BOT_TOKEN, FakeDiscord
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
@@ -288,3 +292,25 @@ async def test_deleted_channel_is_paused(
     chat = store.repo.chat("discord", str(server.channel.id))
     assert "deleted" in chat["paused_reason"]
     assert len(store.repo.pending(chat["id"])) == 2
+
+
+async def test_start_uses_the_configured_api_root_and_stop_restores_it(
+    settings: Settings, service: PaperService, fake_discord: FakeDiscord
+) -> None:
+    configured = replace(
+        settings, discord_bot_token=BOT_TOKEN, discord_api_url=f"{fake_discord.api_url}/"
+    )
+    adapter = DiscordAdapter(configured, CommandLayer(service))
+    await adapter.start()
+    try:
+        assert adapter.client.is_ready()
+        assert fake_discord.api_url == Route.BASE
+        assert (
+            str(DiscordWebSocket.DEFAULT_GATEWAY) == f"ws://127.0.0.1:{fake_discord.port}/gateway"
+        )
+        assert fake_discord.identify is not None and fake_discord.identify["token"] == BOT_TOKEN
+    finally:
+        await adapter.stop()
+    assert Route.BASE == "https://discord.com/api/v10"
+    assert str(DiscordWebSocket.DEFAULT_GATEWAY) == "wss://gateway.discord.gg/"
+    assert adapter.client.is_closed()

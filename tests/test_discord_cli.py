@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import RunCli
+from tests.conftest import RunCli, spawn_cli
 from tests.fake_arxiv import FakeArxiv, make_paper
 from tests.fake_discord import APP_ID, BOT_TOKEN, FakeDiscord, Recorded
 
@@ -128,14 +128,7 @@ def test_run_starts_the_discord_bot_on_the_configured_api(
     cli_env: dict[str, str], fake_discord: FakeDiscord, tmp_path: Path
 ) -> None:
     env = {**cli_env, "DISCORD_BOT_TOKEN": BOT_TOKEN, "DISCORD_API_URL": fake_discord.api_url}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "run"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = spawn_cli("run", env=env, cwd=tmp_path)
     try:
         wait_for(lambda: fake_discord.identify is not None, "IDENTIFY on the gateway")
         assert fake_discord.identify is not None and fake_discord.identify["token"] == BOT_TOKEN
