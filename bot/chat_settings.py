@@ -93,3 +93,22 @@ def parse_setting(name: str, value: str) -> dict[str, Any]:
     if not value.strip():
         raise SettingError(f"give a value: /set {name.lower()} <value>")
     return parse(value.strip())
+
+
+_EXAMPLES: dict[str, tuple[str, ...]] = {
+    "language": ("en", "zh", "de", "es", "fr", "ja", "ko", "ru"),
+    "mode": ("instant", "daily"),
+    "time": tuple(f"{hour:02d}:00" for hour in range(24)),
+    "figures": ("on", "off"),
+    "max": ("5", "10", "20", str(MAX_PAPERS_LIMIT)),
+}
+
+
+def suggest_values(name: str, typed: str, limit: int = 25) -> list[str]:
+    """Values of setting `name` for autocompletion: those starting with what was typed
+    (time zones: containing it). Only hints; `parse_setting` decides what is valid."""
+    wanted = typed.strip().lower()
+    if name.lower() == "timezone":
+        return sorted(z for z in available_timezones() if wanted in z.lower())[:limit]
+    examples = _EXAMPLES.get(name.lower(), ())
+    return [value for value in examples if value.startswith(wanted)][:limit]

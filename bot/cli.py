@@ -23,16 +23,25 @@ from rich.console import Console
 from bot.app import open_service
 from bot.arxiv.ids import InvalidArxivId, parse_arxiv_id
 from bot.arxiv.parse import ArxivQueryError
-from bot.commands import CommandLayer
+from bot.commands import Command, CommandLayer
 from bot.config import ConfigError, Settings
 from bot.i18n import normalize_language
 from bot.logs import setup_logging
-from bot.models import Card
+from bot.models import Card, Chat
 from bot.retry import ServiceUnavailable
 from bot.runner import cycle, repeat, stop_on_signals
-from bot.service import PaperNotFound
+from bot.service import ChatRef, PaperNotFound, PaperService
 from bot.topics import TopicError, parse_topic
-from handlers.registry import adapters
+from handlers.discord_webhook import (
+    PLATFORM as WEBHOOK,
+)
+from handlers.discord_webhook import (
+    BadWebhookUrl,
+    DiscordWebhooks,
+    WebhookUrl,
+    parse_webhook_url,
+)
+from handlers.registry import adapters, delivery_platforms
 from handlers.render import (
     card_json,
     card_markdown,
@@ -93,6 +102,7 @@ def run(work: Callable[[Settings], Awaitable[T]]) -> T:
         PaperNotFound,
         TopicError,
         ArxivQueryError,
+        BadWebhookUrl,
     ) as exc:
         fail(str(exc), 2)
     except ServiceUnavailable as exc:
@@ -220,8 +230,8 @@ def poll(
     to stdout)."""
 
     async def work(settings: Settings) -> None:
-        platforms = {"shell": ShellPlatform(sys.stdout)}
-        async with open_service(settings) as service:
+        async with open_service(settings) as service, delivery_platforms() as delivering:
+            platforms = {"shell": ShellPlatform(sys.stdout), **delivering}
             if not once:
                 await repeat(service, platforms, settings.poll_interval, stop_on_signals())
                 return
@@ -237,7 +247,7 @@ def run_bot() -> None:
     """Run the bot: every platform whose token is set, polling on schedule."""
 
     async def work(settings: Settings) -> None:
-        async with open_service(settings) as service:
+        async with open_service(settings) as service, delivery_platforms() as delivering:
             started = adapters(settings, CommandLayer(service))
             if not started:
                 raise BadInput(
@@ -247,7 +257,7 @@ def run_bot() -> None:
             for adapter in started:
                 await adapter.start()
             try:
-                platforms = {a.name: a for a in started}
+                platforms = {**delivering, **{a.name: a for a in started}}
                 await repeat(service, platforms, settings.poll_interval, stopping)
             finally:
                 for adapter in started:
@@ -278,6 +288,118 @@ def shell() -> None:
     async def work(settings: Settings) -> None:
         async with open_service(settings) as service:
             await run_shell(CommandLayer(service), sys.stdin, sys.stdout, sys.stdin.isatty())
+
+    run(work)
+
+
+channel_app = typer.Typer(
+    help="Channels reached without a bot member: Discord webhooks.",
+    no_args_is_help=True,
+)
+app.add_typer(channel_app, name="channel")
+
+
+class ChannelKind(StrEnum):
+    discord_webhook = WEBHOOK
+
+
+WebhookArg = Annotated[
+    str,
+    typer.Argument(
+        metavar="WEBHOOK", help="the webhook URL, or - to read it from stdin; or its id once added"
+    ),
+]
+
+
+def _webhook(value: str) -> WebhookUrl:
+    return parse_webhook_url(sys.stdin.readline() if value == "-" else value)
+
+
+async def _webhook_chat(service: PaperService, value: str) -> Chat:
+    """The stored webhook channel given by its URL or webhook id."""
+    wanted = value.strip() if value.strip().isdigit() else _webhook(value).webhook_id
+    for chat in await service.chats(WEBHOOK):
+        if parse_webhook_url(chat.chat_id).webhook_id == wanted:
+            return chat
+    raise BadInput(f"no webhook channel {wanted}; see paperbot channel list")
+
+
+async def _say(service: PaperService, chat: ChatRef, name: str, args: str) -> None:
+    """Run a chat command for a channel as its administrator; print the replies."""
+    command = Command(chat=chat, user_id="cli", name=name, args=args, user_is_admin=True)
+    async with delivery_platforms() as delivering:
+        replies = await CommandLayer(service).handle(command, delivering[chat.platform])
+    for reply in replies:
+        if reply.problem:
+            raise BadInput(reply.text)
+        typer.echo(reply.text)
+
+
+@channel_app.command("add")
+def channel_add(
+    kind: Annotated[ChannelKind, typer.Argument(help="the kind of channel")],
+    webhook: WebhookArg,
+    topics: Annotated[list[str], typer.Argument(metavar="TOPIC...", help="topics (quote phrases)")],
+) -> None:
+    """Follow topics in a channel by its webhook URL (checked with Discord first)."""
+
+    async def work(settings: Settings) -> None:
+        url = _webhook(webhook)
+        async with DiscordWebhooks() as webhooks:
+            name = await webhooks.check(url)
+        async with open_service(settings) as service:
+            ref = ChatRef(WEBHOOK, url.url, "channel", name)
+            await service.set_active(await service.chat(ref), True)
+            typer.echo(f"{name}: {url.masked}")
+            await _say(service, ref, "subscribe", "; ".join(topics))
+
+    run(work)
+
+
+@channel_app.command("set")
+def channel_set(
+    webhook: WebhookArg,
+    name: Annotated[str, typer.Argument(help="language, mode, time, timezone, figures or max")],
+    value: Annotated[str, typer.Argument(help="the new value")],
+) -> None:
+    """Change one setting of a webhook channel."""
+
+    async def work(settings: Settings) -> None:
+        async with open_service(settings) as service:
+            chat = await _webhook_chat(service, webhook)
+            ref = ChatRef(chat.platform, chat.chat_id, chat.kind, chat.title)
+            await _say(service, ref, "set", f"{name} {value}")
+
+    run(work)
+
+
+@channel_app.command("list")
+def channel_list() -> None:
+    """The webhook channels (tokens masked), their state, settings and topics."""
+
+    async def work(settings: Settings) -> None:
+        async with open_service(settings) as service:
+            for chat in await service.chats(WEBHOOK):
+                url = parse_webhook_url(chat.chat_id)
+                topics = ", ".join(await service.topics(chat)) or "(no topics)"
+                state = "active" if chat.active else "paused"
+                typer.echo(
+                    f"{url.webhook_id}  {chat.title}  {url.masked}  {state}  {chat.mode}"
+                    f" {chat.digest_time} {chat.timezone}  {topics}"
+                )
+
+    run(work)
+
+
+@channel_app.command("remove")
+def channel_remove(webhook: WebhookArg) -> None:
+    """Forget a webhook channel: its topics, settings and undelivered papers."""
+
+    async def work(settings: Settings) -> None:
+        async with open_service(settings) as service:
+            chat = await _webhook_chat(service, webhook)
+            await service.remove_chat(chat)
+            typer.echo(f"Removed {chat.title}: {parse_webhook_url(chat.chat_id).masked}")
 
     run(work)
 

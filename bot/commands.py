@@ -54,10 +54,17 @@ class Command:
 
 @dataclass(frozen=True)
 class Reply:
-    """A reply: plain text (the adapter escapes it) or a card."""
+    """A reply: plain text (the adapter escapes it) or a card. `problem` marks a reply to
+    bad input or a failure, which an adapter may show only to the user who asked."""
 
     text: str = ""
     card: Card | None = None
+    problem: bool = False
+
+
+def problem(text: str) -> Reply:
+    """A reply to bad input or a failure."""
+    return Reply(text, problem=True)
 
 
 def parse_command(text: str, bot_username: str | None = None) -> tuple[str, str] | None:
@@ -82,22 +89,22 @@ class CommandLayer:
         """Replies for one command; never raises."""
         handler = _HANDLERS.get(command.name)
         if handler is None:
-            return [Reply(f"Unknown command /{command.name}. Send /help for the list.")]
+            return [problem(f"Unknown command /{command.name}. Send /help for the list.")]
         if len(command.args) > MAX_MESSAGE_CHARS:
-            return [Reply(f"That message is too long (at most {MAX_MESSAGE_CHARS} characters).")]
+            return [problem(f"That message is too long (at most {MAX_MESSAGE_CHARS} characters).")]
         if command.name in CHANGING and not self._may_change(command):
-            return [Reply("Only administrators of this chat can change its topics or settings.")]
+            return [problem("Only administrators of this chat can change its topics or settings.")]
         try:
             chat = await self.service.chat(command.chat)
             return await handler(self, command, chat, platform)
         except ServiceUnavailable as exc:
             log.warning("/%s: %s", command.name, exc)
-            return [Reply("arXiv is not answering right now; please try again in a few minutes.")]
+            return [problem("arXiv is not answering right now; please try again in a few minutes.")]
         except Exception:
             log.exception(
                 "/%s failed in %s:%s", command.name, command.chat.platform, command.chat.chat_id
             )
-            return [Reply("Something went wrong on our side; the error was logged.")]
+            return [problem("Something went wrong on our side; the error was logged.")]
 
     def _may_change(self, command: Command) -> bool:
         return (
@@ -111,11 +118,11 @@ class CommandLayer:
 
     async def on_subscribe(self, command: Command, chat: Chat, platform: Platform) -> list[Reply]:
         if not command.args:
-            return [Reply("Give a topic: /subscribe cs.CV (or NeRF, au:Mildenhall, ...)")]
+            return [problem("Give a topic: /subscribe cs.CV (or NeRF, au:Mildenhall, ...)")]
         try:
             topics = parse_topics(command.args)
         except TopicError as exc:
-            return [Reply(f"Not subscribed: {exc}.")]
+            return [problem(f"Not subscribed: {exc}.")]
         added, already = await self.service.subscribe(chat, topics)
         lines = [f"Following {name}" for name in added]
         lines += [f"Already following {name}" for name in already]
@@ -129,7 +136,7 @@ class CommandLayer:
 
     async def on_unsubscribe(self, command: Command, chat: Chat, platform: Platform) -> list[Reply]:
         if not command.args:
-            return [Reply("Give a topic to stop following, or /unsubscribe all")]
+            return [problem("Give a topic to stop following, or /unsubscribe all")]
         if command.args.lower() == "all":
             removed = await self.service.unsubscribe(chat, None)
             return [
@@ -142,7 +149,7 @@ class CommandLayer:
         try:
             topics = parse_topics(command.args)
         except TopicError as exc:
-            return [Reply(f"Not changed: {exc}.")]
+            return [problem(f"Not changed: {exc}.")]
         removed = await self.service.unsubscribe(chat, topics)
         missing = [t.canonical for t in topics if t.canonical not in removed]
         lines = [f"Stopped following {name}" for name in removed]
@@ -160,28 +167,28 @@ class CommandLayer:
     async def on_set(self, command: Command, chat: Chat, platform: Platform) -> list[Reply]:
         name, _, value = command.args.partition(" ")
         if not name:
-            return [Reply(f"Usage: /set <name> <value>; names: {', '.join(SETTINGS)}")]
+            return [problem(f"Usage: /set <name> <value>; names: {', '.join(SETTINGS)}")]
         try:
             updated = await self.service.change_setting(chat, name, value)
         except SettingError as exc:
-            return [Reply(f"Not changed: {exc}.")]
+            return [problem(f"Not changed: {exc}.")]
         return [Reply(f"Saved.\n{_settings_text(updated)}")]
 
     async def on_summarize(self, command: Command, chat: Chat, platform: Platform) -> list[Reply]:
         if not command.args:
-            return [Reply("Give an arXiv id or link: /summarize 2404.00409")]
+            return [problem("Give an arXiv id or link: /summarize 2404.00409")]
         try:
             ident = parse_arxiv_id(command.args.split()[0])
             paper = await self.service.paper(ident)
             card = await self.service.card(paper, chat.language, chat.figures)
         except (InvalidArxivId, PaperNotFound, ArxivQueryError) as exc:
-            return [Reply(f"{str(exc)[:1].upper()}{str(exc)[1:]}.")]
+            return [problem(f"{str(exc)[:1].upper()}{str(exc)[1:]}.")]
         return [Reply(card=card)]
 
     async def on_digest(self, command: Command, chat: Chat, platform: Platform) -> list[Reply]:
         report = await self.service.deliver_chat(chat, platform)
         if report.failed:
-            return [Reply("The digest could not be sent completely; the rest follows later.")]
+            return [problem("The digest could not be sent completely; the rest follows later.")]
         if not report.papers:
             return [Reply("No new papers for this chat yet.")]
         return []

@@ -46,6 +46,7 @@ class Settings:
     telegram_api_url: str = "https://api.telegram.org"
     discord_bot_token: str | None = field(default=None, repr=False)
     discord_api_url: str = "https://discord.com/api/v10"
+    discord_guild_id: int | None = None
     admin_ids: frozenset[str] = frozenset()
     log_level: str = "INFO"
 
@@ -85,6 +86,7 @@ class Settings:
             telegram_api_url=get("TELEGRAM_API_URL", _url, d.telegram_api_url),
             discord_bot_token=get("DISCORD_BOT_TOKEN", _text, None),
             discord_api_url=get("DISCORD_API_URL", _url, d.discord_api_url),
+            discord_guild_id=get("DISCORD_GUILD_ID", _snowflake, None),
             admin_ids=get("PAPERBOT_ADMIN_IDS", _id_set, d.admin_ids),
             log_level=get("PAPERBOT_LOG_LEVEL", _choice(LOG_LEVELS, upper=True), d.log_level),
         )
@@ -143,6 +145,12 @@ def _language(name: str, raw: str) -> str:
         return normalize_language(raw)
     except ValueError as exc:
         raise ConfigError(f"{name}={raw!r}: {exc}") from None
+
+
+def _snowflake(name: str, raw: str) -> int:
+    if not raw.isdigit():
+        raise ConfigError(f"{name}={raw!r} is not a Discord id (digits only)")
+    return int(raw)
 
 
 def _id_set(name: str, raw: str) -> frozenset[str]:

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 from bot.config import Settings
 
 REDACTED = "[redacted]"
+_WEBHOOK_TOKEN = re.compile(r"(/webhooks/\d+/)[^/?#\s\"'<>]+")
+
+
+def mask_webhook_urls(text: str) -> str:
+    """`text` with the secret token of every webhook URL in it masked."""
+    return _WEBHOOK_TOKEN.sub(r"\1****", text)
 
 
 class RedactSecrets(logging.Filter):
-    """Replaces every configured token or key in a record's final message."""
+    """Replaces every configured token or key, and the token of any webhook URL, in a
+    record's final message."""
 
     def __init__(self, secrets: list[str]) -> None:
         super().__init__()
@@ -21,7 +29,7 @@ class RedactSecrets(logging.Filter):
         message = record.getMessage()
         for secret in self.secrets:
             message = message.replace(secret, REDACTED)
-        record.msg, record.args = message, None
+        record.msg, record.args = mask_webhook_urls(message), None
         return True
 
 

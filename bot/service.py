@@ -138,6 +138,14 @@ class PaperService:
         changes = {"active": int(active), "paused_reason": None if active else reason}
         await self.store.call(lambda r: r.update_chat(chat.id, changes))
 
+    async def chats(self, platform: str) -> list[Chat]:
+        """Every chat of a platform, active or paused."""
+        return [Chat.from_row(row) for row in await self.store.call(lambda r: r.chats(platform))]
+
+    async def remove_chat(self, chat: Chat) -> None:
+        """Forget a chat: its settings, topics and undelivered papers."""
+        await self.store.call(lambda r: r.delete_chat(chat.id))
+
     # papers and cards
 
     async def paper(self, ident: ArxivId) -> Paper:

@@ -1,13 +1,29 @@
-"""Which platform adapters `paperbot run` starts: every one whose token is set."""
+"""Which platform adapters `paperbot run` starts: every one whose token is set; and the
+platforms that only deliver (webhook channels), which need no token."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from bot.commands import CommandLayer
 from bot.config import Settings
-from bot.delivery import Adapter
+from bot.delivery import Adapter, Platform
+from handlers.discord_webhook import DiscordWebhooks
 
 
 def adapters(settings: Settings, layer: CommandLayer) -> list[Adapter]:
     """The configured adapters, not yet started."""
     configured: list[Adapter] = []
+    if settings.discord_bot_token:
+        from handlers.discord_bot import DiscordAdapter  # discord.py only when it is needed
+
+        configured.append(DiscordAdapter(settings, layer))
     return configured
+
+
+@asynccontextmanager
+async def delivery_platforms() -> AsyncIterator[dict[str, Platform]]:
+    """Platforms that deliver without receiving messages, by name; closed on exit."""
+    async with DiscordWebhooks() as webhooks:
+        yield {webhooks.name: webhooks}

@@ -31,13 +31,18 @@ TextFormat = Callable[[str], str]
 BLOG_AUTHOR = "paperbot"
 BLOG_CATEGORY = "Paper"
 
+_BACKSLASH = r"\\(?=[!-/:-@\[-`{-~])"  # a backslash that would escape the next character
 _MD_INLINE = re.compile(
-    r"\\(?=[!-/:-@\[-`{-~])"  # a backslash that would escape the next character
-    r"|[*_`\[\]~]"  # emphasis, code spans, links, strikethrough
+    _BACKSLASH + r"|[*_`\[\]~]"  # emphasis, code spans, links, strikethrough
     r"|<(?=[A-Za-z/!?])"  # start of an HTML tag or autolink
     r"|&(?=#?\w+;)"  # start of an entity
     r"|#(?=#*$)"  # closing sequence of an ATX heading
     r"|\{(?=[{%#])"  # hexo (Nunjucks) tag or variable
+)
+_DISCORD_INLINE = re.compile(
+    _BACKSLASH
+    + r"|[*_`\[\]~|]"  # emphasis, code, masked links, strikethrough, spoilers
+    + r"|<(?=[A-Za-z/!?@#:])"  # links, mentions, channels, custom emoji, timestamps
 )
 _MD_BLOCK_START = re.compile(r"\d+(?=[.)])|(?=[#>+\-])")
 _PLACEHOLDER = re.compile(
@@ -54,16 +59,20 @@ _YAML_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "y", "n", "n
 # ---------------------------------------------------------------- text helpers
 
 
-def escape_markdown(text: str) -> str:
-    """`text` as one line of CommonMark/GFM (GitHub, hexo, Discord) that renders literally.
+def escape_markdown(text: str, *, discord: bool = False) -> str:
+    """`text` as one line of CommonMark/GFM (GitHub, hexo) that renders literally.
 
     Whitespace runs collapse to one space. Emphasis, code, link and
     strikethrough characters are backslash-escaped; `<` and `&` only where they
     would start a tag or an entity, `#`, `>`, `-`, `+` and `1.` only where they
     would start a block, so ordinary text stays readable. LaTeX such as
     `$\\alpha_1$` still reaches MathJax unchanged after rendering.
+
+    With `discord`, in Discord's dialect instead: spoiler bars and the `<` of
+    mentions, channels and custom emoji are escaped too, HTML is not special.
     """
-    escaped = _MD_INLINE.sub(_escape_match, " ".join(text.split()))
+    inline = _DISCORD_INLINE if discord else _MD_INLINE
+    escaped = inline.sub(_escape_match, " ".join(text.split()))
     match = _MD_BLOCK_START.match(escaped)
     if match is None:
         return escaped
@@ -125,20 +134,20 @@ def _labelled(label: str, value: str, lab: Labels, *, markdown: bool) -> str:
 
 
 @dataclass(frozen=True)
-class _Section:
-    """One part of the details: a text, or labelled items (the conclusion)."""
+class Section:
+    """One part of the details: a text, or labelled items (the conclusion), as plain text."""
 
     label: str
     text: str = ""
     items: tuple[tuple[str, str], ...] = ()
 
 
-def _details(summary: Summary, lab: Labels) -> list[_Section]:
+def _details(summary: Summary, lab: Labels) -> list[Section]:
     """The detail parts of a summary that say something the TL;DR and takeaways do not,
     in the seeds' order."""
     shown = " ".join([summary.tldr, *summary.takeaways])
     sections = [
-        _Section(lab[name], text)
+        Section(lab[name], text)
         for name in ("background", "prior_work", "method", "results")
         if (text := _filled(getattr(summary, name))) and _adds_to(shown, text)
     ]
@@ -147,9 +156,9 @@ def _details(summary: Summary, lab: Labels) -> list[_Section]:
         for name in ("significance", "novelty", "limitations")
         if (text := _filled(getattr(summary, name)))
     )
-    sections.append(_Section(lab["conclusion"], items=conclusion))
+    sections.append(Section(lab["conclusion"], items=conclusion))
     keywords = [word for word in map(_filled, summary.keywords) if word]
-    sections.append(_Section(lab["keywords"], ", ".join(keywords)))
+    sections.append(Section(lab["keywords"], ", ".join(keywords)))
     return [section for section in sections if section.text or section.items]
 
 
@@ -217,6 +226,46 @@ def _venue(card: Card, lab: Labels, *, markdown: bool) -> str:
     )
 
 
+@dataclass(frozen=True)
+class CardParts:
+    """A card's pieces as plain one-line texts with the labels of its language, for the
+    renderers of chat platforms (each escapes them for its own markup). A part the card
+    does not have is empty."""
+
+    labels: Labels
+    title: str
+    authors: str
+    category: str
+    published: str
+    links: tuple[tuple[str, str], ...]
+    venue: str
+    tldr: str
+    takeaways: tuple[str, ...]
+    figure_caption: str
+    details: tuple[Section, ...]
+    source: str
+
+
+def card_parts(card: Card) -> CardParts:
+    """The pieces of `card` (metadata from arXiv, the rest from the summary)."""
+    lab = labels(card.language)
+    paper = card.paper
+    return CardParts(
+        labels=lab,
+        title=_plain(paper.title),
+        authors=_shown_authors(card, lab, _plain),
+        category=paper.primary_category,
+        published=paper.first_version_date.isoformat(),
+        links=tuple(_link_urls(card, lab)),
+        venue=_filled(paper.venue),
+        tldr=_filled(card.summary.tldr),
+        takeaways=tuple(_takeaways(card.summary)),
+        figure_caption=_figure_caption(card.figure, lab) if card.figure is not None else "",
+        details=tuple(_details(card.summary, lab)),
+        source=_source_line(card.summary, lab),
+    )
+
+
 # ---------------------------------------------------------------- plain text
 
 
@@ -244,7 +293,7 @@ def card_text(card: Card) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
-def _text_section(section: _Section, lab: Labels) -> str:
+def _text_section(section: Section, lab: Labels) -> str:
     if section.text:
         return _labelled(section.label, section.text, lab, markdown=False)
     items = (f"  - {_labelled(label, text, lab, markdown=False)}" for label, text in section.items)

@@ -186,6 +186,13 @@ class Repository:
             return self._rows("SELECT * FROM chats ORDER BY id")
         return self._rows("SELECT * FROM chats WHERE platform = ? ORDER BY id", [platform])
 
+    def delete_chat(self, chat: int) -> None:
+        """Remove a chat with its subscriptions and deliveries."""
+        with self.db.atomic():
+            for table in ("deliveries", "subscriptions"):
+                self.db.execute(f"DELETE FROM {table} WHERE chat = ?", [chat])
+            self.db.execute("DELETE FROM chats WHERE id = ?", [chat])
+
     # subscriptions
 
     def subscribe(self, chat: int, topics: Sequence[str]) -> list[str]:

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -15,6 +18,7 @@ from bot.service import PaperService
 from bot.summarize.extractive import ExtractiveSummarizer
 from storage.database import Store
 from tests.fake_arxiv import FIXTURES, FakeArxiv
+from tests.fake_discord import FakeDiscord
 from tests.fake_llm import FakeGemini, FakeOpenAI
 
 
@@ -55,6 +59,14 @@ def fake_openai() -> Iterator[FakeOpenAI]:
 
 
 @pytest.fixture
+def fake_discord() -> Iterator[FakeDiscord]:
+    """Discord's webhooks, REST API and gateway, with rate-limit windows of 0.3 s."""
+    fake = FakeDiscord(bucket_window=0.3).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
 def settings(tmp_path: Path, fake_arxiv: FakeArxiv) -> Settings:
     return Settings.from_env({**fake_arxiv.env, "PAPERBOT_DB": str(tmp_path / "bot.db")}, None)
 
@@ -84,3 +96,49 @@ def store(settings: Settings) -> Iterator[Store]:
 @pytest.fixture
 def service(settings: Settings, store: Store, client: ArxivClient) -> PaperService:
     return PaperService(settings, store, ArxivSource(client), ExtractiveSummarizer(), NoFigures())
+
+
+@pytest.fixture
+def cli_env(fake_arxiv: FakeArxiv, tmp_path: Path) -> dict[str, str]:
+    """The environment of a `paperbot` subprocess: the fake arXiv, a database in tmp_path."""
+    return {
+        **{
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("PAPERBOT_", "GEMINI_", "OPENAI_"))
+        },
+        **fake_arxiv.env,
+        "PAPERBOT_DB": str(tmp_path / "cli.db"),
+        "PAPERBOT_LLM": "none",
+    }
+
+
+RunCli = Callable[..., "subprocess.CompletedProcess[str]"]
+
+
+@pytest.fixture
+def run_cli(cli_env: dict[str, str], tmp_path: Path) -> RunCli:
+    def run(*args: str, stdin: str = "", extra_env: dict[str, str] | None = None):
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env={**cli_env, **(extra_env or {})},
+            cwd=tmp_path,
+            timeout=60,
+        )
+
+    return run
+
+
+def spawn_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
+    """`paperbot ARGS` running in the background, its output piped."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", *args],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )

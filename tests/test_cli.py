@@ -4,44 +4,16 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import spawn_cli
 from tests.fake_arxiv import FakeArxiv, Scripted, make_paper
 from tests.fake_llm import GEMINI_KEY, FakeGemini
 from tests.pdf_samples import fixture_bytes
 
 ASTRO = "arxiv_api/id_list_astro-ph_0601001_oldstyle_id_affiliation_journalref_2026.xml"
-
-
-@pytest.fixture
-def run_cli(fake_arxiv: FakeArxiv, tmp_path: Path):
-    env = {
-        **{
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("PAPERBOT_", "GEMINI_", "OPENAI_"))
-        },
-        **fake_arxiv.env,
-        "PAPERBOT_DB": str(tmp_path / "cli.db"),
-        "PAPERBOT_LLM": "none",
-    }
-
-    def run(*args: str, stdin: str = "", extra_env: dict[str, str] | None = None):
-        return subprocess.run(
-            [sys.executable, "-m", "bot", *args],
-            input=stdin,
-            capture_output=True,
-            text=True,
-            env={**env, **(extra_env or {})},
-            cwd=tmp_path,
-            timeout=60,
-        )
-
-    return run
 
 
 def test_summarize_every_id_form(run_cli, fake_arxiv: FakeArxiv, fixtures: Path) -> None:
@@ -256,14 +228,7 @@ def test_poll_loop_stops_cleanly_on_sigterm(fake_arxiv: FakeArxiv, tmp_path: Pat
     import time
 
     env = {**os.environ, **fake_arxiv.env, "PAPERBOT_DB": str(tmp_path / "loop.db")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bot", "poll"],
-        env=env,
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = spawn_cli("poll", env=env, cwd=tmp_path)
     deadline = time.monotonic() + 20
     while (tmp_path / "loop.db").exists() is False and time.monotonic() < deadline:
         time.sleep(0.05)

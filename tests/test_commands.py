@@ -85,9 +85,16 @@ async def test_subscribe_list_unsubscribe(layer: CommandLayer, store: Store) -> 
     ],
 )
 async def test_bad_input_gets_a_short_reply(layer: CommandLayer, message: str, reply: str) -> None:
-    text = await text_of(layer, message)
+    replies = await say(layer, message)
+    text = "\n".join(r.text for r in replies)
     assert reply in text
     assert len(text) < 300
+    assert all(r.problem for r in replies) == (message != "/digest")
+
+
+async def test_good_input_is_not_a_problem(layer: CommandLayer) -> None:
+    for message in ("/subscribe cs.CV", "/list", "/set mode daily", "/help"):
+        assert not any(r.problem for r in await say(layer, message))
 
 
 async def test_settings_change(layer: CommandLayer, store: Store) -> None:

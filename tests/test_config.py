@@ -61,3 +61,11 @@ def test_pdf_cache_lives_next_to_the_database() -> None:
     assert Settings.from_env({}, None).pdf_cache_dir == Path("paperbot-pdf-cache")
     docker = Settings.from_env({"PAPERBOT_DB": "/data/paperbot.db"}, None)
     assert docker.pdf_cache_dir == Path("/data/paperbot-pdf-cache")
+
+
+def test_discord_guild_id() -> None:
+    assert Settings.from_env({"DISCORD_GUILD_ID": "123456789012345678"}, None).discord_guild_id == (
+        123456789012345678
+    )
+    with pytest.raises(ConfigError, match="DISCORD_GUILD_ID='my-server' is not a Discord id"):
+        Settings.from_env({"DISCORD_GUILD_ID": "my-server"}, None)

@@ -40,12 +40,16 @@ class GeminiModel:
         timeout: float = TIMEOUT,
     ) -> None:
         self.model = model
+        self._http = httpx.AsyncClient(timeout=timeout)
         self._client = genai.Client(
             api_key=api_key,
             http_options=types.HttpOptions(
                 base_url=base_url,
                 timeout=int(timeout * 1000),
                 retry_options=types.HttpRetryOptions(attempts=1),
+                # httpx always: without it the SDK switches to aiohttp whenever that is
+                # installed (discord.py brings it), with other errors and timeouts.
+                httpx_async_client=self._http,
             ),
         )
 
@@ -73,6 +77,7 @@ class GeminiModel:
 
     async def aclose(self) -> None:
         await self._client.aio.aclose()
+        await self._http.aclose()
 
 
 def _reply(response: types.GenerateContentResponse) -> Reply:

@@ -1,0 +1,316 @@
+"""The Discord bot through discord.py's real client, interactions and views, against
+simcord's simulated Discord (REST and gateway in memory): slash commands reach the
+shared command layer, replies and cards come back as users see them, deliveries go to
+channels, and channels that are gone or closed to the bot are paused. Starting the bot
+for real (login, gateway) is tested against the local fake Discord."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+
+import discord
+import pytest
+import simcord
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from bot.arxiv.client import ArxivClient
+from bot.arxiv.source import ArxivSource
+from bot.commands import Command, CommandLayer, Reply
+from bot.config import Settings
+from bot.delivery import Platform
+from bot.models import Figure, Paper
+from bot.service import PaperService
+from bot.summarize.extractive import ExtractiveSummarizer
+from handlers.discord_bot import DiscordAdapter
+from storage.database import Store
+from tests.fake_arxiv import FakeArxiv, make_paper
+from tests.fake_discord import BOT_TOKEN, FakeDiscord
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
+
+
+class OneFigure:
+    """A PDF reader that finds one figure in every paper."""
+
+    async def figures(self, paper: Paper) -> list[Figure]:
+        return [Figure(number=1, page=1, caption="Overview of the method.", image=PNG)]
+
+    async def fulltext(self, paper: Paper) -> str | None:
+        return None
+
+
+@pytest.fixture
+def service(settings: Settings, store: Store, client: ArxivClient) -> PaperService:
+    return PaperService(settings, store, ArxivSource(client), ExtractiveSummarizer(), OneFigure())
+
+
+@pytest.fixture
+def adapter(settings: Settings, service: PaperService) -> DiscordAdapter:
+    return DiscordAdapter(settings, CommandLayer(service))
+
+
+@pytest.fixture
+def simcord_bot(adapter: DiscordAdapter) -> discord.Client:
+    return adapter.client
+
+
+class Server:
+    """A guild with a #papers channel, a member and a moderator (Manage Channels)."""
+
+    def __init__(self, env: simcord.Env) -> None:
+        self.env = env
+        self.guild = env.create_guild("Lab")
+        self.channel = self.guild.create_text_channel("papers")
+        mods = self.guild.create_role("mods", permissions=discord.Permissions(manage_channels=True))
+        self.member = self.guild.add_member(env.create_user("alice"))
+        self.mod = self.guild.add_member(env.create_user("bob"), roles=[mods])
+
+
+@pytest.fixture
+def server(simcord_env: simcord.Env) -> Server:
+    return Server(simcord_env)
+
+
+def followed(store: Store, channel_id: int) -> list[str]:
+    row = store.repo.chat("discord", str(channel_id))
+    return [] if row is None else store.repo.topics_of(row["id"])
+
+
+async def test_every_spec_command_is_a_slash_command(server: Server) -> None:
+    assert set(server.member.available_commands(server.channel)) == {
+        "start", "help", "subscribe", "unsubscribe", "list", "summarize", "digest",
+        "settings", "set",
+    }  # fmt: skip
+
+
+async def test_sync_to_a_test_guild(adapter: DiscordAdapter, settings: Settings) -> None:
+    env = simcord.Env(adapter.client)
+    guild = env.create_guild("Test server")
+    adapter.settings = replace(settings, discord_guild_id=guild.id)
+    await env.start()
+    try:
+        puts = [r.path for r in env.http_requests if r.method == "PUT"]
+        assert puts == [f"/applications/{env.bot.application_id}/guilds/{guild.id}/commands"]
+        channel = guild.create_text_channel("general")
+        user = guild.add_member(env.create_user("carol"))
+        assert "subscribe" in user.available_commands(channel)
+    finally:
+        await env.shutdown()
+
+
+async def test_only_channel_managers_subscribe(server: Server, store: Store) -> None:
+    refused = await server.member.slash(server.channel, "subscribe", topics="cs.CV")
+    assert refused.response.ephemeral
+    assert "Only administrators" in refused.response.content
+    assert followed(store, server.channel.id) == []
+
+    done = await server.mod.slash(server.channel, "subscribe", topics="cs.cv; NeRF in:cs.CV")
+    assert not done.response.ephemeral
+    assert done.response.content.startswith("Following cs.CV\nFollowing nerf in:cs.CV")
+    assert followed(store, server.channel.id) == ["cs.CV", "nerf in:cs.CV"]
+    row = store.repo.chat("discord", str(server.channel.id))
+    assert (row["kind"], row["title"]) == ("channel", "#papers (Lab)")
+
+
+async def test_manage_server_is_enough(server: Server, store: Store) -> None:
+    admins = server.guild.create_role("admins", permissions=discord.Permissions(manage_guild=True))
+    owner = server.guild.add_member(server.env.create_user("dana"), roles=[admins])
+    result = await owner.slash(server.channel, "set", name="mode", value="daily")
+    assert "mode daily" in result.response.content
+    assert store.repo.chat("discord", str(server.channel.id))["mode"] == "daily"
+
+
+async def test_threads_have_their_own_subscriptions(server: Server, store: Store) -> None:
+    server.env.backend.create_thread(server.channel.id, "nerf papers", owner_id=server.mod.id)
+    (thread,) = server.channel.threads
+    await server.mod.slash(thread, "subscribe", topics="nerf")
+    await server.mod.slash(server.channel, "subscribe", topics="cs.GR")
+    assert followed(store, thread.id) == ["nerf"]
+    assert followed(store, server.channel.id) == ["cs.GR"]
+
+
+async def test_direct_messages_are_private_chats(simcord_env: simcord.Env, store: Store) -> None:
+    user = simcord_env.create_user("erin")
+    result = await user.slash("subscribe", topics="au:Mildenhall")
+    assert "Following au:mildenhall" in result.response.content
+    row = store.repo.chat("discord", str(user.dm_channel.id))
+    assert row["kind"] == "private"
+
+
+@pytest.mark.parametrize(
+    ("command", "options", "reply"),
+    [
+        ("summarize", {"paper": "12345"}, "Not an arXiv id or URL"),
+        ("summarize", {"paper": "2404.99999"}, "No arXiv paper 2404.99999"),
+        ("set", {"name": "time", "value": "25:00"}, "time is HH:MM"),
+        ("subscribe", {"topics": "cs.CVV"}, "did you mean cs.CV"),
+        ("unsubscribe", {"topics": "<b>x</b>"}, "may contain letters"),
+    ],
+)
+async def test_bad_input_is_answered_only_to_the_user(
+    server: Server, command: str, options: dict[str, str], reply: str
+) -> None:
+    result = await server.mod.slash(server.channel, command, **options)
+    assert result.response.ephemeral
+    assert reply in result.response.content
+
+
+async def test_list_and_settings_are_shown_to_the_channel(server: Server) -> None:
+    await server.mod.slash(server.channel, "subscribe", topics="gaussian splatting")
+    listing = await server.member.slash(server.channel, "list")
+    assert not listing.response.ephemeral
+    assert "• gaussian splatting" in listing.response.content
+    assert "mode instant" in listing.response.content
+    help_text = (await server.member.slash(server.channel, "help")).response.content
+    assert "/subscribe \\<topic>" in help_text
+
+
+async def test_autocomplete(server: Server) -> None:
+    await server.mod.slash(server.channel, "subscribe", topics="nerf; cs.GR; au:Kerbl")
+    offered = await server.mod.autocomplete(server.channel, "subscribe", "topics", "nerf; cs.g")
+    assert [c["value"] for c in offered] == ["nerf; cs.GL", "nerf; cs.GR", "nerf; cs.GT"]
+    own = await server.mod.autocomplete(server.channel, "unsubscribe", "topics", "")
+    assert [c["value"] for c in own] == ["nerf", "cs.GR", "au:kerbl", "all"]
+    zones = await server.mod.autocomplete(server.channel, "set", "value", "berl", name="timezone")
+    assert [c["value"] for c in zones] == ["Europe/Berlin"]
+    modes = await server.mod.autocomplete(server.channel, "set", "value", "", name="mode")
+    assert [c["value"] for c in modes] == ["instant", "daily"]
+
+
+async def test_summarize_card_and_details_button(server: Server, fake_arxiv: FakeArxiv) -> None:
+    fake_arxiv.papers = [make_paper(409, title="Splatting *everything*")]
+    result = await server.member.slash(server.channel, "summarize", paper="2511.00409")
+    card = result.response
+    assert not card.ephemeral
+    (embed,) = card.embeds
+    assert embed.title == r"Splatting \*everything\*"
+    assert embed.url == "https://arxiv.org/abs/2511.00409"
+    assert embed.image.url == "attachment://2511.00409v1-fig1.png"
+    assert [a.filename for a in card.attachments] == ["2511.00409v1-fig1.png"]
+    assert embed.footer.text.startswith("Summary source: sentences extracted")
+
+    details = await server.member.click(card.message, label="Details")
+    assert details.response.ephemeral
+    assert details.response.embeds[0].title == r"Details: Splatting \*everything\*"
+
+
+async def test_slow_answers_are_deferred(
+    server: Server, adapter: DiscordAdapter, fake_arxiv: FakeArxiv, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handle = adapter.layer.handle
+
+    async def slowly(command: Command, platform: Platform) -> list[Reply]:
+        await asyncio.sleep(0.1)
+        return await handle(command, platform)
+
+    monkeypatch.setattr(adapter.layer, "handle", slowly)
+    adapter.answer_within = 0.01
+    fake_arxiv.papers = [make_paper(409)]
+    slow = await server.member.slash(server.channel, "summarize", paper="2511.00409")
+    await server.env.settle()
+    assert not slow.response.ephemeral
+    assert slow.response.embeds[0].url == "https://arxiv.org/abs/2511.00409"
+    assert answers(server.env) == ["defer", "PATCH @original"]
+
+    card = slow.response.message
+    details = await server.member.click(card, label="Details")
+    await server.env.settle()
+    assert details.response.ephemeral
+    assert details.response.embeds[0].title.startswith("Details: ")
+    assert answers(server.env)[2:] == ["defer", "PATCH @original"]
+
+
+def answers(env: simcord.Env) -> list[str]:
+    """How the bot answered interactions, in order."""
+    seen = []
+    for request in env.http_requests:
+        if request.path.endswith("/callback"):
+            seen.append("defer" if request.json["type"] == 5 else "respond")
+        elif request.path.startswith("/webhooks/"):
+            target = "@original" if request.path.endswith("@original") else "follow-up"
+            seen.append(f"{request.method} {target}")
+    return seen
+
+
+async def follow_and_poll(
+    server: Server, service: PaperService, fake_arxiv: FakeArxiv, channel: object = None
+) -> None:
+    fake_arxiv.feeds["cs.CV"] = [make_paper(1, title="First"), make_paper(2, title="Second")]
+    await server.mod.slash(channel or server.channel, "subscribe", topics="cs.CV")
+    await service.poll()
+
+
+async def test_cards_are_delivered_to_the_channel(
+    server: Server, service: PaperService, adapter: DiscordAdapter, fake_arxiv: FakeArxiv
+) -> None:
+    await follow_and_poll(server, service, fake_arxiv)
+    report = await service.deliver_due({"discord": adapter})
+    assert (report.cards, report.failed, report.paused) == (2, [], [])
+    titles = [m.embeds[0].title for m in server.channel.history()[-2:]]
+    assert sorted(titles) == ["First", "Second"]
+    assert all(m.attachments for m in server.channel.history()[-2:])
+
+
+async def test_digest_command_posts_the_digest(
+    server: Server, service: PaperService, fake_arxiv: FakeArxiv, store: Store
+) -> None:
+    await server.mod.slash(server.channel, "set", name="mode", value="daily")
+    await follow_and_poll(server, service, fake_arxiv)
+    result = await server.member.slash(server.channel, "digest")
+    assert result.acknowledged
+    digest = server.channel.last_message
+    assert digest.content.startswith("**arXiv digest**")
+    assert [e.title for e in digest.embeds] == ["First", "Second"]
+    chat = store.repo.chat("discord", str(server.channel.id))
+    assert store.repo.pending(chat["id"]) == []
+
+
+async def test_channel_closed_to_the_bot_is_paused(
+    server: Server, service: PaperService, adapter: DiscordAdapter, fake_arxiv: FakeArxiv,
+    store: Store,
+) -> None:  # fmt: skip
+    deny = {adapter.client.user: discord.PermissionOverwrite(send_messages=False)}
+    closed = server.guild.create_text_channel("read-only", overwrites=deny)
+    await follow_and_poll(server, service, fake_arxiv, closed)
+    report = await service.deliver_due({"discord": adapter})
+    assert report.paused == [f"discord:{closed.id}"]
+    chat = store.repo.chat("discord", str(closed.id))
+    assert chat["active"] == 0 and "may not post" in chat["paused_reason"]
+    assert len(store.repo.pending(chat["id"])) == 2
+
+
+async def test_deleted_channel_is_paused(
+    server: Server, service: PaperService, adapter: DiscordAdapter, fake_arxiv: FakeArxiv,
+    store: Store,
+) -> None:  # fmt: skip
+    await follow_and_poll(server, service, fake_arxiv)
+    server.env.backend.delete_channel(server.channel.id)
+    report = await service.deliver_due({"discord": adapter})
+    assert report.paused == [f"discord:{server.channel.id}"]
+    chat = store.repo.chat("discord", str(server.channel.id))
+    assert "deleted" in chat["paused_reason"]
+    assert len(store.repo.pending(chat["id"])) == 2
+
+
+async def test_start_uses_the_configured_api_root_and_stop_restores_it(
+    settings: Settings, service: PaperService, fake_discord: FakeDiscord
+) -> None:
+    configured = replace(
+        settings, discord_bot_token=BOT_TOKEN, discord_api_url=f"{fake_discord.api_url}/"
+    )
+    adapter = DiscordAdapter(configured, CommandLayer(service))
+    await adapter.start()
+    try:
+        assert adapter.client.is_ready()
+        assert fake_discord.api_url == Route.BASE
+        assert (
+            str(DiscordWebSocket.DEFAULT_GATEWAY) == f"ws://127.0.0.1:{fake_discord.port}/gateway"
+        )
+        assert fake_discord.identify is not None and fake_discord.identify["token"] == BOT_TOKEN
+    finally:
+        await adapter.stop()
+    assert Route.BASE == "https://discord.com/api/v10"
+    assert str(DiscordWebSocket.DEFAULT_GATEWAY) == "wss://gateway.discord.gg/"
+    assert adapter.client.is_closed()
