@@ -3,7 +3,9 @@
 An adapter (Telegram, Discord, the shell) implements `Platform`. It raises
 `ChatUnavailable` when the chat is gone for good (blocked, kicked, deleted):
 the chat is paused and its papers stay undelivered, not lost. Any other
-failure is raised as `DeliveryFailed`; the papers stay due and are retried.
+failure is raised as `DeliveryFailed`; the papers stay due and are retried
+with backoff (bot/retry.py), and a platform that keeps failing is left alone
+for a while (its circuit opens) without holding up the other platforms.
 """
 
 from __future__ import annotations
@@ -14,7 +16,12 @@ from bot.models import Card, Chat, Digest
 
 
 class DeliveryFailed(Exception):
-    """Sending failed this time; try again later."""
+    """Sending failed this time; try again later (not before `retry_after` seconds,
+    when the platform said so)."""
+
+    def __init__(self, reason: str = "", retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
 
 
 class ChatUnavailable(DeliveryFailed):

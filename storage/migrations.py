@@ -117,3 +117,11 @@ def poll_state(db: Database) -> None:
         },
         pk="id",
     )
+
+
+@migrations(name="0004_delivery_retries")
+def delivery_retries(db: Database) -> None:
+    """When a failed delivery may be tried again, and whether each poll succeeded."""
+    db["deliveries"].add_column("next_attempt_at", str)
+    db["polls"].add_column("ok", int)
+    db.execute("UPDATE polls SET ok = (errors IS NULL OR errors = '[]' OR papers_seen > 0)")
