@@ -12,15 +12,16 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from bot.arxiv.ids import ArxivId
 from bot.arxiv.source import ArxivSource
 from bot.chat_settings import default_chat_settings, parse_setting
 from bot.config import Settings
-from bot.delivery import ChatUnavailable, DeliveryFailed, Platform
+from bot.delivery import ChatUnavailable, DeliveryFailed, MessageRejected, Platform
 from bot.figures import FigureSource
 from bot.models import Card, Chat, Digest, Paper, Summary
 from bot.retry import CircuitBreaker, RetryPolicy, ServiceUnavailable
@@ -375,76 +376,92 @@ class PaperService:
     ) -> None:
         rows = await self.store.call(lambda r: r.papers([d["paper_id"] for d in waiting]))
         papers = [Paper.from_row(row) for row in rows]
-        ids = {d["paper_id"]: d["id"] for d in waiting}
+        by_id = {d["paper_id"]: d for d in waiting}
+        if chat.mode == "instant" and len(papers) <= chat.max_papers:
+            for paper in papers:
+                card = partial(self.card, paper, chat.language, chat.figures)
+                if self._stopping or not await self._attempt(
+                    chat, platform, [by_id[paper.id]], report, card
+                ):
+                    return
+            return
+        topics = sorted({d["topic"] for d in waiting})
+        digest = partial(self.digest, chat, papers, topics)
+        if await self._attempt(chat, platform, waiting, report, digest) and chat.mode == "daily":
+            sent_at = iso(self.clock())
+            await self.store.call(lambda r: r.update_chat(chat.id, {"last_digest_at": sent_at}))
+
+    async def _attempt(
+        self,
+        chat: Chat,
+        platform: Platform,
+        rows: list[Row],
+        report: DeliveryReport,
+        message: Callable[[], Awaitable[Card | Digest]],
+    ) -> bool:
+        """Make and send one message for `rows`, then record them sent, and return
+        whether this chat's next message may go now. On failure, decide who is to
+        blame: a chat that is gone is paused; a platform in trouble counts against its
+        circuit (the message is charged only while the circuit stays closed); anything
+        else (a rejected message, a failed summary, a bug) is charged to the message."""
         circuit = self.circuit(platform.name)
-        tried = list(ids.values())
+        where = f"{chat.platform}:{chat.chat_id}"
         try:
-            if chat.mode == "instant" and len(papers) <= chat.max_papers:
-                for paper in papers:
-                    if self._stopping:
-                        return
-                    tried = [ids[paper.id]]
-                    card = await self.card(paper, chat.language, chat.figures)
-                    await platform.send_card(chat, card)
-                    circuit.succeeded()
-                    await self.store.call(lambda r, t=tried: r.mark_sent(t, iso(self.clock())))
-                    report.cards += 1
-                    report.papers += 1
+            made = await message()
+            if isinstance(made, Card):
+                await platform.send_card(chat, made)
             else:
-                digest = await self.digest(chat, papers, sorted({d["topic"] for d in waiting}))
-                await platform.send_digest(chat, digest)
-                circuit.succeeded()
-                await self.store.call(lambda r: r.mark_sent(tried, iso(self.clock())))
-                report.digests += 1
-                report.papers += len(papers)
-            if chat.mode == "daily":
-                sent_at = iso(self.clock())
-                await self.store.call(lambda r: r.update_chat(chat.id, {"last_digest_at": sent_at}))
+                await platform.send_digest(chat, made)
         except ChatUnavailable as exc:
             circuit.succeeded()
             await self.set_active(chat, False, str(exc))
-            report.paused.append(f"{chat.platform}:{chat.chat_id}")
-            log.warning("chat %s:%s paused: %s", chat.platform, chat.chat_id, exc)
+            report.paused.append(where)
+            log.warning("chat %s paused: %s", where, exc)
+            return False
         except Exception as exc:
-            report.failed.append(f"{chat.platform}:{chat.chat_id}: {exc}")
-            if isinstance(exc, DeliveryFailed):
+            report.failed.append(f"{where}: {exc}")
+            trouble = isinstance(exc, DeliveryFailed) and not isinstance(exc, MessageRejected)
+            if trouble:
                 circuit.failed()
-                if not circuit.closed:  # the platform is down, not this message: no charge
-                    log.warning(
-                        "%s:%s waits for %s: %s", chat.platform, chat.chat_id, platform.name, exc
-                    )
-                    return
+                if not circuit.closed:
+                    log.warning("%s waits while %s is down: %s", where, platform.name, exc)
+                    return False
+            elif isinstance(exc, MessageRejected):
+                circuit.succeeded()
             elif not isinstance(exc, ServiceUnavailable | SummaryError):
-                log.exception("delivery to %s:%s crashed", chat.platform, chat.chat_id)
-            report.given_up += await self._attempt_failed(chat, waiting, tried, exc)
+                log.exception("delivery to %s crashed", where)
+            report.given_up += await self._attempt_failed(where, rows, exc)
+            return not trouble
+        circuit.succeeded()
+        ids = [d["id"] for d in rows]
+        await self.store.call(lambda r: r.mark_sent(ids, iso(self.clock())))
+        report.papers += len(ids)
+        if isinstance(made, Card):
+            report.cards += 1
+        else:
+            report.digests += 1
+        return True
 
-    async def _attempt_failed(
-        self, chat: Chat, waiting: list[Row], tried: list[int], exc: Exception
-    ) -> int:
-        """Count a failed attempt on the rows tried and defer them by the retry policy;
+    async def _attempt_failed(self, where: str, rows: list[Row], exc: Exception) -> int:
+        """Charge a failed attempt to the rows and defer them by the retry policy;
         returns how many were given up."""
         policy = self.delivery_retry
-        attempt = 1 + max(d["attempts"] for d in waiting if d["id"] in tried)
+        attempt = 1 + max(d["attempts"] for d in rows)
         wait = policy.delay(attempt, getattr(exc, "retry_after", None))
         retry_at = iso(self.clock() + timedelta(seconds=wait))
         error = str(exc) or type(exc).__name__
+        ids = [d["id"] for d in rows]
         given_up = await self.store.call(
-            lambda r: r.mark_attempt_failed(tried, error, retry_at, policy.attempts)
+            lambda r: r.mark_attempt_failed(ids, error, retry_at, policy.attempts)
         )
         if given_up:
             log.error(
-                "gave up %d deliveries to %s:%s after %d attempts: %s",
-                given_up,
-                chat.platform,
-                chat.chat_id,
-                policy.attempts,
-                error,
+                "gave up %d deliveries to %s after %d attempts: %s", given_up, where, attempt, error
             )
         else:
             log.warning(
-                "delivery to %s:%s failed (attempt %d), retry in %.0fs: %s",
-                chat.platform,
-                chat.chat_id,
+                "delivery to %s failed (attempt %d), retry in %.0fs: %s",
+                where,
                 attempt,
                 wait,
                 error,
