@@ -3,18 +3,27 @@
 `Simulation` runs what the scheduler would run, in order of time, without
 sleeping: a poll whenever the runner's own poll trigger fires, and a tick every
 tick interval. Before each poll, `before_poll(now)` may change what the fake arXiv
-serves. Also used by benchmarks/soak.py.
+serves. Also used by benchmarks/soak.py. Test modules import the `clock` and
+`platform` fixtures from here.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from bot.delivery import DeliveryFailed
 from bot.models import Card, Chat, Digest
 from bot.runner import Runner
+from bot.service import PaperService
+
+
+def utc(text: str) -> datetime:
+    """`2026-11-16T08:00` as a UTC datetime."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
 
 
 class FakeClock:
@@ -24,6 +33,17 @@ class FakeClock:
         self.now = start
 
     def __call__(self) -> datetime:
+        return self.now
+
+
+class Ticker:
+    """A monotonic clock in seconds (circuit breakers, the arXiv client): `now`,
+    moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
         return self.now
 
 
@@ -90,3 +110,16 @@ class SimPlatform:
     def to(self, chat_id: str) -> list[tuple[datetime, str, list[str]]]:
         """What the chat got: (when, `card` or `digest`, paper ids)."""
         return [(when, kind, papers) for when, chat, kind, papers in self.sent if chat == chat_id]
+
+
+@pytest.fixture
+def clock(service: PaperService) -> FakeClock:
+    """The service's clock, moved by the test; it starts on Monday 16 November 2026."""
+    fake = FakeClock(datetime(2026, 11, 16, tzinfo=UTC))
+    service.clock = fake
+    return fake
+
+
+@pytest.fixture
+def platform(clock: FakeClock) -> SimPlatform:
+    return SimPlatform(clock)

@@ -2,7 +2,7 @@
 completes what it can, the rest arrives once the fault clears, nothing twice."""
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -22,32 +22,10 @@ from bot.topics import parse_topic
 from storage.database import Store
 from tests.conftest import SleepLog
 from tests.fake_arxiv import FakeArxiv, Scripted, atom_feed, make_paper
-from tests.sim import FakeClock, SimPlatform
+from tests.sim import FakeClock, SimPlatform, Ticker
+from tests.sim import clock as clock  # fixtures
+from tests.sim import platform as platform
 from tests.test_service import follow
-
-START = datetime(2026, 11, 19, 1, 10, tzinfo=UTC)
-
-
-class Ticker:
-    """A monotonic clock the test moves (the arXiv client's circuit breakers use it)."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock(service: PaperService) -> FakeClock:
-    fake = FakeClock(START)
-    service.clock = fake
-    return fake
-
-
-@pytest.fixture
-def platform(clock: FakeClock) -> SimPlatform:
-    return SimPlatform(clock)
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """Schedule math and the failure policy's circuit breaker, as pure functions."""
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -9,10 +9,7 @@ from bot.models import Chat
 from bot.retry import CircuitBreaker, ServiceUnavailable
 from bot.runner import ANNOUNCEMENT_SETTLE, PollTrigger
 from bot.schedule import is_due, latest_slot, next_announcement
-
-
-def utc(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+from tests.sim import Ticker, utc
 
 
 def chat(zone: str = "UTC", at: str = "08:00", **changes: object) -> Chat:
@@ -35,21 +32,19 @@ def chat(zone: str = "UTC", at: str = "08:00", **changes: object) -> Chat:
     return Chat(**fields)  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(
-    ("zone", "day_slots"),
-    [
-        # clocks jump 02:00 → 03:00 on 8 March: 02:30 does not exist, the slot is 03:30 EDT
-        (
-            "America/New_York",
-            ["2026-03-07T07:30", "2026-03-08T07:30", "2026-03-09T06:30"],
-        ),
-        # clocks fall back 03:00 → 02:00 on 25 October: 02:30 happens twice, the first counts
-        ("Europe/Berlin", ["2026-10-24T00:30", "2026-10-25T00:30", "2026-10-26T01:30"]),
-        # Sydney falls back on 5 April and jumps forward on 4 October
-        ("Australia/Sydney", ["2026-04-03T15:30", "2026-04-04T15:30", "2026-04-05T16:30"]),
-        ("Australia/Sydney", ["2026-10-02T16:30", "2026-10-03T16:30", "2026-10-04T15:30"]),
-    ],
-)
+# (zone, the digest at 02:30 local on three days around a DST change, in UTC)
+DST_CASES = [
+    # clocks jump 02:00 → 03:00 on 8 March: 02:30 does not exist, the slot is 03:30 EDT
+    ("America/New_York", ["2026-03-07T07:30", "2026-03-08T07:30", "2026-03-09T06:30"]),
+    # clocks fall back 03:00 → 02:00 on 25 October: 02:30 happens twice, the first counts
+    ("Europe/Berlin", ["2026-10-24T00:30", "2026-10-25T00:30", "2026-10-26T01:30"]),
+    # Sydney falls back on 5 April and jumps forward on 4 October
+    ("Australia/Sydney", ["2026-04-03T15:30", "2026-04-04T15:30", "2026-04-05T16:30"]),
+    ("Australia/Sydney", ["2026-10-02T16:30", "2026-10-03T16:30", "2026-10-04T15:30"]),
+]
+
+
+@pytest.mark.parametrize(("zone", "day_slots"), DST_CASES)
 def test_one_slot_per_local_day_across_dst(zone: str, day_slots: list[str]) -> None:
     subject = chat(zone, "02:30")
     slots = [utc(s) for s in day_slots]
@@ -110,14 +105,6 @@ def test_poll_trigger_jitter_stays_bounded() -> None:
     start = utc("2026-11-21T12:00")  # Saturday: no announcement near
     gaps = [(trigger.get_next_fire_time(start, start) - start).total_seconds() for _ in range(200)]
     assert 3420 <= min(gaps) < max(gaps) <= 3780
-
-
-class Ticker:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def test_circuit_opens_after_failures_in_a_row_and_probes_later() -> None:

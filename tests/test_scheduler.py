@@ -6,7 +6,7 @@ says, ticks every tick interval, and nothing sleeps.
 
 import asyncio
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -17,24 +17,11 @@ from bot.schedule import next_announcement
 from bot.service import ChatRef, PaperService
 from storage.database import Store
 from tests.fake_arxiv import FakeArxiv, make_paper
-from tests.sim import FakeClock, SimPlatform, Simulation
+from tests.sim import FakeClock, SimPlatform, Simulation, utc
+from tests.sim import clock as clock  # fixtures
+from tests.sim import platform as platform
+from tests.test_schedule import DST_CASES
 from tests.test_service import follow
-
-
-def utc(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-@pytest.fixture
-def clock(service: PaperService) -> FakeClock:
-    fake = FakeClock(utc("2026-11-16T00:00"))
-    service.clock = fake
-    return fake
-
-
-@pytest.fixture
-def platform(clock: FakeClock) -> SimPlatform:
-    return SimPlatform(clock)
 
 
 def runner_for(
@@ -60,14 +47,7 @@ def fresh_paper_each_poll(fake: FakeArxiv) -> Callable[[datetime], None]:
     return announce
 
 
-@pytest.mark.parametrize(
-    ("zone", "slots"),
-    [
-        ("America/New_York", ["2026-03-07T07:30", "2026-03-08T07:30", "2026-03-09T06:30"]),
-        ("Europe/Berlin", ["2026-10-24T00:30", "2026-10-25T00:30", "2026-10-26T01:30"]),
-        ("Australia/Sydney", ["2026-04-03T15:30", "2026-04-04T15:30", "2026-04-05T16:30"]),
-    ],
-)
+@pytest.mark.parametrize(("zone", "slots"), DST_CASES[:3])
 async def test_daily_digest_at_local_time_across_a_dst_change(
     service: PaperService,
     fake_arxiv: FakeArxiv,
