@@ -19,6 +19,8 @@ from bot.models import Chat
 ANNOUNCEMENT_ZONE = ZoneInfo("America/New_York")
 ANNOUNCEMENT_TIME = time(20, 0)
 ANNOUNCEMENT_WEEKDAYS = frozenset({6, 0, 1, 2, 3})  # Sun, Mon, Tue, Wed, Thu
+# how long after an announcement a feed may still show the previous one
+FEED_LAG = timedelta(hours=1)
 
 
 def local_instant(day: date, at: time, zone: ZoneInfo) -> datetime:
@@ -35,6 +37,13 @@ def next_announcement(after: datetime) -> datetime:
             if moment > after:
                 return moment
         day += timedelta(days=1)
+
+
+def missed_announcement(last_read: datetime, now: datetime) -> bool:
+    """Whether a feed last read at `last_read` has since shown an announcement that
+    nobody read before the next one replaced it."""
+    first_unseen = next_announcement(last_read - FEED_LAG)
+    return next_announcement(first_unseen) <= now
 
 
 def _digest_time(chat: Chat) -> time:

@@ -25,7 +25,7 @@ from bot.delivery import ChatUnavailable, DeliveryFailed, MessageRejected, Platf
 from bot.figures import FigureSource
 from bot.models import Card, Chat, Digest, Paper, Summary
 from bot.retry import CircuitBreaker, RetryPolicy, ServiceUnavailable
-from bot.schedule import is_due
+from bot.schedule import is_due, missed_announcement
 from bot.summarize import Summarizer, SummaryError
 from bot.topics import Topic, TopicError, parse_topic
 from storage.database import Store
@@ -260,7 +260,14 @@ class PaperService:
             wanted = list(ids)
             return await self.store.call(lambda r: r.known_ids(wanted))
 
-        found = await self.source.poll(topics, cutoffs, known)
+        categories = {c for topic in topics for c in topic.feeds}
+        read = await self.store.call(lambda r: r.feeds_read(categories))
+        missed = [
+            c for c, at in read.items() if missed_announcement(datetime.fromisoformat(at), now)
+        ]
+        if missed:
+            log.info("feeds that missed an announcement, searched since: %s", ", ".join(missed))
+        found = await self.source.poll(topics, cutoffs, known, missed)
         report.fetch_seconds = time.monotonic() - started
         items = [
             (chat, paper_id, topics[topic])
@@ -271,7 +278,7 @@ class PaperService:
         rows = [p.to_row() for p in found.papers.values()]
         next_cutoffs = _next_cutoffs(found.papers, found.hits, topics, cutoffs)
         outcome, report.deliveries_queued = await self.store.call(
-            lambda r: r.save_poll(rows, items, next_cutoffs, iso(now))
+            lambda r: r.save_poll(rows, items, next_cutoffs, iso(now), found.feeds_read)
         )
         report.rss_requests = self.source.client.counts.rss - counts_before[0]
         report.api_requests = self.source.client.counts.api - counts_before[1]

@@ -121,7 +121,9 @@ def poll_state(db: Database) -> None:
 
 @migrations(name="0004_delivery_retries")
 def delivery_retries(db: Database) -> None:
-    """When a failed delivery may be tried again, and whether each poll succeeded."""
+    """When a failed delivery may be tried again, whether each poll succeeded, and when
+    each category feed was last read."""
     db["deliveries"].add_column("next_attempt_at", str)
+    db["feed_state"].create({"category": str, "read_at": str}, pk="category")
     db["polls"].add_column("ok", int)
     db.execute("UPDATE polls SET ok = (errors IS NULL OR errors = '[]' OR papers_seen > 0)")

@@ -292,15 +292,28 @@ class Repository:
         rows = self._rows(f"SELECT topic, cutoff FROM topic_state WHERE topic IN ({marks})", names)
         return {r["topic"]: r["cutoff"] for r in rows if r["cutoff"]}
 
+    def feeds_read(self, categories: Iterable[str]) -> dict[str, str]:
+        """When each category feed was last read."""
+        names = list(categories)
+        if not names:
+            return {}
+        marks = ",".join("?" * len(names))
+        rows = self._rows(
+            f"SELECT category, read_at FROM feed_state WHERE category IN ({marks})", names
+        )
+        return {r["category"]: r["read_at"] for r in rows}
+
     def save_poll(
         self,
         papers: Iterable[Row],
         deliveries: Iterable[tuple[int, str, str]],
         cutoffs: dict[str, str],
         at: str | None = None,
+        feeds: Iterable[str] = (),
     ) -> tuple[dict[str, str], int]:
-        """Store what a poll found in one transaction: the papers, the deliveries now due
-        and the topics' next cutoffs. Returns the papers' outcome and how many were queued."""
+        """Store what a poll found in one transaction: the papers, the deliveries now due,
+        the topics' next cutoffs and the feeds it read. Returns the papers' outcome and
+        how many were queued."""
         polled_at = at or now_iso()
         with self.db.atomic():
             outcome = self.upsert_papers(papers)
@@ -308,6 +321,10 @@ class Repository:
             for topic, cutoff in cutoffs.items():
                 self.db["topic_state"].upsert(
                     {"topic": topic, "cutoff": cutoff, "polled_at": polled_at}, pk="topic"
+                )
+            for category in feeds:
+                self.db["feed_state"].upsert(
+                    {"category": category, "read_at": polled_at}, pk="category"
                 )
         return outcome, queued
 

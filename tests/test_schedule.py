@@ -8,7 +8,7 @@ import pytest
 from bot.models import Chat
 from bot.retry import CircuitBreaker, ServiceUnavailable
 from bot.runner import ANNOUNCEMENT_SETTLE, PollTrigger
-from bot.schedule import is_due, latest_slot, next_announcement
+from bot.schedule import is_due, latest_slot, missed_announcement, next_announcement
 from tests.sim import Ticker, utc
 
 
@@ -85,6 +85,19 @@ def test_due_once_per_slot_only_when_papers_waited() -> None:
 )
 def test_next_announcement(after: str, announcement: str) -> None:
     assert next_announcement(utc(after)) == utc(announcement)
+
+
+@pytest.mark.parametrize(
+    ("last_read", "now", "missed"),
+    [
+        ("2026-11-19T02:00", "2026-11-20T02:00", False),  # Wednesday's seen, Thursday's shown
+        ("2026-11-19T02:00", "2026-11-23T02:00", True),  # Thursday's never read
+        ("2026-11-20T02:00", "2026-11-23T02:00", False),  # a weekend without announcements
+        ("2026-11-20T01:30", "2026-11-23T02:00", True),  # read when the feed may have lagged
+    ],
+)
+def test_missed_announcement(last_read: str, now: str, missed: bool) -> None:
+    assert missed_announcement(utc(last_read), utc(now)) is missed
 
 
 def test_poll_trigger_fires_at_start_every_interval_and_after_announcements() -> None:

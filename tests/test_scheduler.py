@@ -137,6 +137,29 @@ async def test_catch_up_after_three_days_down_is_one_digest_per_chat(
         )
 
 
+async def test_announcements_missed_while_down_are_searched_for(
+    service: PaperService, fake_arxiv: FakeArxiv, clock: FakeClock, platform: SimPlatform
+) -> None:
+    await follow(service, "i", "cs.CV")
+    papers = [make_paper(n, age=timedelta(days=5 - n)) for n in range(1, 5)]
+    fake_arxiv.papers = papers  # the API has them all; each feed lists one announcement
+    fake_arxiv.feeds["cs.CV"] = papers[:1]
+    clock.now = utc("2026-11-17T01:10")  # after Monday's announcement
+    runner = runner_for(service, platform)
+    await runner.poll()
+    assert fake_arxiv.api_requests() == []
+
+    fake_arxiv.feeds["cs.CV"] = papers[3:]
+    clock.now = utc("2026-11-20T02:00")  # down through two announcements
+    await runner.poll()
+    assert [p for _, _, _, (p,) in platform.sent] == [p.id for p in papers]
+    assert [r["search_query"] for r in fake_arxiv.api_requests()] == ["cat:cs.CV"]
+
+    clock.now += timedelta(hours=1)
+    await runner.poll()
+    assert len(fake_arxiv.api_requests()) == 1 and len(platform.sent) == 4
+
+
 @pytest.mark.parametrize("weekend_feed", ["unchanged", "empty"])
 async def test_no_digest_after_days_without_announcement(
     service: PaperService,
