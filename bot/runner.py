@@ -11,7 +11,8 @@ in the bot's own event loop, however many chats there are.
 The first tick runs at start: whatever was due but unsent when the bot stopped
 (the outbox) goes out, and a daily chat whose digest time passed while the bot
 was down gets one digest for everything it missed. Missed runs of either job
-are coalesced into one, and neither job overlaps itself.
+are coalesced into one, and neither job overlaps itself. Deliveries run one
+pass at a time, so at most one message is in flight when the bot dies.
 
 Stopping (SIGTERM, SIGINT): no job starts any more; a poll still fetching is
 cancelled (its results are saved in one transaction or not at all); a delivery
@@ -129,6 +130,7 @@ class Runner:
         self.tick_seconds = tick
         self.grace = grace
         self._stopping = False
+        self._delivering = asyncio.Lock()
         self._jobs: set[asyncio.Task[None]] = set()
         self._fetches: set[asyncio.Future[PollReport]] = set()
 
@@ -148,8 +150,9 @@ class Runner:
         await self.tick()
 
     async def tick(self) -> None:
-        """The tick job: deliver what is due now."""
-        await deliver(self.service, self.platforms)
+        """The tick job: deliver what is due now (after a delivery pass in progress)."""
+        async with self._delivering:
+            await deliver(self.service, self.platforms)
 
     def scheduler(self) -> AsyncIOScheduler:
         """The scheduler with both jobs, not started; both run as soon as it starts."""

@@ -36,9 +36,9 @@ log = logging.getLogger(__name__)
 FIRST_POLL_WINDOW = timedelta(days=2)
 OVERLAP = timedelta(days=2)
 
-# A failed delivery is retried after 1, 2, 4, ... minutes (at most 6 hours apart, or
-# when the platform's Retry-After says); after 10 failed attempts made while its
-# platform worked for other chats (about 8 hours), it is given up (`failed`).
+# A failed delivery is retried after about 1, 2, 4, ... minutes (at most 6 hours apart,
+# or when the platform's Retry-After says); after 10 failed attempts made while its
+# platform worked for other chats (4 to 8 hours), it is given up (`failed`).
 DELIVERY_RETRY = RetryPolicy(attempts=10, base_delay=60.0, max_delay=6 * 3600.0)
 # A platform counts as down after 5 failed sends in a row; probed after 1 minute,
 # then 2, 4, ... at most 30 minutes apart.
@@ -116,7 +116,6 @@ class PaperService:
         self.summarizer = summarizer
         self.figures = figures
         self.clock = clock
-        self.delivery_retry = DELIVERY_RETRY
         self._summary_locks: dict[tuple[str, int, str], asyncio.Lock] = {}
         self._chat_locks: dict[int, asyncio.Lock] = {}
         self._circuits: dict[str, CircuitBreaker] = {}
@@ -452,7 +451,7 @@ class PaperService:
     async def _attempt_failed(self, where: str, rows: list[Row], exc: Exception) -> int:
         """Charge a failed attempt to the rows and defer them by the retry policy;
         returns how many were given up."""
-        policy = self.delivery_retry
+        policy = DELIVERY_RETRY
         attempt = 1 + max(d["attempts"] for d in rows)
         wait = policy.delay(attempt, getattr(exc, "retry_after", None))
         retry_at = iso(self.clock() + timedelta(seconds=wait))
