@@ -17,5 +17,14 @@ RUN pip install .
 
 USER paperbot
 VOLUME ["/data"]
+# Unhealthy when the database is unreadable or no poll succeeded for 3 poll
+# intervals (`paperbot health`). The first poll may take a while: 15 min grace.
+HEALTHCHECK --interval=5m --timeout=30s --start-period=15m --retries=3 \
+    CMD ["paperbot", "health"]
+# SIGTERM (docker stop) stops gracefully: the message in flight is finished and
+# recorded, the database closed. Give it time: docker stop -t 30.
+STOPSIGNAL SIGTERM
 ENTRYPOINT ["paperbot"]
+# `poll` runs the scheduler without a chat platform; with TELEGRAM_BOT_TOKEN or
+# DISCORD_BOT_TOKEN set, run `paperbot run` (same scheduler plus the chat adapters).
 CMD ["poll"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
 from contextlib import nullcontext
@@ -29,7 +30,7 @@ from bot.i18n import normalize_language
 from bot.logs import setup_logging
 from bot.models import Card, Chat
 from bot.retry import ServiceUnavailable
-from bot.runner import cycle, repeat, stop_on_signals
+from bot.runner import Runner, cycle, stop_on_signals
 from bot.service import ChatRef, PaperNotFound, PaperService
 from bot.topics import TopicError, parse_topic
 from handlers.discord_webhook import (
@@ -51,9 +52,15 @@ from handlers.render import (
     digest_markdown,
 )
 from handlers.shell import ShellPlatform, run_shell
+from storage.database import backup as backup_database
+from storage.database import open_existing
+from storage.repository import Repository
 
 T = TypeVar("T")
 log = logging.getLogger("paperbot")
+
+# `paperbot health`: unhealthy when no poll succeeded for this many poll intervals
+HEALTHY_POLL_INTERVALS = 3
 
 app = typer.Typer(
     name="paperbot",
@@ -86,13 +93,19 @@ def fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
-def run(work: Callable[[Settings], Awaitable[T]]) -> T:
-    """Load settings, run `work` on an event loop, map failures to exit codes."""
+def load_settings() -> Settings:
+    """Settings from the environment, or exit 2 with the reason."""
     try:
         settings = Settings.from_env()
     except ConfigError as exc:
         fail(str(exc), 2)
     setup_logging(settings)
+    return settings
+
+
+def run(work: Callable[[Settings], Awaitable[T]]) -> T:
+    """Load settings, run `work` on an event loop, map failures to exit codes."""
+    settings = load_settings()
     try:
         return asyncio.run(work(settings))
     except (
@@ -233,10 +246,11 @@ def poll(
         async with open_service(settings) as service, delivery_platforms() as delivering:
             platforms = {"shell": ShellPlatform(sys.stdout), **delivering}
             if not once:
-                await repeat(service, platforms, settings.poll_interval, stop_on_signals())
+                runner = Runner(service, platforms, settings.poll_interval)
+                await runner.run(stop_on_signals())
                 return
             report, _ = await cycle(service, platforms)
-            if report.errors and not report.papers_seen:
+            if not report.ok:
                 raise ServiceUnavailable("; ".join(report.errors))
 
     run(work)
@@ -258,7 +272,7 @@ def run_bot() -> None:
                 await adapter.start()
             try:
                 platforms = {**delivering, **{a.name: a for a in started}}
-                await repeat(service, platforms, settings.poll_interval, stopping)
+                await Runner(service, platforms, settings.poll_interval).run(stopping)
             finally:
                 for adapter in started:
                     await adapter.stop()
@@ -279,6 +293,53 @@ def stats() -> None:
             typer.echo(f"{name:<{width}}  {value}")
 
     run(work)
+
+
+@app.command()
+def health(
+    max_age: Annotated[
+        float | None,
+        typer.Option(
+            min=60,
+            help=f"seconds since the last successful poll that are still healthy "
+            f"(default {HEALTHY_POLL_INTERVALS} x PAPERBOT_POLL_INTERVAL)",
+        ),
+    ] = None,
+) -> None:
+    """Exit 0 when the database is readable and a poll succeeded recently, else 1 (for
+    Docker's HEALTHCHECK)."""
+    settings = load_settings()
+    try:
+        db = open_existing(settings.db_path)
+        try:
+            last = Repository(db).last_successful_poll()
+        finally:
+            db.close()
+    except (OSError, sqlite3.Error) as exc:
+        fail(f"unhealthy: database {settings.db_path} unreadable: {exc}", 1)
+    if last is None:
+        fail("unhealthy: no poll has succeeded yet", 1)
+    limit = max_age or HEALTHY_POLL_INTERVALS * settings.poll_interval
+    age = (datetime.now(UTC) - datetime.fromisoformat(last["finished_at"])).total_seconds()
+    if age > limit:
+        fail(f"unhealthy: the last successful poll was {age / 60:.0f} min ago", 1)
+    typer.echo(f"healthy: the last successful poll was {age / 60:.0f} min ago")
+
+
+@app.command()
+def backup(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="where to write the copy")],
+) -> None:
+    """Copy the database to FILE while the bot runs (SQLite online backup); README tells
+    how to restore it."""
+    settings = load_settings()
+    if file.resolve() == settings.db_path.resolve():
+        fail("FILE is the database itself; give another path", 2)
+    try:
+        size = backup_database(settings.db_path, file)
+    except (OSError, sqlite3.Error) as exc:
+        fail(f"backup failed: {exc}", 1)
+    typer.echo(f"backed up {settings.db_path} to {file} ({size / 1e6:.1f} MB)")
 
 
 @app.command()

@@ -2,8 +2,12 @@
 
 An adapter (Telegram, Discord, the shell) implements `Platform`. It raises
 `ChatUnavailable` when the chat is gone for good (blocked, kicked, deleted):
-the chat is paused and its papers stay undelivered, not lost. Any other
-failure is raised as `DeliveryFailed`; the papers stay due and are retried.
+the chat is paused and its papers stay undelivered, not lost. It raises
+`MessageRejected` when the platform refused this one message. Any other
+failure (5xx, 429 after its own waits, network) is raised as `DeliveryFailed`,
+with `retry_after` when the platform gave one. The papers stay due and are
+retried with backoff (bot/retry.py); a platform that keeps failing is left
+alone for a while (its circuit opens) without holding up the other platforms.
 """
 
 from __future__ import annotations
@@ -14,11 +18,22 @@ from bot.models import Card, Chat, Digest
 
 
 class DeliveryFailed(Exception):
-    """Sending failed this time; try again later."""
+    """Sending failed this time; try again later (not before `retry_after` seconds,
+    when the platform said so)."""
+
+    def __init__(self, reason: str = "", retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
 
 
 class ChatUnavailable(DeliveryFailed):
     """The chat cannot receive messages any more (blocked, removed, deleted)."""
+
+
+class MessageRejected(DeliveryFailed):
+    """The platform works but refused this message (an HTTP 4xx other than 429, e.g.
+    too long or malformed): retried later, given up after a number of attempts, and
+    not counted as the platform being down."""
 
 
 class Platform(Protocol):

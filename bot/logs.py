@@ -50,4 +50,5 @@ def setup_logging(settings: Settings) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(settings.log_level)
-    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
+    for noisy in ("httpx", "apscheduler"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -1,34 +1,78 @@
-"""The long-running loop behind `paperbot run` and `paperbot poll`: poll, deliver, repeat."""
+"""The long-running side of `paperbot run` and `paperbot poll`: two APScheduler jobs
+in the bot's own event loop, however many chats there are.
+
+* poll: every `PAPERBOT_POLL_INTERVAL` seconds (with jitter), and shortly after
+  each arXiv announcement (20:00 US Eastern, Sunday to Thursday), fetch new
+  papers, then deliver what is due (instant chats get their cards at once).
+* tick: every minute, deliver what the database says is due now: daily digests
+  whose time has come, retries whose wait is over. The schedule lives in the
+  database, so `/set time` takes effect at the next tick, without a restart.
+
+The first tick runs at start: whatever was due but unsent when the bot stopped
+(the outbox) goes out, and a daily chat whose digest time passed while the bot
+was down gets one digest for everything it missed. Missed runs of either job
+are coalesced into one, and neither job overlaps itself. Deliveries run one
+pass at a time, so at most one message is in flight when the bot dies.
+
+Stopping (SIGTERM, SIGINT): no job starts any more; a poll still fetching is
+cancelled (its results are saved in one transaction or not at all); a delivery
+finishes the message in flight, records it, and leaves the rest in the outbox.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import signal
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.interval import IntervalTrigger
 
 from bot.delivery import Platform
+from bot.schedule import next_announcement
 from bot.service import DeliveryReport, PaperService, PollReport
+from storage.repository import Repository
 
 log = logging.getLogger(__name__)
+
+TICK_SECONDS = 60.0
+# the RSS feeds and the API show an announcement a few minutes after 20:00
+ANNOUNCEMENT_SETTLE = timedelta(minutes=10)
+JITTER_SHARE, MAX_JITTER = 0.05, 300.0
+# how long a stop waits for the message in flight (Docker waits 10 s by default,
+# docker-compose.yml gives 30 s)
+STOP_GRACE = 20.0
+
+
+async def deliver(service: PaperService, platforms: Mapping[str, Platform]) -> DeliveryReport:
+    """Deliver everything due now; one log line when anything happened."""
+    report = await service.deliver_due(platforms)
+    if report.eventful:
+        log.info(
+            "deliver: papers=%d cards=%d digests=%d failed=%d given_up=%d paused=%d waiting=%d",
+            report.papers,
+            report.cards,
+            report.digests,
+            len(report.failed),
+            report.given_up,
+            len(report.paused),
+            report.waiting,
+        )
+    return report
 
 
 async def cycle(
     service: PaperService, platforms: Mapping[str, Platform]
 ) -> tuple[PollReport, DeliveryReport]:
     """One poll, delivery of everything due, then upgrades of summaries that fell back to
-    extractive while the model failed."""
+    extractive while the model failed (`paperbot poll --once`)."""
     report = await service.poll()
-    delivered = await service.deliver_due(platforms)
+    delivered = await deliver(service, platforms)
     await service.upgrade_summaries()
-    log.info(
-        "delivered %d papers (%d cards, %d digests, %d failed, %d paused)",
-        delivered.papers,
-        delivered.cards,
-        delivered.digests,
-        len(delivered.failed),
-        len(delivered.paused),
-    )
     return report, delivered
 
 
@@ -41,20 +85,148 @@ def stop_on_signals() -> asyncio.Event:
     return stopping
 
 
-async def repeat(
-    service: PaperService,
-    platforms: Mapping[str, Platform],
-    interval: float,
-    stopping: asyncio.Event,
-) -> None:
-    """Run a cycle every `interval` seconds until `stopping` is set."""
-    while not stopping.is_set():
+class PollTrigger(BaseTrigger):
+    """Fires at once, then every `interval` seconds (± `jitter`) after the previous
+    poll, and earlier when an arXiv announcement comes first: `ANNOUNCEMENT_SETTLE`
+    after it (+ up to `jitter`). So an announcement is picked up within minutes,
+    and never later than one interval."""
+
+    def __init__(self, interval: float, jitter: float, rng: random.Random | None = None) -> None:
+        self.interval = interval
+        self.jitter = jitter
+        self.rng = rng or random.Random()
+
+    def get_next_fire_time(
+        self, previous_fire_time: datetime | None, now: datetime
+    ) -> datetime | None:
+        if previous_fire_time is None:
+            return now
+        regular = previous_fire_time + timedelta(
+            seconds=self.interval + self.rng.uniform(-self.jitter, self.jitter)
+        )
+        announced = (
+            next_announcement(previous_fire_time)
+            + ANNOUNCEMENT_SETTLE
+            + timedelta(seconds=self.rng.uniform(0, self.jitter))
+        )
+        return min(regular, announced)
+
+    def __str__(self) -> str:
+        return f"every {self.interval:.0f}s ±{self.jitter:.0f}s and after each announcement"
+
+
+class Runner:
+    """Runs the poll and tick jobs until told to stop."""
+
+    def __init__(
+        self,
+        service: PaperService,
+        platforms: Mapping[str, Platform],
+        interval: float,
+        *,
+        tick: float = TICK_SECONDS,
+        grace: float = STOP_GRACE,
+    ) -> None:
+        self.service = service
+        self.platforms = platforms
+        self.interval = interval
+        self.tick_seconds = tick
+        self.grace = grace
+        self._stopping = False
+        self._delivering = asyncio.Lock()
+        self._jobs: set[asyncio.Task[None]] = set()
+        self._fetches: set[asyncio.Future[PollReport]] = set()
+
+    async def poll(self) -> None:
+        """The poll job: fetch (cancelled at once by a stop), deliver, then upgrade
+        summaries that fell back to extractive while the model failed."""
+        fetch = asyncio.ensure_future(self.service.poll())
+        self._fetches.add(fetch)
         try:
-            await cycle(service, platforms)
-        except Exception:
-            log.exception("poll cycle failed; trying again next interval")
+            await fetch
+        except asyncio.CancelledError:
+            if self._stopping:
+                log.info("poll interrupted by shutdown")
+                return
+            raise
+        finally:
+            self._fetches.discard(fetch)
+        await self.tick()
+        await self.service.upgrade_summaries()
+
+    async def tick(self) -> None:
+        """The tick job: deliver what is due now (after a delivery pass in progress)."""
+        async with self._delivering:
+            await deliver(self.service, self.platforms)
+
+    def scheduler(self) -> AsyncIOScheduler:
+        """The scheduler with both jobs, not started; both run as soon as it starts."""
+        scheduler = AsyncIOScheduler(timezone="UTC")
+        jitter = min(self.interval * JITTER_SHARE, MAX_JITTER)
+        options = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None}
+        scheduler.add_job(
+            self._job(self.poll), PollTrigger(self.interval, jitter), id="poll", **options
+        )
+        scheduler.add_job(
+            self._job(self.tick),
+            IntervalTrigger(seconds=self.tick_seconds, timezone="UTC"),
+            id="tick",
+            next_run_time=datetime.now(UTC),
+            **options,
+        )
+        return scheduler
+
+    def _job(self, work: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+        """`work` as a job: tracked for a graceful stop, its failures logged (the job
+        runs again as scheduled)."""
+        name = work.__name__
+
+        async def job() -> None:
+            if self._stopping:
+                return
+            task = asyncio.current_task()
+            assert task is not None
+            self._jobs.add(task)
+            try:
+                await work()
+            except asyncio.CancelledError:
+                if not self._stopping:
+                    raise
+                log.warning("%s cut short by shutdown; what it did not send stays due", name)
+            except Exception:
+                log.exception("%s failed; it runs again as scheduled", name)
+            finally:
+                self._jobs.discard(task)
+
+        job.__name__ = job.__qualname__ = name
+        return job
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Run the jobs until `stopping` is set, then stop gracefully."""
+        waiting = await self.service.store.call(Repository.delivery_counts)
+        log.info(
+            "start: %d deliveries waiting in the outbox; polling every %.0fs",
+            waiting.get("pending", 0),
+            self.interval,
+        )
+        scheduler = self.scheduler()
+        scheduler.start()
         try:
-            await asyncio.wait_for(stopping.wait(), timeout=interval)
-        except TimeoutError:
-            continue
-    log.info("stopping")
+            await stopping.wait()
+        finally:
+            await self._stop(scheduler)
+
+    async def _stop(self, scheduler: AsyncIOScheduler) -> None:
+        self._stopping = True
+        scheduler.pause()
+        self.service.request_stop()
+        for fetch in self._fetches:
+            fetch.cancel()
+        if self._jobs:
+            _, late = await asyncio.wait(set(self._jobs), timeout=self.grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        scheduler.shutdown(wait=False)
+        await asyncio.sleep(0)
+        log.info("stopping")

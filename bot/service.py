@@ -12,27 +12,28 @@ import asyncio
 import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from bot.arxiv.ids import ArxivId
 from bot.arxiv.source import ArxivSource
 from bot.chat_settings import default_chat_settings, parse_setting
 from bot.config import Settings
-from bot.delivery import ChatUnavailable, DeliveryFailed, Platform
+from bot.delivery import ChatUnavailable, DeliveryFailed, MessageRejected, Platform
 from bot.figures import FigureSource
 from bot.models import Card, Chat, Digest, Paper, Summary
-from bot.retry import ServiceUnavailable
-from bot.schedule import digest_due
+from bot.retry import CircuitBreaker, RetryPolicy, ServiceUnavailable
+from bot.schedule import is_due, missed_announcement
 from bot.summarize import ModelUnavailable, Summarizer, SummaryError, SummaryRun
 from bot.summarize.extractive import summarize_abstract
 from bot.summarize.grounding import Evidence, check
 from bot.summarize.prompt import paper_text
 from bot.topics import Topic, TopicError, parse_topic
 from storage.database import Store
-from storage.repository import Repository
+from storage.repository import Repository, Row, iso
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,15 @@ UPGRADE_DELAY = timedelta(minutes=30)
 MAX_UPGRADE_ATTEMPTS = 5
 MODEL_PAUSE = timedelta(minutes=5)
 UPGRADES_PER_POLL = 20
+
+# A failed delivery is retried after about 1, 2, 4, ... minutes (at most 6 hours apart,
+# or when the platform's Retry-After says); after 10 failed attempts made while its
+# platform worked for other chats (4 to 8 hours), it is given up (`failed`).
+DELIVERY_RETRY = RetryPolicy(attempts=10, base_delay=60.0, max_delay=6 * 3600.0)
+# A platform counts as down after 5 failed sends in a row; probed after 1 minute,
+# then 2, 4, ... at most 30 minutes apart.
+PLATFORM_FAILURES, PLATFORM_COOLDOWN, PLATFORM_MAX_COOLDOWN = 5, 60.0, 1800.0
+SCHEDULE_SETTINGS = frozenset({"mode", "digest_time", "timezone"})
 
 Clock = Callable[[], datetime]
 
@@ -73,7 +83,13 @@ class PollReport:
     papers_updated: int = 0
     deliveries_queued: int = 0
     errors: list[str] = field(default_factory=list)
+    fetch_seconds: float = 0.0
     seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """A poll succeeded unless every source it needed failed."""
+        return not self.errors or self.papers_seen > 0
 
 
 @dataclass
@@ -83,6 +99,12 @@ class DeliveryReport:
     papers: int = 0
     failed: list[str] = field(default_factory=list)
     paused: list[str] = field(default_factory=list)
+    given_up: int = 0
+    waiting: int = 0  # chats not tried because their platform is down (circuit open)
+
+    @property
+    def eventful(self) -> bool:
+        return bool(self.papers or self.failed or self.paused or self.waiting)
 
 
 def utc_now() -> datetime:
@@ -107,12 +129,16 @@ class PaperService:
         self.clock = clock
         self._summary_locks: dict[tuple[str, int, str], asyncio.Lock] = {}
         self._model_paused_until: datetime | None = None
+        self._chat_locks: dict[int, asyncio.Lock] = {}
+        self._circuits: dict[str, CircuitBreaker] = {}
+        self._stopping = False
 
     # chats and subscriptions
 
     async def chat(self, ref: ChatRef) -> Chat:
         defaults = {**default_chat_settings(self.settings.language), "kind": ref.kind}
         defaults["title"] = ref.title
+        defaults["created_at"] = iso(self.clock())
         row = await self.store.call(lambda r: r.ensure_chat(ref.platform, ref.chat_id, defaults))
         return Chat.from_row(row)
 
@@ -130,7 +156,11 @@ class PaperService:
         return await self.store.call(lambda r: r.topics_of(chat.id))
 
     async def change_setting(self, chat: Chat, name: str, value: str) -> Chat:
+        """Change one setting. A new daily schedule (mode, time or time zone) starts now:
+        the next digest is at the next occurrence of the chat's time."""
         changes = parse_setting(name, value)
+        if SCHEDULE_SETTINGS & changes.keys() and changes.get("mode", chat.mode) == "daily":
+            changes["last_digest_at"] = iso(self.clock())
         row = await self.store.call(lambda r: r.update_chat(chat.id, changes))
         return Chat.from_row(row)
 
@@ -289,14 +319,17 @@ class PaperService:
         return upgraded
 
     async def stats(self) -> dict[str, object]:
-        """Figures for `paperbot stats`: what is stored, what is due, the last poll."""
+        """Figures for `paperbot stats`: what is stored, what is due, the last polls."""
         counts = await self.store.call(Repository.counts)
         deliveries = await self.store.call(Repository.delivery_counts)
+        retrying = await self.store.call(Repository.retrying)
         last = await self.store.call(Repository.last_poll)
+        last_ok = await self.store.call(Repository.last_successful_poll)
         figures: dict[str, object] = dict(counts)
         figures.update(await self.store.call(Repository.summary_stats))
-        for status in ("pending", "sent"):
+        for status in ("pending", "sent", "failed"):
             figures[f"deliveries_{status}"] = deliveries.get(status, 0)
+        figures["deliveries_retrying"] = retrying
         if last is None:
             figures["last_poll"] = "never"
         else:
@@ -305,7 +338,9 @@ class PaperService:
             figures["last_poll_result"] = (
                 f"{last['papers_seen']} papers seen, {last['papers_new']} new, "
                 f"{last['deliveries_queued']} deliveries queued, {len(errors)} errors"
+                + ("" if last["ok"] else ": " + "; ".join(errors))
             )
+            figures["last_successful_poll"] = last_ok["finished_at"] if last_ok else "never"
         return figures
 
     # polling
@@ -332,7 +367,15 @@ class PaperService:
             wanted = list(ids)
             return await self.store.call(lambda r: r.known_ids(wanted))
 
-        found = await self.source.poll(topics, cutoffs, known)
+        categories = {c for topic in topics for c in topic.feeds}
+        read = await self.store.call(lambda r: r.feeds_read(categories))
+        missed = [
+            c for c, at in read.items() if missed_announcement(datetime.fromisoformat(at), now)
+        ]
+        if missed:
+            log.info("feeds that missed an announcement, searched since: %s", ", ".join(missed))
+        found = await self.source.poll(topics, cutoffs, known, missed)
+        report.fetch_seconds = time.monotonic() - started
         items = [
             (chat, paper_id, topics[topic])
             for topic, paper_ids in found.hits.items()
@@ -342,7 +385,7 @@ class PaperService:
         rows = [p.to_row() for p in found.papers.values()]
         next_cutoffs = _next_cutoffs(found.papers, found.hits, topics, cutoffs)
         outcome, report.deliveries_queued = await self.store.call(
-            lambda r: r.save_poll(rows, items, next_cutoffs)
+            lambda r: r.save_poll(rows, items, next_cutoffs, iso(now), found.feeds_read)
         )
         report.rss_requests = self.source.client.counts.rss - counts_before[0]
         report.api_requests = self.source.client.counts.api - counts_before[1]
@@ -353,7 +396,9 @@ class PaperService:
         report.seconds = time.monotonic() - started
         await self.store.call(lambda r: r.record_poll(_poll_row(report, now, self.clock())))
         log.info(
-            "poll: topics=%d rss=%d api=%d seen=%d new=%d updated=%d queued=%d errors=%d %.2fs",
+            "poll: ok=%s topics=%d rss=%d api=%d seen=%d new=%d updated=%d queued=%d errors=%d "
+            "fetch=%.2fs total=%.2fs",
+            "yes" if report.ok else "no",
             report.topics,
             report.rss_requests,
             report.api_requests,
@@ -362,73 +407,180 @@ class PaperService:
             report.papers_updated,
             report.deliveries_queued,
             len(report.errors),
+            report.fetch_seconds,
             report.seconds,
         )
         return report
 
     # delivery
 
+    def request_stop(self) -> None:
+        """Shutting down: deliveries stop after the message in flight (the rest stays due)."""
+        self._stopping = True
+
+    def circuit(self, platform: str) -> CircuitBreaker:
+        """The platform's circuit breaker: closed while it takes messages."""
+        if platform not in self._circuits:
+            self._circuits[platform] = CircuitBreaker(
+                f"{platform} deliveries",
+                PLATFORM_FAILURES,
+                PLATFORM_COOLDOWN,
+                PLATFORM_MAX_COOLDOWN,
+                self._seconds,
+            )
+        return self._circuits[platform]
+
+    def _seconds(self) -> float:
+        return self.clock().timestamp()
+
     async def deliver_due(self, platforms: Mapping[str, Platform]) -> DeliveryReport:
-        """Send what is due to every active chat of the given platforms."""
+        """Send what is due now to every active chat of the given platforms: instant
+        chats' papers, daily digests whose time has come, retries whose wait is over.
+        A chat whose platform is down waits without holding up the others."""
         report = DeliveryReport()
-        chat_ids = await self.store.call(Repository.chats_with_pending)
-        for chat_id in chat_ids:
-            row = await self.store.call(lambda r, c=chat_id: r.chat_by_id(c))
-            if row is None:
-                continue
+        now = self.clock()
+        candidates = await self.store.call(lambda r: r.delivery_candidates(iso(now)))
+        for row in candidates:
+            if self._stopping:
+                break
             chat = Chat.from_row(row)
             platform = platforms.get(chat.platform)
-            if platform is None:
+            if platform is None or not is_due(chat, now, datetime.fromisoformat(row["oldest_due"])):
                 continue
-            if chat.mode == "daily" and not digest_due(chat, self.clock()):
+            if not self.circuit(chat.platform).allows():
+                report.waiting += 1
                 continue
             try:
-                await self.deliver_chat(chat, platform, report)
+                await self.deliver_chat(chat, platform, report, scheduled=True)
             except Exception as exc:  # one chat's unexpected failure must not stop the others
                 log.exception("delivery to %s:%s crashed", chat.platform, chat.chat_id)
                 report.failed.append(f"{chat.platform}:{chat.chat_id}: {exc}")
         return report
 
     async def deliver_chat(
-        self, chat: Chat, platform: Platform, report: DeliveryReport | None = None
+        self,
+        chat: Chat,
+        platform: Platform,
+        report: DeliveryReport | None = None,
+        *,
+        scheduled: bool = False,
     ) -> DeliveryReport:
-        """Send everything pending for one chat now: cards one by one in instant mode
-        when they are few, otherwise one digest."""
+        """Send what waits for one chat: cards one by one in instant mode when they are
+        few, otherwise one digest. `scheduled`: only what is due now, and only when the
+        chat's schedule says so; otherwise (`/digest`) everything not yet sent, now.
+        One chat is served by one caller at a time, and what is due is read afresh
+        under that lock, so concurrent passes never send a paper twice."""
         report = report or DeliveryReport()
-        pending = await self.store.call(lambda r: r.pending(chat.id))
-        if not pending:
-            return report
-        rows = await self.store.call(lambda r: r.papers([d["paper_id"] for d in pending]))
-        papers = [Paper.from_row(row) for row in rows]
-        ids = {d["paper_id"]: d["id"] for d in pending}
-        try:
-            if chat.mode == "instant" and len(papers) <= chat.max_papers:
-                for paper in papers:
-                    card = await self.card(paper, chat.language, chat.figures)
-                    await platform.send_card(chat, card)
-                    await self.store.call(lambda r, p=paper: r.mark_sent([ids[p.id]]))
-                    report.cards += 1
-                    report.papers += 1
-            else:
-                digest = await self.digest(chat, papers, sorted({d["topic"] for d in pending}))
-                await platform.send_digest(chat, digest)
-                await self.store.call(lambda r: r.mark_sent(list(ids.values())))
-                report.digests += 1
-                report.papers += len(papers)
-            if chat.mode == "daily":
-                sent_at = self.clock().isoformat()
-                await self.store.call(lambda r: r.update_chat(chat.id, {"last_digest_at": sent_at}))
-        except ChatUnavailable as exc:
-            await self.set_active(chat, False, str(exc))
-            report.paused.append(f"{chat.platform}:{chat.chat_id}")
-            log.warning("chat %s:%s paused: %s", chat.platform, chat.chat_id, exc)
-        except (DeliveryFailed, ServiceUnavailable) as exc:
-            error = str(exc)
-            unsent = [d["id"] for d in await self.store.call(lambda r: r.pending(chat.id))]
-            await self.store.call(lambda r: r.mark_attempt_failed(unsent, error))
-            report.failed.append(f"{chat.platform}:{chat.chat_id}: {exc}")
-            log.warning("delivery to %s:%s failed: %s", chat.platform, chat.chat_id, exc)
+        async with self._chat_locks.setdefault(chat.id, asyncio.Lock()):
+            now = self.clock()
+            fresh, waiting = await self.store.call(
+                lambda r: _waiting(r, chat.id, iso(now), scheduled)
+            )
+            if fresh is None or not waiting:
+                return report
+            chat = Chat.from_row(fresh)
+            oldest = datetime.fromisoformat(waiting[0]["created_at"])
+            if scheduled and not (chat.active and is_due(chat, now, oldest)):
+                return report
+            await self._send(chat, platform, waiting, report)
         return report
+
+    async def _send(
+        self, chat: Chat, platform: Platform, waiting: list[Row], report: DeliveryReport
+    ) -> None:
+        rows = await self.store.call(lambda r: r.papers([d["paper_id"] for d in waiting]))
+        papers = [Paper.from_row(row) for row in rows]
+        by_id = {d["paper_id"]: d for d in waiting}
+        if chat.mode == "instant" and len(papers) <= chat.max_papers:
+            for paper in papers:
+                card = partial(self.card, paper, chat.language, chat.figures)
+                if self._stopping or not await self._attempt(
+                    chat, platform, [by_id[paper.id]], report, card
+                ):
+                    return
+            return
+        topics = sorted({d["topic"] for d in waiting})
+        digest = partial(self.digest, chat, papers, topics)
+        if await self._attempt(chat, platform, waiting, report, digest) and chat.mode == "daily":
+            sent_at = iso(self.clock())
+            await self.store.call(lambda r: r.update_chat(chat.id, {"last_digest_at": sent_at}))
+
+    async def _attempt(
+        self,
+        chat: Chat,
+        platform: Platform,
+        rows: list[Row],
+        report: DeliveryReport,
+        message: Callable[[], Awaitable[Card | Digest]],
+    ) -> bool:
+        """Make and send one message for `rows`, then record them sent, and return
+        whether this chat's next message may go now. On failure, decide who is to
+        blame: a chat that is gone is paused; a platform in trouble counts against its
+        circuit (the message is charged only while the circuit stays closed); anything
+        else (a rejected message, a failed summary, a bug) is charged to the message."""
+        circuit = self.circuit(platform.name)
+        where = f"{chat.platform}:{chat.chat_id}"
+        try:
+            made = await message()
+            if isinstance(made, Card):
+                await platform.send_card(chat, made)
+            else:
+                await platform.send_digest(chat, made)
+        except ChatUnavailable as exc:
+            circuit.succeeded()
+            await self.set_active(chat, False, str(exc))
+            report.paused.append(where)
+            log.warning("chat %s paused: %s", where, exc)
+            return False
+        except Exception as exc:
+            report.failed.append(f"{where}: {exc}")
+            trouble = isinstance(exc, DeliveryFailed) and not isinstance(exc, MessageRejected)
+            if trouble:
+                circuit.failed()
+                if not circuit.closed:
+                    log.warning("%s waits while %s is down: %s", where, platform.name, exc)
+                    return False
+            elif isinstance(exc, MessageRejected):
+                circuit.succeeded()
+            elif not isinstance(exc, ServiceUnavailable | SummaryError):
+                log.exception("delivery to %s crashed", where)
+            report.given_up += await self._attempt_failed(where, rows, exc)
+            return not trouble
+        circuit.succeeded()
+        ids = [d["id"] for d in rows]
+        await self.store.call(lambda r: r.mark_sent(ids, iso(self.clock())))
+        report.papers += len(ids)
+        if isinstance(made, Card):
+            report.cards += 1
+        else:
+            report.digests += 1
+        return True
+
+    async def _attempt_failed(self, where: str, rows: list[Row], exc: Exception) -> int:
+        """Charge a failed attempt to the rows and defer them by the retry policy;
+        returns how many were given up."""
+        policy = DELIVERY_RETRY
+        attempt = 1 + max(d["attempts"] for d in rows)
+        wait = policy.delay(attempt, getattr(exc, "retry_after", None))
+        retry_at = iso(self.clock() + timedelta(seconds=wait))
+        error = str(exc) or type(exc).__name__
+        ids = [d["id"] for d in rows]
+        given_up = await self.store.call(
+            lambda r: r.mark_attempt_failed(ids, error, retry_at, policy.attempts)
+        )
+        if given_up:
+            log.error(
+                "gave up %d deliveries to %s after %d attempts: %s", given_up, where, attempt, error
+            )
+        else:
+            log.warning(
+                "delivery to %s failed (attempt %d), retry in %.0fs: %s",
+                where,
+                attempt,
+                wait,
+                error,
+            )
+        return given_up
 
     async def topic_digest(
         self, topics: list[Topic], since: datetime, limit: int, language: str
@@ -447,6 +599,13 @@ class PaperService:
     async def digest(self, chat: Chat, papers: list[Paper], topics: list[str]) -> Digest:
         cards = [await self.card(p, chat.language, chat.figures) for p in papers]
         return Digest(cards=cards, topics=topics, day=self.clock().date(), language=chat.language)
+
+
+def _waiting(
+    repo: Repository, chat: int, now: str, scheduled: bool
+) -> tuple[Row | None, list[Row]]:
+    """The chat's row and what waits for it: due now (`scheduled`) or all unsent."""
+    return repo.chat_by_id(chat), repo.due(chat, now) if scheduled else repo.unsent(chat)
 
 
 def _parsed_topics(names: Iterable[str]) -> dict[Topic, str]:
@@ -486,4 +645,5 @@ def _poll_row(report: PollReport, started: datetime, finished: datetime) -> dict
         "papers_new": report.papers_new,
         "deliveries_queued": report.deliveries_queued,
         "errors": json.dumps(report.errors),
+        "ok": int(report.ok),
     }

@@ -2,6 +2,8 @@
 
 All access goes through one `Store`: its repository runs on a single worker
 thread, so the event loop never blocks on SQLite and writes never interleave.
+Operations (`paperbot health`, `paperbot backup`) open the file on their own
+and only read it, next to a running bot.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import asyncio
 import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from pathlib import Path
 from typing import TypeVar
 
@@ -33,6 +36,33 @@ def open_database(path: Path | str, *, migrate: bool = True) -> Database:
     if migrate:
         migrations.apply(db)
     return db
+
+
+def open_existing(path: Path | str) -> Database:
+    """The existing database file as it is: never created, never migrated (for reading
+    next to a running bot; the last connection to close tidies the WAL files away)."""
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"no database at {path}")
+    return Database(sqlite3.connect(path, timeout=30))
+
+
+def backup(path: Path | str, target: Path) -> int:
+    """Copy the database to `target` with SQLite's online backup API: a consistent
+    snapshot even while the bot writes. The copy is one self-contained file (no WAL),
+    checked, and replaces `target` only when complete. Returns its size in bytes."""
+    source = open_existing(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
+    partial.unlink(missing_ok=True)
+    with closing(source.conn), closing(sqlite3.connect(partial)) as copy:
+        source.conn.backup(copy)
+        copy.execute("PRAGMA journal_mode = DELETE")
+        (check,) = copy.execute("PRAGMA integrity_check").fetchone()
+    if check != "ok":
+        partial.unlink()
+        raise sqlite3.DatabaseError(f"the copy failed its integrity check: {check}")
+    partial.replace(target)
+    return target.stat().st_size
 
 
 def schema_version(db: Database) -> list[str]:

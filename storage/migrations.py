@@ -151,3 +151,13 @@ def summary_runs(db: Database) -> None:
         defaults={"tokens_in": 0, "tokens_out": 0, "seconds": 0.0, "error": ""},
     )
     db["model_calls"].create_index(["paper_id", "version", "language", "model"])
+
+
+@migrations(name="0004_delivery_retries")
+def delivery_retries(db: Database) -> None:
+    """When a failed delivery may be tried again, whether each poll succeeded, and when
+    each category feed was last read."""
+    db["deliveries"].add_column("next_attempt_at", str)
+    db["feed_state"].create({"category": str, "read_at": str}, pk="category")
+    db["polls"].add_column("ok", int)
+    db.execute("UPDATE polls SET ok = (errors IS NULL OR errors = '[]' OR papers_seen > 0)")

@@ -3,7 +3,13 @@
 Writes that belong together run in one transaction (`db.atomic()`). The
 deliveries table is the outbox and the record of sent ids at once: a row is
 `pending` before the platform is asked to send and becomes `sent` (in the same
-statement that records it) after the platform confirms.
+statement that records it) after the platform confirms. A failed attempt keeps
+the row pending with the time it may be tried again (`next_attempt_at`); a row
+that kept failing while its platform worked for others is `failed`: given up by
+the scheduler, still sent by an explicit `/digest`.
+
+Timestamps are UTC ISO strings to the second (`iso`); the service passes its
+clock's time (`at`), the wall clock is the default.
 """
 
 from __future__ import annotations
@@ -22,8 +28,12 @@ SENT = "sent"
 FAILED = "failed"
 
 
+def iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
 def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return iso(datetime.now(UTC))
 
 
 class Repository:
@@ -163,13 +173,14 @@ class Repository:
         return self._row("SELECT * FROM chats WHERE id = ?", [chat])
 
     def ensure_chat(self, platform: str, chat_id: str, defaults: Row) -> Row:
-        """The chat's row, created with `defaults` on first contact."""
+        """The chat's row, created with `defaults` on first contact (`created_at` now
+        unless the defaults give it)."""
         with self.db.atomic():
             existing = self.chat(platform, chat_id)
             if existing is not None:
                 return existing
             self.db["chats"].insert(
-                {**defaults, "platform": platform, "chat_id": chat_id, "created_at": now_iso()}
+                {"created_at": now_iso(), **defaults, "platform": platform, "chat_id": chat_id}
             )
             created = self.chat(platform, chat_id)
         assert created is not None
@@ -233,56 +244,92 @@ class Repository:
 
     # deliveries (outbox + sent ids)
 
-    def queue_deliveries(self, items: Iterable[tuple[int, str, str]]) -> int:
+    def queue_deliveries(self, items: Iterable[tuple[int, str, str]], at: str | None = None) -> int:
         """Record (chat, paper id, topic) as due unless that chat already has the paper."""
         queued = 0
+        created = at or now_iso()
         with self.db.atomic():
             for chat, paper_id, topic in items:
                 cursor = self.db.execute(
                     "INSERT OR IGNORE INTO deliveries (chat, paper_id, topic, status, attempts, "
                     "created_at) VALUES (?, ?, ?, ?, 0, ?)",
-                    [chat, paper_id, topic, PENDING, now_iso()],
+                    [chat, paper_id, topic, PENDING, created],
                 )
                 queued += cursor.rowcount
         return queued
 
-    def pending(self, chat: int, limit: int | None = None) -> list[Row]:
-        sql = "SELECT * FROM deliveries WHERE chat = ? AND status = ? ORDER BY created_at, paper_id"
-        params: list[Any] = [chat, PENDING]
-        if limit is not None:
-            sql += " LIMIT ?"
-            params.append(limit)
-        return self._rows(sql, params)
-
-    def chats_with_pending(self) -> list[int]:
-        rows = self._rows(
-            "SELECT DISTINCT d.chat FROM deliveries d JOIN chats c ON c.id = d.chat "
-            "WHERE d.status = ? AND c.active = 1 ORDER BY d.chat",
-            [PENDING],
+    def due(self, chat: int, now: str) -> list[Row]:
+        """The chat's pending deliveries whose retry time (if any) has come."""
+        return self._rows(
+            "SELECT * FROM deliveries WHERE chat = ? AND status = ? "
+            "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY created_at, paper_id",
+            [chat, PENDING, now],
         )
-        return [r["chat"] for r in rows]
 
-    def mark_sent(self, delivery_ids: Sequence[int]) -> None:
+    def unsent(self, chat: int) -> list[Row]:
+        """Everything not yet sent to the chat, waiting for a retry or given up included."""
+        return self._rows(
+            "SELECT * FROM deliveries WHERE chat = ? AND status IN (?, ?) "
+            "ORDER BY created_at, paper_id",
+            [chat, PENDING, FAILED],
+        )
+
+    def delivery_candidates(self, now: str) -> list[Row]:
+        """Active chats with deliveries due at `now` (as in `due`): the chat's row plus
+        `oldest_due`, when the oldest of them was queued. Whether a daily chat's digest
+        is due is the schedule's business (bot/schedule.py)."""
+        return self._rows(
+            "SELECT c.*, MIN(d.created_at) AS oldest_due FROM deliveries d "
+            "JOIN chats c ON c.id = d.chat WHERE d.status = ? AND c.active = 1 "
+            "AND (d.next_attempt_at IS NULL OR d.next_attempt_at <= ?) "
+            "GROUP BY d.chat ORDER BY d.chat",
+            [PENDING, now],
+        )
+
+    def mark_sent(self, delivery_ids: Sequence[int], at: str | None = None) -> None:
+        sent_at = at or now_iso()
         with self.db.atomic():
             for delivery in delivery_ids:
                 self.db.execute(
                     "UPDATE deliveries SET status = ?, sent_at = ?, attempts = attempts + 1 "
-                    "WHERE id = ? AND status = ?",
-                    [SENT, now_iso(), delivery, PENDING],
+                    "WHERE id = ? AND status IN (?, ?)",
+                    [SENT, sent_at, delivery, PENDING, FAILED],
                 )
 
-    def mark_attempt_failed(self, delivery_ids: Sequence[int], error: str) -> None:
-        """Keep the rows pending (retried later) and remember why the attempt failed."""
+    def mark_attempt_failed(
+        self, delivery_ids: Sequence[int], error: str, retry_at: str, give_up_after: int
+    ) -> int:
+        """Count a failed attempt on the rows and remember why: they stay pending until
+        `retry_at`, or become `failed` once they have failed `give_up_after` times.
+        Returns how many were given up."""
         with self.db.atomic():
             for delivery in delivery_ids:
                 self.db.execute(
-                    "UPDATE deliveries SET attempts = attempts + 1, last_error = ? WHERE id = ?",
-                    [error[:500], delivery],
+                    "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, "
+                    "next_attempt_at = ?, status = CASE WHEN attempts + 1 >= ? THEN ? "
+                    "ELSE status END WHERE id = ? AND status != ?",
+                    [error[:500], retry_at, give_up_after, FAILED, delivery, SENT],
                 )
+            marks = ",".join("?" * len(delivery_ids))
+            given_up = self._row(
+                f"SELECT COUNT(*) AS n FROM deliveries WHERE id IN ({marks}) AND status = ?",
+                [*delivery_ids, FAILED],
+            )
+        assert given_up is not None
+        return given_up["n"]
 
     def delivery_counts(self) -> dict[str, int]:
         rows = self._rows("SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status")
         return {r["status"]: r["n"] for r in rows}
+
+    def retrying(self) -> int:
+        """Pending deliveries whose last attempt failed."""
+        row = self._row(
+            "SELECT COUNT(*) AS n FROM deliveries WHERE status = ? AND next_attempt_at IS NOT NULL",
+            [PENDING],
+        )
+        assert row is not None
+        return row["n"]
 
     # poll state
 
@@ -295,20 +342,39 @@ class Repository:
         rows = self._rows(f"SELECT topic, cutoff FROM topic_state WHERE topic IN ({marks})", names)
         return {r["topic"]: r["cutoff"] for r in rows if r["cutoff"]}
 
+    def feeds_read(self, categories: Iterable[str]) -> dict[str, str]:
+        """When each category feed was last read."""
+        names = list(categories)
+        if not names:
+            return {}
+        marks = ",".join("?" * len(names))
+        rows = self._rows(
+            f"SELECT category, read_at FROM feed_state WHERE category IN ({marks})", names
+        )
+        return {r["category"]: r["read_at"] for r in rows}
+
     def save_poll(
         self,
         papers: Iterable[Row],
         deliveries: Iterable[tuple[int, str, str]],
         cutoffs: dict[str, str],
+        at: str | None = None,
+        feeds: Iterable[str] = (),
     ) -> tuple[dict[str, str], int]:
-        """Store what a poll found in one transaction: the papers, the deliveries now due
-        and the topics' next cutoffs. Returns the papers' outcome and how many were queued."""
+        """Store what a poll found in one transaction: the papers, the deliveries now due,
+        the topics' next cutoffs and the feeds it read. Returns the papers' outcome and
+        how many were queued."""
+        polled_at = at or now_iso()
         with self.db.atomic():
             outcome = self.upsert_papers(papers)
-            queued = self.queue_deliveries(deliveries)
+            queued = self.queue_deliveries(deliveries, polled_at)
             for topic, cutoff in cutoffs.items():
                 self.db["topic_state"].upsert(
-                    {"topic": topic, "cutoff": cutoff, "polled_at": now_iso()}, pk="topic"
+                    {"topic": topic, "cutoff": cutoff, "polled_at": polled_at}, pk="topic"
+                )
+            for category in feeds:
+                self.db["feed_state"].upsert(
+                    {"category": category, "read_at": polled_at}, pk="category"
                 )
         return outcome, queued
 
@@ -330,3 +396,6 @@ class Repository:
 
     def last_poll(self) -> Row | None:
         return self._row("SELECT * FROM polls ORDER BY id DESC LIMIT 1")
+
+    def last_successful_poll(self) -> Row | None:
+        return self._row("SELECT * FROM polls WHERE ok = 1 ORDER BY id DESC LIMIT 1")

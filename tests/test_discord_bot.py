@@ -264,7 +264,7 @@ async def test_digest_command_posts_the_digest(
     assert digest.content.startswith("**arXiv digest**")
     assert [e.title for e in digest.embeds] == ["First", "Second"]
     chat = store.repo.chat("discord", str(server.channel.id))
-    assert store.repo.pending(chat["id"]) == []
+    assert store.repo.unsent(chat["id"]) == []
 
 
 async def test_channel_closed_to_the_bot_is_paused(
@@ -278,7 +278,7 @@ async def test_channel_closed_to_the_bot_is_paused(
     assert report.paused == [f"discord:{closed.id}"]
     chat = store.repo.chat("discord", str(closed.id))
     assert chat["active"] == 0 and "may not post" in chat["paused_reason"]
-    assert len(store.repo.pending(chat["id"])) == 2
+    assert len(store.repo.unsent(chat["id"])) == 2
 
 
 async def test_deleted_channel_is_paused(
@@ -291,7 +291,7 @@ async def test_deleted_channel_is_paused(
     assert report.paused == [f"discord:{server.channel.id}"]
     chat = store.repo.chat("discord", str(server.channel.id))
     assert "deleted" in chat["paused_reason"]
-    assert len(store.repo.pending(chat["id"])) == 2
+    assert len(store.repo.unsent(chat["id"])) == 2
 
 
 async def test_start_uses_the_configured_api_root_and_stop_restores_it(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
@@ -123,7 +124,7 @@ async def test_outbox_delivers_through_webhooks(
     posts = fake_discord.posts("12")
     assert [p.payload["embeds"][0]["title"] for p in posts] == ["First", "Second"]
     assert all(p.files == [] for p in posts)  # no figures: JSON bodies
-    assert store.repo.pending(chat.id) == []
+    assert store.repo.unsent(chat.id) == []
     assert (await service.deliver_due({PLATFORM: webhooks})).papers == 0
 
 
@@ -186,7 +187,7 @@ async def test_lost_webhook_pauses_the_channel(
     row = store.repo.chat(PLATFORM, chat.chat_id)
     assert row["active"] == 0
     assert row["paused_reason"].startswith("webhook deleted or revoked (40")
-    assert [d["paper_id"] for d in store.repo.pending(chat.id)] == ["2511.00001"]
+    assert [d["paper_id"] for d in store.repo.unsent(chat.id)] == ["2511.00001"]
 
 
 async def test_server_errors_are_retried_later_without_leaking_the_token(
@@ -203,8 +204,10 @@ async def test_server_errors_are_retried_later_without_leaking_the_token(
     await service.poll()
     report = await service.deliver_due({PLATFORM: webhooks})
     assert len(report.failed) == 1
-    (pending,) = store.repo.pending(chat.id)
+    (pending,) = store.repo.unsent(chat.id)
     assert pending["last_error"] == "Discord answered 500 Internal Server Error (0)"
+    assert "secret-token" not in pending["last_error"]
+    service.clock = lambda: datetime.now(UTC) + timedelta(minutes=5)  # past the retry time
     assert (await service.deliver_due({PLATFORM: webhooks})).cards == 1
     assert len(fake_discord.posts("17")) == 1
 

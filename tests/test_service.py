@@ -52,7 +52,7 @@ async def one_paper_queued(service: PaperService, fake_arxiv: FakeArxiv, chat_id
 
 
 def pending_ids(store: Store, chat: Chat) -> list[str]:
-    return [d["paper_id"] for d in store.repo.pending(chat.id)]
+    return [d["paper_id"] for d in store.repo.unsent(chat.id)]
 
 
 async def test_poll_queues_each_paper_once_per_chat(
@@ -157,9 +157,12 @@ async def test_failed_send_stays_due_and_is_retried(
     platform.fail_with = DeliveryFailed("HTTP 502")
     report = await service.deliver_due({"test": platform})
     assert report.failed and "HTTP 502" in report.failed[0]
-    (row,) = store.repo.pending(chat.id)
+    (row,) = store.repo.unsent(chat.id)
     assert (row["attempts"], row["last_error"]) == (1, "HTTP 502")
     platform.fail_with = None
+    await service.deliver_due({"test": platform})
+    assert platform.cards == []  # waits for its retry time
+    service.clock = lambda: datetime.now(UTC) + timedelta(minutes=2)
     await service.deliver_due({"test": platform})
     assert platform.cards == [("flaky", "2511.00001")]
     assert store.repo.delivery_counts() == {"sent": 1}

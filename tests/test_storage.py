@@ -98,11 +98,11 @@ def test_deliveries_once_per_chat_and_paper(tmp_path: Path) -> None:
         )
         == 2
     )
-    pending = repo.pending(chat)
+    pending = repo.unsent(chat)
     assert [(d["paper_id"], d["topic"]) for d in pending] == [("2404.00409", "cs.CV")]
     repo.mark_sent([pending[0]["id"]])
     assert repo.queue_deliveries([(chat, "2404.00409", "cs.CV")]) == 0
-    assert repo.pending(chat) == []
+    assert repo.unsent(chat) == []
     assert repo.delivery_counts() == {"pending": 1, "sent": 1}
 
 

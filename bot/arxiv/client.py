@@ -2,7 +2,9 @@
 
 Every request goes through the shared retry policy: 429/5xx (with
 `Retry-After`), timeouts, malformed XML and arXiv's spurious empty pages are
-retried; an error entry (bad id or query) is not. Parsing runs in a thread.
+retried; an error entry (bad id or query) is not. The API and the RSS feeds
+each have a circuit breaker: when one keeps failing, further requests fail at
+once until it is probed again. Parsing runs in a thread.
 A PDF is streamed with a size limit and a deadline; a missing (withdrawn) or
 HTML-only paper is `PdfUnavailable` at once, not retried.
 """
@@ -21,7 +23,14 @@ import httpx
 from bot.arxiv.parse import ApiPage, FeedItem, MalformedFeed, parse_api_response, parse_rss
 from bot.config import Settings
 from bot.models import Paper
-from bot.retry import RetryPolicy, Sleep, Transient, parse_retry_after, with_retries
+from bot.retry import (
+    CircuitBreaker,
+    RetryPolicy,
+    Sleep,
+    Transient,
+    parse_retry_after,
+    with_retries,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +45,13 @@ PDF_HEAD = 1024  # a PDF's `%PDF-` header is within its first bytes
 class PdfUnavailable(Exception):
     """arXiv has no usable PDF for this version (withdrawn, HTML only, too big); the
     message says which. Retrying will not help."""
+
+
+# a service counts as down after 3 requests in a row failed every retry; probed after
+# 5 minutes, then 10, 20, ... at most an hour apart
+CIRCUIT_THRESHOLD = 3
+CIRCUIT_COOLDOWN = 300.0
+CIRCUIT_MAX_COOLDOWN = 3600.0
 
 
 @dataclass
@@ -70,6 +86,13 @@ class ArxivClient:
         self._clock = clock
         self._api_lock = asyncio.Lock()
         self._last_api: float | None = None
+        self.api_circuit = self._circuit("arXiv API")
+        self.rss_circuit = self._circuit("arXiv RSS")
+
+    def _circuit(self, name: str) -> CircuitBreaker:
+        return CircuitBreaker(
+            name, CIRCUIT_THRESHOLD, CIRCUIT_COOLDOWN, CIRCUIT_MAX_COOLDOWN, self._clock
+        )
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -107,7 +130,11 @@ class ArxivClient:
                 raise Transient(str(exc)) from exc
 
         return await with_retries(
-            once, policy=self.policy, what=f"arXiv RSS {category}", sleep=self._sleep
+            once,
+            policy=self.policy,
+            what=f"arXiv RSS {category}",
+            sleep=self._sleep,
+            circuit=self.rss_circuit,
         )
 
     async def pdf(self, versioned_id: str, max_bytes: int = PDF_MAX_BYTES) -> bytes:
@@ -163,7 +190,9 @@ class ArxivClient:
                 raise Transient(f"empty page at start={params.get('start')} of {page.total}")
             return page
 
-        return await with_retries(once, policy=self.policy, what=what, sleep=self._sleep)
+        return await with_retries(
+            once, policy=self.policy, what=what, sleep=self._sleep, circuit=self.api_circuit
+        )
 
     async def _wait_turn(self) -> None:
         """At most one API request per `delay` seconds, across all callers."""

@@ -7,6 +7,9 @@
   `GROUP_SIZE` and searched through the API, newest first, paging until the
   page reaches papers older than the group's cutoff (or papers already known).
 * A raw query is searched on its own: arXiv alone decides what matches it.
+* A feed lists only the latest announcement. When one was missed (the bot was
+  down, or the feed failed through a whole announcement), the topics read from
+  that feed are also searched through the API since their cutoffs.
 
 The result assigns every found paper to the topics it belongs to; what to
 deliver to whom is the service's business.
@@ -15,7 +18,7 @@ deliver to whom is the service's business.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -59,6 +62,7 @@ class Found:
     papers: dict[str, Paper] = field(default_factory=dict)
     hits: dict[Topic, list[str]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    feeds_read: list[str] = field(default_factory=list)
 
     def add(self, paper: Paper, topics: Iterable[Topic]) -> None:
         current = self.papers.get(paper.id)
@@ -108,18 +112,25 @@ class ArxivSource:
         self.client = client
 
     async def poll(
-        self, topics: Iterable[Topic], cutoffs: dict[Topic, datetime], known: KnownIds
+        self,
+        topics: Iterable[Topic],
+        cutoffs: dict[Topic, datetime],
+        known: KnownIds,
+        backfill: Collection[str] = (),
     ) -> Found:
         """New papers of every topic: the latest RSS announcements and API results
-        submitted after each topic's cutoff. A failing feed or group is reported in
-        `errors` and does not stop the others."""
+        submitted after each topic's cutoff; the topics of the feeds in `backfill`
+        (which missed an announcement) are searched through the API as well. A
+        failing feed or group is reported in `errors` and does not stop the others;
+        the feeds read are listed in `feeds_read`."""
         feeds, groups = plan(topics)
         found = Found()
         for category, feed_topics in feeds.items():
             await self._guard(
                 found, f"RSS {category}", self._read_feed(category, feed_topics, found)
             )
-        for group in groups:
+        missed = {t for category in backfill for t in feeds.get(category, [])}
+        for group in _grouped(sorted(missed, key=lambda t: t.canonical)) + groups:
             since = min(cutoffs[t] for t in group.topics)
             await self._guard(
                 found, f"API {group.query[:80]}", self._search(group, since, known, found)
@@ -151,6 +162,7 @@ class ArxivSource:
         for item in items:
             matched = [t for t in topics if t.matches(item.paper)] if item.is_new else []
             found.add(item.paper, matched)
+        found.feeds_read.append(category)
 
     async def _search(
         self,

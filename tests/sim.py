@@ -1,0 +1,125 @@
+"""A controllable clock and a simulated passage of time for the runner's jobs.
+
+`Simulation` runs what the scheduler would run, in order of time, without
+sleeping: a poll whenever the runner's own poll trigger fires, and a tick every
+tick interval. Before each poll, `before_poll(now)` may change what the fake arXiv
+serves. Also used by benchmarks/soak.py. Test modules import the `clock` and
+`platform` fixtures from here.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.delivery import DeliveryFailed
+from bot.models import Card, Chat, Digest
+from bot.runner import Runner
+from bot.service import PaperService
+
+
+def utc(text: str) -> datetime:
+    """`2026-11-16T08:00` as a UTC datetime."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+class FakeClock:
+    """The service's clock: returns `now`, which the test moves."""
+
+    def __init__(self, start: datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class Ticker:
+    """A monotonic clock in seconds (circuit breakers, the arXiv client): `now`,
+    moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Simulation:
+    def __init__(
+        self,
+        runner: Runner,
+        clock: FakeClock,
+        *,
+        before_poll: Callable[[datetime], None] | None = None,
+    ) -> None:
+        self.runner = runner
+        self.clock = clock
+        self.tick = timedelta(seconds=runner.tick_seconds)
+        self.before_poll = before_poll or (lambda now: None)
+        self.trigger = runner.scheduler().get_job("poll").trigger
+        self.next_poll = self.trigger.get_next_fire_time(None, clock.now)
+        self.next_tick = clock.now
+        self.polls = 0
+
+    async def run_until(self, end: datetime) -> None:
+        """Run every poll and tick due up to `end`; the clock is left at `end`."""
+        while min(self.next_poll, self.next_tick) <= end:
+            if self.next_poll <= self.next_tick:
+                self.clock.now = self.next_poll
+                self.before_poll(self.clock.now)
+                await self.runner.poll()
+                self.polls += 1
+                self.next_poll = self.trigger.get_next_fire_time(self.next_poll, self.clock.now)
+            else:
+                self.clock.now = self.next_tick
+                await self.runner.tick()
+                self.next_tick += self.tick
+        self.clock.now = end
+
+
+class SimPlatform:
+    """A platform that records what it delivered and when, and fails as scripted:
+    `failures` is consumed one per send (None: that send succeeds)."""
+
+    def __init__(self, clock: Callable[[], datetime], name: str = "test") -> None:
+        self.name = name
+        self.clock = clock
+        self.sent: list[tuple[datetime, str, str, list[str]]] = []
+        self.failures: list[DeliveryFailed | None] = []
+        self.always_fail: DeliveryFailed | None = None
+
+    async def send_card(self, chat: Chat, card: Card) -> None:
+        self._send(chat, "card", [card.paper.id])
+
+    async def send_digest(self, chat: Chat, digest: Digest) -> None:
+        self._send(chat, "digest", [c.paper.id for c in digest.cards])
+
+    def _send(self, chat: Chat, kind: str, papers: list[str]) -> None:
+        failure = self.failures.pop(0) if self.failures else self.always_fail
+        if failure is not None:
+            raise failure
+        self.sent.append((self.clock(), chat.chat_id, kind, papers))
+
+    def received(self) -> Counter[tuple[str, str]]:
+        """How many times each (chat, paper) arrived."""
+        return Counter((chat, paper) for _, chat, _, papers in self.sent for paper in papers)
+
+    def to(self, chat_id: str) -> list[tuple[datetime, str, list[str]]]:
+        """What the chat got: (when, `card` or `digest`, paper ids)."""
+        return [(when, kind, papers) for when, chat, kind, papers in self.sent if chat == chat_id]
+
+
+@pytest.fixture
+def clock(service: PaperService) -> FakeClock:
+    """The service's clock, moved by the test; it starts on Monday 16 November 2026."""
+    fake = FakeClock(datetime(2026, 11, 16, tzinfo=UTC))
+    service.clock = fake
+    return fake
+
+
+@pytest.fixture
+def platform(clock: FakeClock) -> SimPlatform:
+    return SimPlatform(clock)
