@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from bot.arxiv.ids import ArxivId
+from bot.arxiv.ids import ArxivId, parse_arxiv_id
 from bot.arxiv.source import ArxivSource
 from bot.chat_settings import default_chat_settings, parse_setting
 from bot.config import Settings
@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 FIRST_POLL_WINDOW = timedelta(days=2)
 OVERLAP = timedelta(days=2)
+DELIVERY_CONCURRENCY = 64
 
 Clock = Callable[[], datetime]
 
@@ -104,6 +105,11 @@ class PaperService:
         row = await self.store.call(lambda r: r.ensure_chat(ref.platform, ref.chat_id, defaults))
         return Chat.from_row(row)
 
+    async def known_chat(self, ref: ChatRef) -> Chat | None:
+        """The stored chat, without creating it."""
+        row = await self.store.call(lambda r: r.chat(ref.platform, ref.chat_id))
+        return None if row is None else Chat.from_row(row)
+
     async def subscribe(self, chat: Chat, topics: list[Topic]) -> tuple[list[str], list[str]]:
         """Returns (added, already followed) canonical topics."""
         names = [t.canonical for t in topics]
@@ -153,6 +159,13 @@ class PaperService:
             figure = found[0] if found else None
         pdf_url = paper.pdf_url(self.settings.arxiv_pdf_url)
         return Card(paper=paper, summary=summary, language=language, pdf_url=pdf_url, figure=figure)
+
+    async def known_card(self, paper_id: str, language: str, figures: bool = False) -> Card:
+        """The card of a paper sent earlier (a "Details" button): the stored metadata and the
+        cached summary; arXiv is asked only for a paper that is not stored."""
+        row = await self.store.call(lambda r: r.paper(paper_id))
+        paper = Paper.from_row(row) if row else await self.paper(parse_arxiv_id(paper_id))
+        return await self.card(paper, language, figures)
 
     async def summary(self, paper: Paper, language: str) -> Summary:
         """The cached summary of this paper version, or one made now (once, even when
@@ -261,25 +274,44 @@ class PaperService:
     # delivery
 
     async def deliver_due(self, platforms: Mapping[str, Platform]) -> DeliveryReport:
-        """Send what is due to every active chat of the given platforms."""
+        """Send what is due to every active chat of the given platforms.
+
+        Chats are served concurrently (at most `DELIVERY_CONCURRENCY` at once), each
+        in order: a platform's per-chat rate limit then costs one chat's time, not
+        the sum over all chats."""
         report = DeliveryReport()
         chat_ids = await self.store.call(Repository.chats_with_pending)
-        for chat_id in chat_ids:
-            row = await self.store.call(lambda r, c=chat_id: r.chat_by_id(c))
-            if row is None:
-                continue
-            chat = Chat.from_row(row)
-            platform = platforms.get(chat.platform)
-            if platform is None:
-                continue
-            if chat.mode == "daily" and not digest_due(chat, self.clock()):
-                continue
-            try:
-                await self.deliver_chat(chat, platform, report)
-            except Exception as exc:  # one chat's unexpected failure must not stop the others
-                log.exception("delivery to %s:%s crashed", chat.platform, chat.chat_id)
-                report.failed.append(f"{chat.platform}:{chat.chat_id}: {exc}")
+        slots = asyncio.Semaphore(DELIVERY_CONCURRENCY)
+
+        async def deliver(chat_id: int) -> None:
+            async with slots:
+                await self._deliver_due_chat(chat_id, platforms, report)
+
+        tasks = [asyncio.create_task(deliver(chat_id)) for chat_id in chat_ids]
+        try:
+            await asyncio.gather(*tasks)
+        finally:  # a crash (cancellation, interrupt) in one chat stops all of them
+            for task in tasks:
+                task.cancel()
         return report
+
+    async def _deliver_due_chat(
+        self, chat_id: int, platforms: Mapping[str, Platform], report: DeliveryReport
+    ) -> None:
+        row = await self.store.call(lambda r: r.chat_by_id(chat_id))
+        if row is None:
+            return
+        chat = Chat.from_row(row)
+        platform = platforms.get(chat.platform)
+        if platform is None:
+            return
+        if chat.mode == "daily" and not digest_due(chat, self.clock()):
+            return
+        try:
+            await self.deliver_chat(chat, platform, report)
+        except Exception as exc:  # one chat's unexpected failure must not stop the others
+            log.exception("delivery to %s:%s crashed", chat.platform, chat.chat_id)
+            report.failed.append(f"{chat.platform}:{chat.chat_id}: {exc}")
 
     async def deliver_chat(
         self, chat: Chat, platform: Platform, report: DeliveryReport | None = None
