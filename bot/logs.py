@@ -8,21 +8,29 @@ import sys
 from bot.config import Settings
 
 REDACTED = "[redacted]"
+_FORMATTER = logging.Formatter()
 
 
 class RedactSecrets(logging.Filter):
-    """Replaces every configured token or key in a record's final message."""
+    """Replaces every configured token or key in a record's final message and traceback
+    (URLs of the Telegram Bot API contain the token)."""
 
     def __init__(self, secrets: list[str]) -> None:
         super().__init__()
         self.secrets = [s for s in secrets if len(s) >= 6]
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        for secret in self.secrets:
-            message = message.replace(secret, REDACTED)
-        record.msg, record.args = message, None
+        record.msg, record.args = self.redact(record.getMessage()), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _FORMATTER.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
         return True
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return text
 
 
 def setup_logging(settings: Settings) -> None:
