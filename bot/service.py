@@ -13,7 +13,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from bot.arxiv.ids import ArxivId, parse_arxiv_id
@@ -109,6 +109,17 @@ class PaperService:
         """The stored chat, without creating it."""
         row = await self.store.call(lambda r: r.chat(ref.platform, ref.chat_id))
         return None if row is None else Chat.from_row(row)
+
+    async def move_chat(self, ref: ChatRef, chat_id: str) -> None:
+        """The platform gave the chat a new id (a Telegram group became a supergroup): its
+        topics, settings and queued papers follow, and it is active again. Nothing moves
+        when the new id is already a chat of its own."""
+        chat = await self.known_chat(ref)
+        if chat is None or await self.known_chat(replace(ref, chat_id=chat_id)) is not None:
+            return
+        changes = {"chat_id": chat_id, "active": 1, "paused_reason": None}
+        await self.store.call(lambda r: r.update_chat(chat.id, changes))
+        log.info("chat %s:%s is now %s", ref.platform, ref.chat_id, chat_id)
 
     async def subscribe(self, chat: Chat, topics: list[Topic]) -> tuple[list[str], list[str]]:
         """Returns (added, already followed) canonical topics."""

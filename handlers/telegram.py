@@ -330,12 +330,16 @@ class TelegramAdapter:
 
     async def _send(self, chat_id: str | int, what: str, request: Callable[[], Awaitable[T]]) -> T:
         """A request to one chat: a chat that is gone raises `ChatUnavailable`, flood
-        control and network failures are retried, then raise `DeliveryFailed`;
+        control and network failures are retried, then raise `DeliveryFailed`
+        (also when a group became a supergroup: the chat moves to its new id);
         `BadRequest` (a message Telegram refuses) is raised as is."""
         try:
             return await self._call(f"Telegram {what} to {chat_id}", request)
-        except (Forbidden, ChatMigrated) as error:
+        except Forbidden as error:
             raise ChatUnavailable(f"chat {chat_id}: {error.message}") from error
+        except ChatMigrated as error:
+            await self.service.move_chat(ChatRef(PLATFORM, str(chat_id)), str(error.new_chat_id))
+            raise DeliveryFailed(f"chat {chat_id}: {error.message}") from error
         except BadRequest as error:
             if _gone(error):
                 raise ChatUnavailable(f"chat {chat_id}: {error.message}") from error
@@ -365,6 +369,9 @@ class TelegramAdapter:
     async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.message
         if message is None:
+            return
+        if message.migrate_to_chat_id:
+            await self.service.move_chat(chat_ref(message.chat), str(message.migrate_to_chat_id))
             return
         private = message.chat.type == ChatType.PRIVATE
         if message.text is None:

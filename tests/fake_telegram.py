@@ -110,12 +110,14 @@ class ApiError(Exception):
         retry_after: float | None = None,
         *,
         scripted: bool = False,
+        migrate_to: int | None = None,
     ) -> None:
         super().__init__(description)
         self.status = status
         self.description = description
         self.retry_after = retry_after
         self.scripted = scripted
+        self.migrate_to = migrate_to
 
 
 def parse_html(text: str) -> str:
@@ -292,6 +294,7 @@ class FakeTelegram:
         self.commands: dict[str | None, list[dict[str, str]]] = {}
         self.callback_answers: list[dict[str, Any]] = []
         self.confirmed = 0
+        self.migrated: dict[int, int] = {}
         self._next_update = 1
         self._next_message: dict[int, int] = {}
         self._lock = threading.Condition()
@@ -369,6 +372,14 @@ class FakeTelegram:
     ) -> None:
         with self._lock:
             self.members[(chat_id, user["id"])] = member_json(user, status, can_post)
+
+    def upgrade(self, group: dict[str, Any], supergroup_id: int) -> dict[str, Any]:
+        """A group becomes a supergroup with a new id; the old id answers with the new one."""
+        with self._lock:
+            self.migrated[group["id"]] = supergroup_id
+        supergroup = self.group(supergroup_id, group.get("title", ""))
+        self.message(group, None, migrate_to_chat_id=supergroup_id)
+        return supergroup
 
     def block(self, chat_id: int) -> None:
         """The user blocks the bot (or a group removes it): sends answer 403."""
@@ -648,6 +659,12 @@ class FakeTelegram:
 
     def _sendable(self, params: dict[str, Any]) -> dict[str, Any]:
         chat = self._chat(params)
+        if chat["id"] in self.migrated:
+            raise ApiError(
+                400,
+                "Bad Request: group chat was upgraded to a supergroup chat",
+                migrate_to=self.migrated[chat["id"]],
+            )
         status = self.members.get((chat["id"], BOT_ID), {}).get("status", "left")
         if status in ("kicked", "left"):
             reason = {
@@ -759,6 +776,8 @@ class FakeTelegram:
                     }
                     if error.retry_after is not None:
                         payload["parameters"] = {"retry_after": error.retry_after}
+                    if error.migrate_to is not None:
+                        payload["parameters"] = {"migrate_to_chat_id": error.migrate_to}
                     if not error.scripted and error.status != 429:
                         with fake._lock:
                             fake.rejected.append(

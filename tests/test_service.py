@@ -229,3 +229,21 @@ async def test_a_stored_topic_that_no_longer_parses_is_skipped(
     store.repo.subscribe(chat.id, ["cs.NOPE"])
     report = await service.poll()
     assert report.topics == 1 and report.errors == []
+
+
+async def test_a_chat_moves_to_its_new_id_unless_that_id_is_taken(
+    service: PaperService, store: Store, fake_arxiv: FakeArxiv
+) -> None:
+    chat = await one_paper_queued(service, fake_arxiv, "old")
+    await service.set_active(chat, False, "upgraded")
+    await service.move_chat(ChatRef("test", "old"), "new")
+    moved = store.repo.chat("test", "new")
+    assert (moved["id"], moved["active"], moved["paused_reason"]) == (chat.id, 1, None)
+    assert pending_ids(store, chat) == ["2511.00001"]
+
+    other = await service.chat(ChatRef("test", "other"))
+    await service.move_chat(ChatRef("test", "new"), "other")
+    assert store.repo.chat("test", "new")["id"] == chat.id
+    assert store.repo.chat("test", "other")["id"] == other.id
+    await service.move_chat(ChatRef("test", "unknown"), "x")
+    assert store.repo.chat("test", "x") is None

@@ -607,3 +607,34 @@ async def test_paperbot_run_starts_the_bot(
     assert process.returncode == 0, err
     assert "Telegram bot @paperbot_test_bot is running" in err
     assert TOKEN not in err and TOKEN.split(":")[1] not in err
+
+
+async def test_group_upgraded_to_supergroup_keeps_its_topics(
+    bot: TelegramAdapter,
+    telegram: FakeTelegram,
+    service: PaperService,
+    fake_arxiv: FakeArxiv,
+    store: Store,
+) -> None:
+    seen = telegram.group(GROUP_ID, admins=(ALICE,))
+    unseen = telegram.group(-1005, admins=(ALICE,))
+    for group in (seen, unseen):
+        await reply_to(telegram, group, ALICE, "/subscribe cs.CV")
+        await reply_to(telegram, group, ALICE, "/set figures off")
+    telegram.upgrade(seen, -100777)  # the bot gets the service message
+    await wait_rows(store, lambda r: r.chat("telegram", "-100777") is not None, True)
+    telegram.migrated[-1005] = -100888  # the bot learns it when sending
+    telegram.group(-100888)
+    fake_arxiv.feeds["cs.CV"] = [make_paper(1)]
+    await service.poll()
+
+    first = await service.deliver_due({"telegram": bot})
+    assert first.cards == 1 and len(first.failed) == 1
+    second = await service.deliver_due({"telegram": bot})
+    assert second.cards == 1 and not second.failed
+    for new_id in (-100777, -100888):
+        (card,) = telegram.sent_to(new_id)
+        assert card.visible.startswith("A Study of Problem 1")
+        assert store.repo.chat("telegram", str(new_id))["active"] == 1
+    assert store.repo.chat("telegram", str(GROUP_ID)) is None
+    assert deliveries(store) == {"sent": 2}
