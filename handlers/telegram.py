@@ -18,7 +18,8 @@ import asyncio
 import logging
 import re
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
 from telegram import (
@@ -455,15 +456,13 @@ class TelegramAdapter:
         """Send one reply to the chat of `message` (quoting it in groups); a failure is
         logged, never raised."""
         quote = None if message.chat.type == ChatType.PRIVATE else message.message_id
-        try:
+        with _unsent(f"reply to chat {message.chat_id}"):
             if reply.card is not None:
                 await self._send_card(message.chat_id, reply.card, reply_to=quote)
                 return
             for part in split_plain(reply.text):
                 await self._text(message.chat_id, part, markup=False, reply_to=quote)
                 quote = None
-        except (DeliveryFailed, BadRequest) as exc:
-            log.warning("reply to chat %s failed: %s", message.chat_id, exc)
 
     # updates: buttons
 
@@ -490,19 +489,17 @@ class TelegramAdapter:
         await query.answer()
         chat_id = message.chat.id
         await self._drop_button(message, query.data or "")
-        try:
+        with _unsent(f"button {query.data} in chat {chat_id}"):
             if button.kind == DETAILS:
                 for text in details_messages(card):
                     await self._text(chat_id, text, markup=True, reply_to=message.message_id)
             else:
                 await self._send_card(chat_id, card, reply_to=message.message_id)
-        except (DeliveryFailed, BadRequest) as exc:
-            log.warning("button %s in chat %s failed: %s", query.data, chat_id, exc)
 
     async def _drop_button(self, message: MaybeInaccessibleMessage, data: str) -> None:
         """Take a pressed paper button off its message, so it is expanded once."""
         markup = without_button(getattr(message, "reply_markup", None), data)
-        try:
+        with _unsent(f"buttons of message {message.message_id}", logging.INFO):
             await self._send(
                 message.chat.id,
                 "editMessageReplyMarkup",
@@ -510,8 +507,6 @@ class TelegramAdapter:
                     message.chat.id, message.message_id, reply_markup=markup
                 ),
             )
-        except (DeliveryFailed, BadRequest) as exc:
-            log.info("buttons of message %s not changed: %s", message.message_id, exc)
 
     # updates: the bot added to or removed from a chat
 
@@ -548,10 +543,8 @@ class TelegramAdapter:
 
     async def _quietly(self, chat_id: int, text: str) -> None:
         """A message that may not arrive (a user who never started the bot)."""
-        try:
+        with _unsent(f"message to chat {chat_id}", logging.INFO):
             await self._text(chat_id, text, markup=False)
-        except (DeliveryFailed, BadRequest) as exc:
-            log.info("message to chat %s not sent: %s", chat_id, exc)
 
     async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat if isinstance(update, Update) else None
@@ -563,6 +556,15 @@ class TelegramAdapter:
         message = update.effective_message if isinstance(update, Update) else None
         if message is not None and chat is not None and chat.type != ChatType.CHANNEL:
             await self._answer(message, Reply(FAILED))
+
+
+@contextmanager
+def _unsent(what: str, level: int = logging.WARNING) -> Iterator[None]:
+    """Log, not raise, a message Telegram did not take (a reply, a button's answer)."""
+    try:
+        yield
+    except (DeliveryFailed, BadRequest) as exc:
+        log.log(level, "%s not sent: %s", what, exc)
 
 
 def _reply_to(message_id: int | None) -> ReplyParameters | None:

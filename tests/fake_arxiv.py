@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import contextlib
 import re
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 from xml.sax.saxutils import escape
+
+from tests.local_server import LocalServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -49,7 +50,7 @@ class Scripted:
     delay: float = 0.0
 
 
-class FakeArxiv:
+class FakeArxiv(LocalServer):
     def __init__(self) -> None:
         self.papers: list[FakePaper] = []
         self.feeds: dict[str, list[FakePaper]] = {}
@@ -57,15 +58,7 @@ class FakeArxiv:
         self.api_script: deque[Scripted] = deque()
         self.rss_script: deque[Scripted] = deque()
         self.requests: list[tuple[str, dict[str, str]]] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    @property
-    def base(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        super().__init__(self._handler())
 
     @property
     def env(self) -> dict[str, str]:
@@ -75,14 +68,6 @@ class FakeArxiv:
             "PAPERBOT_ARXIV_PDF_URL": f"{self.base}/pdf/",
             "PAPERBOT_ARXIV_DELAY": "0",
         }
-
-    def start(self) -> FakeArxiv:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     def api_requests(self) -> list[dict[str, str]]:
         return [params for path, params in self.requests if path.startswith("/api/")]

@@ -31,11 +31,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.parser import BytesParser
 from email.policy import HTTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from handlers.telegram_render import RateLimits, Window
+from tests.local_server import LocalServer
 
 TOKEN = "123456:TEST-fake-token-0123456789abcdef"
 BOT_ID = 123456
@@ -279,7 +280,7 @@ class _Windows:
         return times[0] + window.seconds - now
 
 
-class FakeTelegram:
+class FakeTelegram(LocalServer):
     def __init__(self, limits: RateLimits | None = None) -> None:
         self.windows = _Windows(limits) if limits is not None else None
         self.chats: dict[int, dict[str, Any]] = {}
@@ -299,31 +300,17 @@ class FakeTelegram:
         self._next_message: dict[int, int] = {}
         self._lock = threading.Condition()
         self._stopping = False
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    @property
-    def base(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        super().__init__(self._handler())
 
     @property
     def env(self) -> dict[str, str]:
         return {"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": self.base}
 
-    def start(self) -> FakeTelegram:
-        self._thread.start()
-        return self
-
     def stop(self) -> None:
         with self._lock:
             self._stopping = True
             self._lock.notify_all()
-        self._server.shutdown()
-        self._server.server_close()
+        super().stop()
 
     # the world: chats, users, members
 

@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from bot.config import ConfigError, Settings
 from bot.logs import setup_logging
 from bot.models import Figure, Paper, Summary
 from bot.retry import RetryPolicy
-from bot.service import ChatRef, PaperService
+from bot.service import ChatRef, DeliveryReport, PaperService
 from bot.summarize.extractive import ExtractiveSummarizer
 from bot.topics import parse_topic
 from handlers.registry import adapters
@@ -79,48 +79,78 @@ async def bot(
     assert telegram.throttled == 0, "the bot exceeded a flood limit"
 
 
-def say(telegram: FakeTelegram, chat: dict, user_id: int, text: str) -> None:
-    telegram.message(chat, telegram.user(user_id), text)
+@dataclass
+class World:
+    """The bot running against the fake Bot API, with its service, the fake arXiv and the
+    database behind it."""
+
+    bot: TelegramAdapter
+    telegram: FakeTelegram
+    service: PaperService
+    arxiv: FakeArxiv
+    store: Store
+
+    def say(self, chat: dict, user_id: int, text: str) -> None:
+        self.telegram.message(chat, self.telegram.user(user_id), text)
+
+    async def reply_to(self, chat: dict, user_id: int, text: str) -> Sent:
+        """Say `text` in `chat` and wait for the (first) message that answers it."""
+        before = len(self.telegram.sent_to(chat["id"]))
+        self.say(chat, user_id, text)
+        return (await self.telegram.wait_sent(chat["id"], before + 1))[before]
+
+    async def alice_follows(self, papers: list[FakePaper], *commands: str) -> dict:
+        """Alice's private chat following cs.CV (after `commands`), with `papers` announced
+        and polled."""
+        chat = self.telegram.private(ALICE)
+        for command in ("/subscribe cs.CV", *commands):
+            await self.reply_to(chat, ALICE, command)
+        self.arxiv.feeds["cs.CV"] = papers
+        await self.service.poll()
+        return chat
+
+    async def deliver(self) -> DeliveryReport:
+        return await self.service.deliver_due({"telegram": self.bot})
+
+    def deliveries(self) -> dict[str, int]:
+        return self.store.repo.delivery_counts()
+
+    def chat_row(self, chat_id: int) -> dict | None:
+        return self.store.repo.chat("telegram", str(chat_id))
+
+    async def wait_rows(self, query: Callable[[Repository], object], expected: object) -> None:
+        """Wait until the bot's own handling has stored what `query` should read."""
+        for _ in range(500):
+            if await self.store.call(query) == expected:
+                return
+            await asyncio.sleep(0.01)
+        assert await self.store.call(query) == expected
 
 
-async def reply_to(telegram: FakeTelegram, chat: dict, user_id: int, text: str) -> Sent:
-    """Say `text` in `chat` and wait for the (first) message that answers it."""
-    before = len(telegram.sent_to(chat["id"]))
-    say(telegram, chat, user_id, text)
-    return (await telegram.wait_sent(chat["id"], before + 1))[before]
-
-
-def deliveries(store: Store) -> dict[str, int]:
-    return store.repo.delivery_counts()
-
-
-async def wait_rows(store: Store, query: Callable[[Repository], object], expected: object) -> None:
-    """Wait until the bot's own handling has stored what `query` should read."""
-    for _ in range(500):
-        if await store.call(query) == expected:
-            return
-        await asyncio.sleep(0.01)
-    assert await store.call(query) == expected
-
-
-async def test_start_subscribe_poll_card_with_photo(
+@pytest.fixture
+def world(
     bot: TelegramAdapter,
     telegram: FakeTelegram,
-    fake_arxiv: FakeArxiv,
     service: PaperService,
+    fake_arxiv: FakeArxiv,
     store: Store,
-) -> None:
+) -> World:
+    return World(bot, telegram, service, fake_arxiv, store)
+
+
+async def test_start_subscribe_poll_card_with_photo(world: World) -> None:
+    telegram, service = world.telegram, world.service
     assert telegram.commands[None][0]["command"] == "subscribe"
     assert telegram.commands["zh"][0]["description"].startswith("关注主题")
     chat = telegram.private(ALICE)
-    welcome = await reply_to(telegram, chat, ALICE, "/start")
+    welcome = await world.reply_to(chat, ALICE, "/start")
     assert "/subscribe <topic>" in welcome.visible and "/subscribe @channel" in welcome.visible
     assert welcome.parse_mode is None
-    assert "Following cs.CV" in (await reply_to(telegram, chat, ALICE, "/subscribe cs.CV")).text
+    assert "Following cs.CV" in (await world.reply_to(chat, ALICE, "/subscribe cs.CV")).text
 
-    fake_arxiv.feeds["cs.CV"] = [make_paper(1, title="Splats <fast> & $x<y$")]
+    world.arxiv.feeds["cs.CV"] = [make_paper(1, title="Splats <fast> & $x<y$")]
     await service.poll()
-    report = await service.deliver_due({"telegram": bot})
+    report = await world.deliver()
 
     assert report.cards == 1
     card = telegram.sent_to(ALICE)[-1]
@@ -130,14 +160,13 @@ async def test_start_subscribe_poll_card_with_photo(
         '<b><a href="https://arxiv.org/abs/2511.00001">Splats &lt;fast&gt; &amp; $x&lt;y$</a></b>'
     )
     assert "Figure 1: Overview of the <method> & its parts." in card.visible
-    assert {"text": "PDF", "url": f"{fake_arxiv.base}/pdf/2511.00001v1"} in card.buttons
-    assert deliveries(store) == {"sent": 1}
+    assert {"text": "PDF", "url": f"{world.arxiv.base}/pdf/2511.00001v1"} in card.buttons
+    assert world.deliveries() == {"sent": 1}
     assert telegram.rejected == []
 
 
-async def test_summarize_every_id_form(
-    bot: TelegramAdapter, telegram: FakeTelegram, fake_arxiv: FakeArxiv
-) -> None:
+async def test_summarize_every_id_form(world: World) -> None:
+    telegram = world.telegram
     old_style = FakePaper(
         id="hep-th/9901001",
         title="Strings in old style",
@@ -146,9 +175,9 @@ async def test_summarize_every_id_form(
         categories=["hep-th"],
         published=datetime(1999, 1, 4, tzinfo=UTC),
     )
-    fake_arxiv.papers = [make_paper(409, title="Talking heads"), old_style]
+    world.arxiv.papers = [make_paper(409, title="Talking heads"), old_style]
     chat = telegram.private(ALICE)
-    await reply_to(telegram, chat, ALICE, "/set figures off")
+    await world.reply_to(chat, ALICE, "/set figures off")
     forms = [
         "2511.00409",
         "2511.00409v1",
@@ -158,34 +187,33 @@ async def test_summarize_every_id_form(
     ]
     for form in forms:
         text = form if form.startswith("/") else f"/summarize {form}"
-        card = await reply_to(telegram, chat, ALICE, text)
+        card = await world.reply_to(chat, ALICE, text)
         assert card.method == "sendMessage" and card.parse_mode == "HTML", form
         assert card.visible.startswith("Talking heads\nAuthors: Ada Lovelace, Alan Turing"), form
         assert card.preview_disabled
-    card = await reply_to(telegram, chat, ALICE, "/summarize hep-th/9901001")
+    card = await world.reply_to(chat, ALICE, "/summarize hep-th/9901001")
     assert card.visible.startswith("Strings in old style\nAuthors: E. Witten")
-    missing = await reply_to(telegram, chat, ALICE, "/summarize 2404.99999")
+    missing = await world.reply_to(chat, ALICE, "/summarize 2404.99999")
     assert missing.text == "No arXiv paper 2404.99999."
-    wrong = await reply_to(telegram, chat, ALICE, "/summarize 12345")
+    wrong = await world.reply_to(chat, ALICE, "/summarize 12345")
     assert wrong.text.startswith("Not an arXiv id or URL")
     assert telegram.rejected == []
 
 
-async def test_group_admins_change_others_read(
-    bot: TelegramAdapter, telegram: FakeTelegram, store: Store
-) -> None:
+async def test_group_admins_change_others_read(world: World) -> None:
+    telegram, store = world.telegram, world.store
     group = telegram.group(GROUP_ID, admins=(ALICE,))
-    refused = await reply_to(telegram, group, BOB, "/subscribe cs.CV")
+    refused = await world.reply_to(group, BOB, "/subscribe cs.CV")
     assert refused.text == "Only administrators of this chat can change its topics or settings."
     assert refused.reply_to is not None  # quotes the command it answers
-    assert (await reply_to(telegram, group, BOB, "/set mode daily")).text.startswith("Only")
-    added = await reply_to(telegram, group, ALICE, f"/subscribe@{BOT_USERNAME} cs.CV; NeRF")
+    assert (await world.reply_to(group, BOB, "/set mode daily")).text.startswith("Only")
+    added = await world.reply_to(group, ALICE, f"/subscribe@{BOT_USERNAME} cs.CV; NeRF")
     assert added.text.startswith("Following cs.CV\nFollowing nerf")
-    listing = await reply_to(telegram, group, BOB, "/list")
+    listing = await world.reply_to(group, BOB, "/list")
     assert "• cs.CV" in listing.text
 
-    say(telegram, group, BOB, "/weather Berlin")  # another bot's command: not ours to answer
-    unknown = await reply_to(telegram, group, BOB, f"/weather@{BOT_USERNAME}")
+    world.say(group, BOB, "/weather Berlin")  # another bot's command: not ours to answer
+    unknown = await world.reply_to(group, BOB, f"/weather@{BOT_USERNAME}")
     assert unknown.text == "Unknown command /weather. Send /help for the list."
     assert [s.text for s in telegram.sent_to(GROUP_ID)][-2:] == [listing.text, unknown.text]
     chat = store.repo.chat("telegram", str(GROUP_ID))
@@ -193,9 +221,8 @@ async def test_group_admins_change_others_read(
     assert store.repo.topics_of(chat["id"]) == ["cs.CV", "nerf"]
 
 
-async def test_anonymous_group_admin_may_change(
-    bot: TelegramAdapter, telegram: FakeTelegram
-) -> None:
+async def test_anonymous_group_admin_may_change(world: World) -> None:
+    telegram = world.telegram
     group = telegram.group(GROUP_ID)
     anonymous = {"id": 1087968824, "is_bot": True, "first_name": "Group"}
     telegram.message(group, anonymous, "/subscribe cs.CV", sender_chat=group)
@@ -203,30 +230,25 @@ async def test_anonymous_group_admin_may_change(
     assert reply.text.startswith("Following cs.CV")
 
 
-async def test_channel_managed_from_a_private_chat(
-    bot: TelegramAdapter,
-    telegram: FakeTelegram,
-    service: PaperService,
-    fake_arxiv: FakeArxiv,
-    store: Store,
-) -> None:
+async def test_channel_managed_from_a_private_chat(world: World) -> None:
+    telegram, service, store = world.telegram, world.service, world.store
     telegram.channel(CHANNEL_ID, "Lab news", "labnews", admins=(ALICE,))
     telegram.channel(-1003, "Mute", "mutechannel", can_post=False, admins=(ALICE,))
     telegram.group(GROUP_ID)
     telegram.group(-1004, "Public group")["username"] = "publicgroup"
     alice, bob = telegram.private(ALICE), telegram.private(BOB, "Bob")
 
-    added = await reply_to(telegram, alice, ALICE, "/subscribe @labnews cs.CV")
+    added = await world.reply_to(alice, ALICE, "/subscribe @labnews cs.CV")
     assert added.text.startswith("Following cs.CV")
-    refused = await reply_to(telegram, bob, BOB, "/subscribe @labnews cs.GR")
+    refused = await world.reply_to(bob, BOB, "/subscribe @labnews cs.GR")
     assert refused.text.startswith("Only administrators")
-    listing = await reply_to(telegram, bob, BOB, "/list @labnews")
+    listing = await world.reply_to(bob, BOB, "/list @labnews")
     assert "• cs.CV" in listing.text and "cs.GR" not in listing.text
-    unknown = await reply_to(telegram, alice, ALICE, "/subscribe @nosuchchannel cs.CV")
+    unknown = await world.reply_to(alice, ALICE, "/subscribe @nosuchchannel cs.CV")
     assert unknown.text.startswith("I cannot see @nosuchchannel")
-    mute = await reply_to(telegram, alice, ALICE, "/subscribe @mutechannel cs.CV")
+    mute = await world.reply_to(alice, ALICE, "/subscribe @mutechannel cs.CV")
     assert mute.text.startswith("Make me an administrator of Mute who may post messages")
-    group = await reply_to(telegram, alice, ALICE, "/subscribe @publicgroup cs.CV")
+    group = await world.reply_to(alice, ALICE, "/subscribe @publicgroup cs.CV")
     assert group.text.startswith("@publicgroup is not a channel")
 
     channel = store.repo.chat("telegram", str(CHANNEL_ID))
@@ -235,40 +257,35 @@ async def test_channel_managed_from_a_private_chat(
     assert store.repo.chat("telegram", "-1003") is None
     assert telegram.sent_to(CHANNEL_ID) == []
 
-    fake_arxiv.feeds["cs.CV"] = [make_paper(5)]
+    world.arxiv.feeds["cs.CV"] = [make_paper(5)]
     await service.poll()
-    await service.deliver_due({"telegram": bot})
+    await world.deliver()
     (card,) = telegram.sent_to(CHANNEL_ID)
     assert card.method == "sendPhoto" and "A Study of Problem 5" in card.visible
 
 
-async def test_added_removed_readded(
-    bot: TelegramAdapter,
-    telegram: FakeTelegram,
-    service: PaperService,
-    fake_arxiv: FakeArxiv,
-    store: Store,
-) -> None:
+async def test_added_removed_readded(world: World) -> None:
+    telegram, service = world.telegram, world.service
     group = {"id": GROUP_ID, "type": "supergroup", "title": "Reading club"}
     telegram.chats[GROUP_ID] = group
     alice = telegram.user(ALICE)
     telegram.membership(group, alice, "left", "member")
     (greeting,) = await telegram.wait_sent(GROUP_ID, 1)
     assert greeting.text.startswith("paperbot follows arXiv for this chat")
-    await wait_rows(store, lambda r: r.chat("telegram", str(GROUP_ID))["title"], "Reading club")
+    await world.wait_rows(lambda r: r.chat("telegram", str(GROUP_ID))["title"], "Reading club")
 
     stored = await service.chat(ChatRef("telegram", str(GROUP_ID), "group"))
     await service.subscribe(stored, [parse_topic("cs.CV")])
     telegram.membership(group, alice, "member", "kicked")
-    await wait_rows(store, lambda r: r.chat("telegram", str(GROUP_ID))["active"], 0)
-    fake_arxiv.feeds["cs.CV"] = [make_paper(1)]
+    await world.wait_rows(lambda r: r.chat("telegram", str(GROUP_ID))["active"], 0)
+    world.arxiv.feeds["cs.CV"] = [make_paper(1)]
     await service.poll()  # a paused chat's topics are not fetched
-    await service.deliver_due({"telegram": bot})
+    await world.deliver()
     assert len(telegram.sent_to(GROUP_ID)) == 1
 
     telegram.membership(group, alice, "left", "administrator")
     await telegram.wait_sent(GROUP_ID, 2)
-    await wait_rows(store, lambda r: r.chat("telegram", str(GROUP_ID))["active"], 1)
+    await world.wait_rows(lambda r: r.chat("telegram", str(GROUP_ID))["active"], 1)
 
     channel = {"id": CHANNEL_ID, "type": "channel", "title": "News", "username": "news"}
     telegram.chats[CHANNEL_ID] = channel
@@ -281,53 +298,37 @@ async def test_added_removed_readded(
     assert telegram.sent_to(CHANNEL_ID) == []
 
 
-async def test_blocked_chat_is_paused_and_keeps_its_papers(
-    bot: TelegramAdapter,
-    telegram: FakeTelegram,
-    service: PaperService,
-    fake_arxiv: FakeArxiv,
-    store: Store,
-) -> None:
-    chat = telegram.private(ALICE)
-    await reply_to(telegram, chat, ALICE, "/subscribe cs.CV")
-    fake_arxiv.feeds["cs.CV"] = [make_paper(1), make_paper(2)]
-    await service.poll()
+async def test_blocked_chat_is_paused_and_keeps_its_papers(world: World) -> None:
+    telegram, store = world.telegram, world.store
+    chat = await world.alice_follows([make_paper(1), make_paper(2)])
     telegram.block(ALICE)
-    report = await service.deliver_due({"telegram": bot})
+    report = await world.deliver()
 
     assert report.paused == [f"telegram:{ALICE}"] and report.cards == 0
     row = store.repo.chat("telegram", str(ALICE))
     assert row["active"] == 0 and "blocked" in row["paused_reason"]
-    assert deliveries(store) == {"pending": 2}
-    await service.deliver_due({"telegram": bot})  # paused: not tried again
+    assert world.deliveries() == {"pending": 2}
+    await world.deliver()  # paused: not tried again
     assert len(telegram.calls_of("sendPhoto")) == 1  # the one refused with 403
 
     telegram.membership(chat, telegram.user(ALICE), "kicked", "member")  # unblocked
-    await wait_rows(store, lambda r: r.chat("telegram", str(ALICE))["active"], 1)
-    await service.deliver_due({"telegram": bot})
+    await world.wait_rows(lambda r: r.chat("telegram", str(ALICE))["active"], 1)
+    await world.deliver()
     cards = telegram.sent_to(ALICE, "sendPhoto")
     assert [c.visible.split("\n")[0] for c in cards] == [
         "A Study of Problem 1 with Neural Methods",
         "A Study of Problem 2 with Neural Methods",
     ]
-    assert deliveries(store) == {"sent": 2}
+    assert world.deliveries() == {"sent": 2}
 
 
-async def test_flood_control_mid_digest_delivers_all_in_order_once(
-    bot: TelegramAdapter,
-    telegram: FakeTelegram,
-    service: PaperService,
-    fake_arxiv: FakeArxiv,
-    store: Store,
-) -> None:
-    chat = telegram.private(ALICE)
-    for command in ("/subscribe cs.CV", "/set mode daily", "/set figures off"):
-        await reply_to(telegram, chat, ALICE, command)
-    fake_arxiv.feeds["cs.CV"] = [make_paper(i) for i in range(1, 6)]
-    await service.poll()
+async def test_flood_control_mid_digest_delivers_all_in_order_once(world: World) -> None:
+    telegram = world.telegram
+    papers = [make_paper(i) for i in range(1, 6)]
+    chat = await world.alice_follows(papers, "/set mode daily", "/set figures off")
     telegram.fail(429, retry_after=0.05, skip=2, times=2)  # the 2nd and 3rd cards
-    say(telegram, chat, ALICE, "/digest")
-    await wait_rows(store, Repository.delivery_counts, {"sent": 5})
+    world.say(chat, ALICE, "/digest")
+    await world.wait_rows(Repository.delivery_counts, {"sent": 5})
 
     digest = telegram.sent_to(ALICE)[3:]
     assert digest[0].visible.startswith("arXiv digest · ")
@@ -337,69 +338,46 @@ async def test_flood_control_mid_digest_delivers_all_in_order_once(
     assert telegram.rejected == []
 
 
-async def test_network_errors_are_retried_then_reported(
-    bot: TelegramAdapter,
-    telegram: FakeTelegram,
-    service: PaperService,
-    fake_arxiv: FakeArxiv,
-    store: Store,
-) -> None:
-    chat = telegram.private(ALICE)
-    await reply_to(telegram, chat, ALICE, "/subscribe cs.CV")
-    fake_arxiv.feeds["cs.CV"] = [make_paper(1)]
-    await service.poll()
+async def test_network_errors_are_retried_then_reported(world: World) -> None:
+    telegram, store = world.telegram, world.store
+    await world.alice_follows([make_paper(1)])
     telegram.fail(502, times=3)  # every attempt of the policy
-    report = await service.deliver_due({"telegram": bot})
+    report = await world.deliver()
     assert report.failed and "after 3 attempts" in report.failed[0]
-    assert deliveries(store) == {"pending": 1}
+    assert world.deliveries() == {"pending": 1}
     assert store.repo.chat("telegram", str(ALICE))["active"] == 1
 
     telegram.fail(500, times=2)
-    report = await service.deliver_due({"telegram": bot})
-    assert report.cards == 1 and deliveries(store) == {"sent": 1}
+    report = await world.deliver()
+    assert report.cards == 1 and world.deliveries() == {"sent": 1}
     assert len(telegram.sent_to(ALICE, "sendPhoto")) == 1
 
 
 async def test_refused_card_is_resent_as_plain_text(
-    bot: TelegramAdapter,
-    telegram: FakeTelegram,
-    service: PaperService,
-    fake_arxiv: FakeArxiv,
-    store: Store,
-    caplog: pytest.LogCaptureFixture,
+    world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
-    chat = telegram.private(ALICE)
-    await reply_to(telegram, chat, ALICE, "/subscribe cs.CV")
-    fake_arxiv.feeds["cs.CV"] = [make_paper(1, title="Odd <title>")]
-    await service.poll()
+    telegram = world.telegram
+    await world.alice_follows([make_paper(1, title="Odd <title>")])
     telegram.fail(400, "Bad Request: PHOTO_INVALID_DIMENSIONS", methods=("sendPhoto",))
-    await service.deliver_due({"telegram": bot})
+    await world.deliver()
 
     plain = telegram.sent_to(ALICE)[-1]
     assert plain.method == "sendMessage" and plain.parse_mode is None
     assert plain.text.startswith("Odd <title>\nAuthors: Ada Lovelace")
-    assert deliveries(store) == {"sent": 1}
+    assert world.deliveries() == {"sent": 1}
     assert f"card of 2511.00001 for chat {ALICE}" in caplog.text
     assert "photo_invalid_dimensions" in caplog.text.lower()
 
 
-async def test_details_button_and_compact_digest(
-    bot: TelegramAdapter,
-    telegram: FakeTelegram,
-    service: PaperService,
-    fake_arxiv: FakeArxiv,
-    store: Store,
-) -> None:
-    fake_arxiv.feeds["cs.CV"] = [make_paper(i) for i in range(1, 4)]
-    chat = telegram.private(ALICE)
-    for command in ("/subscribe cs.CV", "/set max 2", "/set figures off"):
-        await reply_to(telegram, chat, ALICE, command)
-    await service.poll()
+async def test_details_button_and_compact_digest(world: World) -> None:
+    telegram, store = world.telegram, world.store
+    papers = [make_paper(i) for i in range(1, 4)]
+    await world.alice_follows(papers, "/set max 2", "/set figures off")
     for number in range(1, 4):
         store.repo.save_summary(
             f"2511.0000{number}", 1, "en", "extractive", "abstract", rich_summary(number)
         )
-    await service.deliver_due({"telegram": bot})
+    await world.deliver()
 
     (listing,) = telegram.sent_to(ALICE)[3:]
     assert "3 new papers" in listing.visible and "Tap a number" in listing.visible
@@ -452,12 +430,12 @@ def rich_summary(number: int) -> dict:
     ],
 )
 async def test_bad_input_gets_a_short_plain_reply(
-    bot: TelegramAdapter,
-    telegram: FakeTelegram,
+    world: World,
     update: str,
     reply: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
+    telegram = world.telegram
     chat = telegram.private(ALICE)
     before = len(telegram.sent_to(ALICE))
     if update == "sticker":
@@ -472,7 +450,7 @@ async def test_bad_input_gets_a_short_plain_reply(
         }
         telegram.message(chat, telegram.user(ALICE), sticker=sticker)
     else:
-        say(telegram, chat, ALICE, update)
+        world.say(chat, ALICE, update)
     answer = (await telegram.wait_sent(ALICE, before + 1))[before]
     assert answer.text.startswith(reply)
     assert answer.parse_mode is None and len(answer.text) < 300
@@ -480,27 +458,25 @@ async def test_bad_input_gets_a_short_plain_reply(
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
 
 
-async def test_edited_messages_and_channel_posts_are_ignored(
-    bot: TelegramAdapter, telegram: FakeTelegram, store: Store
-) -> None:
+async def test_edited_messages_and_channel_posts_are_ignored(world: World) -> None:
+    telegram, store = world.telegram, world.store
     chat = telegram.private(ALICE)
     telegram.message(chat, telegram.user(ALICE), "/subscribe cs.CV", kind="edited_message")
     channel = telegram.channel(CHANNEL_ID, "News", "news")
     telegram.message(channel, None, "/subscribe cs.GR", kind="channel_post")
-    listing = await reply_to(telegram, chat, ALICE, "/list")
+    listing = await world.reply_to(chat, ALICE, "/list")
     assert "(none; try /subscribe cs.CV)" in listing.text
     assert len(telegram.sent_to(ALICE)) == 1 and telegram.sent_to(CHANNEL_ID) == []
     assert store.repo.chat("telegram", str(CHANNEL_ID)) is None
 
 
-async def test_long_reply_is_split_under_the_limit(
-    bot: TelegramAdapter, telegram: FakeTelegram, store: Store
-) -> None:
+async def test_long_reply_is_split_under_the_limit(world: World) -> None:
+    telegram, store = world.telegram, world.store
     chat = telegram.private(ALICE)
-    await reply_to(telegram, chat, ALICE, "/list")
+    await world.reply_to(chat, ALICE, "/list")
     row = store.repo.chat("telegram", str(ALICE))
     store.repo.subscribe(row["id"], [f"au:author number {i:03d} of many" for i in range(200)])
-    say(telegram, chat, ALICE, "/list")
+    world.say(chat, ALICE, "/list")
     await telegram.wait_sent(ALICE, 3)
     await telegram.wait_for(lambda: telegram.sent_to(ALICE)[-1].text.endswith("max 10"))
     parts = telegram.sent_to(ALICE)[1:]
@@ -597,8 +573,8 @@ async def test_paperbot_run_starts_the_bot(
     try:
         await telegram.wait_for(lambda: bool(telegram.calls_of("getUpdates")), within=30)
         assert set(telegram.commands) == {None, "zh"}
-        chat = telegram.private(ALICE)
-        help_text = await reply_to(telegram, chat, ALICE, "/help")
+        telegram.message(telegram.private(ALICE), telegram.user(ALICE), "/help")
+        (help_text,) = await telegram.wait_sent(ALICE, 1)
         assert help_text.text.startswith("paperbot follows arXiv")
     finally:
         process.send_signal(signal.SIGTERM)
@@ -609,32 +585,27 @@ async def test_paperbot_run_starts_the_bot(
     assert TOKEN not in err and TOKEN.split(":")[1] not in err
 
 
-async def test_group_upgraded_to_supergroup_keeps_its_topics(
-    bot: TelegramAdapter,
-    telegram: FakeTelegram,
-    service: PaperService,
-    fake_arxiv: FakeArxiv,
-    store: Store,
-) -> None:
+async def test_group_upgraded_to_supergroup_keeps_its_topics(world: World) -> None:
+    telegram, service, store = world.telegram, world.service, world.store
     seen = telegram.group(GROUP_ID, admins=(ALICE,))
     unseen = telegram.group(-1005, admins=(ALICE,))
     for group in (seen, unseen):
-        await reply_to(telegram, group, ALICE, "/subscribe cs.CV")
-        await reply_to(telegram, group, ALICE, "/set figures off")
+        await world.reply_to(group, ALICE, "/subscribe cs.CV")
+        await world.reply_to(group, ALICE, "/set figures off")
     telegram.upgrade(seen, -100777)  # the bot gets the service message
-    await wait_rows(store, lambda r: r.chat("telegram", "-100777") is not None, True)
+    await world.wait_rows(lambda r: r.chat("telegram", "-100777") is not None, True)
     telegram.migrated[-1005] = -100888  # the bot learns it when sending
     telegram.group(-100888)
-    fake_arxiv.feeds["cs.CV"] = [make_paper(1)]
+    world.arxiv.feeds["cs.CV"] = [make_paper(1)]
     await service.poll()
 
-    first = await service.deliver_due({"telegram": bot})
+    first = await world.deliver()
     assert first.cards == 1 and len(first.failed) == 1
-    second = await service.deliver_due({"telegram": bot})
+    second = await world.deliver()
     assert second.cards == 1 and not second.failed
     for new_id in (-100777, -100888):
         (card,) = telegram.sent_to(new_id)
         assert card.visible.startswith("A Study of Problem 1")
         assert store.repo.chat("telegram", str(new_id))["active"] == 1
     assert store.repo.chat("telegram", str(GROUP_ID)) is None
-    assert deliveries(store) == {"sent": 2}
+    assert world.deliveries() == {"sent": 2}
