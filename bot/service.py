@@ -96,6 +96,7 @@ class PaperService:
         self.figures = figures
         self.clock = clock
         self._summary_locks: dict[tuple[str, int, str], asyncio.Lock] = {}
+        self._delivery_locks: dict[int, asyncio.Lock] = {}
 
     # chats and subscriptions
 
@@ -328,8 +329,15 @@ class PaperService:
         self, chat: Chat, platform: Platform, report: DeliveryReport | None = None
     ) -> DeliveryReport:
         """Send everything pending for one chat now: cards one by one in instant mode
-        when they are few, otherwise one digest."""
-        report = report or DeliveryReport()
+        when they are few, otherwise one digest. One delivery per chat at a time, so a
+        `/digest` during the scheduled delivery sends nothing twice."""
+        lock = self._delivery_locks.setdefault(chat.id, asyncio.Lock())
+        async with lock:
+            return await self._deliver_chat(chat, platform, report or DeliveryReport())
+
+    async def _deliver_chat(
+        self, chat: Chat, platform: Platform, report: DeliveryReport
+    ) -> DeliveryReport:
         pending = await self.store.call(lambda r: r.pending(chat.id))
         if not pending:
             return report

@@ -1,5 +1,6 @@
 """Polling and delivery through the service, against the fake arXiv and a real database."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -247,3 +248,22 @@ async def test_a_chat_moves_to_its_new_id_unless_that_id_is_taken(
     assert store.repo.chat("test", "other")["id"] == other.id
     await service.move_chat(ChatRef("test", "unknown"), "x")
     assert store.repo.chat("test", "x") is None
+
+
+async def test_two_deliveries_to_one_chat_at_once_send_each_paper_once(
+    service: PaperService, store: Store, fake_arxiv: FakeArxiv
+) -> None:
+    fake_arxiv.feeds["cs.CV"] = [make_paper(1), make_paper(2)]
+    chat = await follow(service, "c", "cs.CV")
+    await service.poll()
+
+    class Slow(RecordingPlatform):
+        async def send_card(self, chat: Chat, card: Card) -> None:
+            await asyncio.sleep(0.01)  # the other delivery runs meanwhile
+            await super().send_card(chat, card)
+
+    platform = Slow()
+    await asyncio.gather(
+        service.deliver_chat(chat, platform), service.deliver_due({"test": platform})
+    )
+    assert platform.cards == [("c", "2511.00001"), ("c", "2511.00002")]
