@@ -200,6 +200,7 @@ class TelegramAdapter:
             .base_file_url(f"{root}/file/bot")
             .rate_limiter(TelegramRateLimiter(limits))
             .concurrent_updates(ChatOrder(CONCURRENT_UPDATES))
+            .job_queue(None)  # scheduling is paperbot's own
             .build()
         )
         self.app.add_handler(CallbackQueryHandler(self._on_button))
@@ -218,7 +219,7 @@ class TelegramAdapter:
     async def start(self) -> None:
         """Check the token, register the command menu and start long polling."""
         try:
-            await self._call("connecting", self._connect)
+            await self._call("connecting to Telegram", self._connect)
         except InvalidToken:
             raise ConfigError("TELEGRAM_BOT_TOKEN was not accepted by Telegram") from None
         except DeliveryFailed as exc:
