@@ -29,6 +29,9 @@ _COMMAND = re.compile(r"^/(?P<name>[A-Za-z_]{1,32})(?:@(?P<bot>\w+))?(?:\s+(?P<a
 
 CHANGING = frozenset({"subscribe", "unsubscribe", "set"})
 
+NOT_A_COMMAND = "Commands start with /. Send /help to see them."
+NOT_TEXT = "I read text commands only. Send /help to see them."
+
 HELP = """paperbot follows arXiv for this chat: new papers with a short summary and key figure.
 
 /subscribe <topic> - follow a topic; several separated by ;
@@ -41,6 +44,29 @@ HELP = """paperbot follows arXiv for this chat: new papers with a short summary 
 /settings - show settings; /set <name> <value> changes one:
     language (en, zh, ...), mode (daily or instant), time (HH:MM),
     timezone (e.g. Europe/Berlin), figures (on/off), max (papers per digest)"""
+
+
+# The command menu a platform shows (Telegram's setMyCommands, Discord's slash commands).
+MENU: dict[str, list[tuple[str, str]]] = {
+    "en": [
+        ("subscribe", "Follow a topic: cs.CV, NeRF, au:Mildenhall"),
+        ("unsubscribe", "Stop following a topic, or all"),
+        ("list", "This chat's topics and settings"),
+        ("summarize", "Card of one paper: /summarize 2404.00409"),
+        ("digest", "Send the papers not yet sent, now"),
+        ("settings", "Show settings; /set <name> <value> changes one"),
+        ("help", "What the bot does, with examples"),
+    ],
+    "zh": [
+        ("subscribe", "关注主题：cs.CV、NeRF、au:Mildenhall"),
+        ("unsubscribe", "取消关注主题，或 all 全部取消"),
+        ("list", "本聊天关注的主题和设置"),
+        ("summarize", "单篇论文卡片：/summarize 2404.00409"),
+        ("digest", "立即发送尚未发送的论文"),
+        ("settings", "查看设置；/set <名称> <值> 修改"),
+        ("help", "功能说明和示例"),
+    ],
+}
 
 
 @dataclass(frozen=True)
@@ -76,6 +102,11 @@ def parse_command(text: str, bot_username: str | None = None) -> tuple[str, str]
     if addressed and bot_username and addressed.lower() != bot_username.lower():
         return None
     return match.group("name").lower(), (match.group("args") or "").strip()
+
+
+def knows(name: str) -> bool:
+    """Whether `name` is one of the commands (for platforms that see other bots' commands)."""
+    return name in _HANDLERS
 
 
 Handler = Callable[["CommandLayer", Command, Chat, Platform], Awaitable[list[Reply]]]

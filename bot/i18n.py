@@ -71,6 +71,7 @@ LABELS: dict[str, dict[str, str]] = {
         "digest_count": "{count} new papers",
         "digest_topics": "Topics",
         "digest_empty": "No new papers.",
+        "digest_tap": "Tap a number for the paper's card.",
         "blog_description": "New arXiv papers on {topics}, {date}",
         "blog_disclaimer": (
             "Summaries are written by {source}; titles, authors and links come from arXiv. "
@@ -118,6 +119,7 @@ LABELS: dict[str, dict[str, str]] = {
         "digest_count": "{count} 篇新论文",
         "digest_topics": "主题",
         "digest_empty": "没有新论文。",
+        "digest_tap": "点击编号查看论文卡片。",
         "blog_description": "{topics} 方向最新论文，{date}",
         "blog_disclaimer": "总结由{source}生成；标题、作者和链接均来自 arXiv。引用前请核对原文。",
         "figures_heading": "论文图片",

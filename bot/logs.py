@@ -10,6 +10,7 @@ from bot.config import Settings
 
 REDACTED = "[redacted]"
 _WEBHOOK_TOKEN = re.compile(r"(/webhooks/\d+/)[^/?#\s\"'<>]+")
+_FORMATTER = logging.Formatter()
 
 
 def mask_webhook_urls(text: str) -> str:
@@ -19,18 +20,24 @@ def mask_webhook_urls(text: str) -> str:
 
 class RedactSecrets(logging.Filter):
     """Replaces every configured token or key, and the token of any webhook URL, in a
-    record's final message."""
+    record's final message and traceback (URLs of the Telegram Bot API contain the token)."""
 
     def __init__(self, secrets: list[str]) -> None:
         super().__init__()
         self.secrets = [s for s in secrets if len(s) >= 6]
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        for secret in self.secrets:
-            message = message.replace(secret, REDACTED)
-        record.msg, record.args = mask_webhook_urls(message), None
+        record.msg, record.args = self.redact(record.getMessage()), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = _FORMATTER.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redact(record.exc_text)
         return True
+
+    def redact(self, text: str) -> str:
+        for secret in self.secrets:
+            text = text.replace(secret, REDACTED)
+        return mask_webhook_urls(text)
 
 
 def setup_logging(settings: Settings) -> None:

@@ -13,12 +13,12 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
-from bot.arxiv.ids import ArxivId
+from bot.arxiv.ids import ArxivId, parse_arxiv_id
 from bot.arxiv.source import ArxivSource
 from bot.chat_settings import default_chat_settings, parse_setting
 from bot.config import Settings
@@ -55,6 +55,9 @@ DELIVERY_RETRY = RetryPolicy(attempts=10, base_delay=60.0, max_delay=6 * 3600.0)
 # then 2, 4, ... at most 30 minutes apart.
 PLATFORM_FAILURES, PLATFORM_COOLDOWN, PLATFORM_MAX_COOLDOWN = 5, 60.0, 1800.0
 SCHEDULE_SETTINGS = frozenset({"mode", "digest_time", "timezone"})
+# Chats served at once by one delivery pass: a platform's per-chat rate limit (Telegram:
+# about one message a second) then costs one chat's time, not the sum over all chats.
+DELIVERY_CONCURRENCY = 64
 
 Clock = Callable[[], datetime]
 
@@ -142,6 +145,22 @@ class PaperService:
         row = await self.store.call(lambda r: r.ensure_chat(ref.platform, ref.chat_id, defaults))
         return Chat.from_row(row)
 
+    async def known_chat(self, ref: ChatRef) -> Chat | None:
+        """The stored chat, without creating it."""
+        row = await self.store.call(lambda r: r.chat(ref.platform, ref.chat_id))
+        return None if row is None else Chat.from_row(row)
+
+    async def move_chat(self, ref: ChatRef, chat_id: str) -> None:
+        """The platform gave the chat a new id (a Telegram group became a supergroup): its
+        topics, settings and queued papers follow, and it is active again. Nothing moves
+        when the new id is already a chat of its own."""
+        chat = await self.known_chat(ref)
+        if chat is None or await self.known_chat(replace(ref, chat_id=chat_id)) is not None:
+            return
+        changes = {"chat_id": chat_id, "active": 1, "paused_reason": None}
+        await self.store.call(lambda r: r.update_chat(chat.id, changes))
+        log.info("chat %s:%s is now %s", ref.platform, ref.chat_id, chat_id)
+
     async def subscribe(self, chat: Chat, topics: list[Topic]) -> tuple[list[str], list[str]]:
         """Returns (added, already followed) canonical topics."""
         names = [t.canonical for t in topics]
@@ -203,6 +222,13 @@ class PaperService:
             figure = found[0] if found else None
         pdf_url = paper.pdf_url(self.settings.arxiv_pdf_url)
         return Card(paper=paper, summary=summary, language=language, pdf_url=pdf_url, figure=figure)
+
+    async def known_card(self, paper_id: str, language: str, figures: bool = False) -> Card:
+        """The card of a paper sent earlier (a "Details" button): the stored metadata and the
+        cached summary; arXiv is asked only for a paper that is not stored."""
+        row = await self.store.call(lambda r: r.paper(paper_id))
+        paper = Paper.from_row(row) if row else await self.paper(parse_arxiv_id(paper_id))
+        return await self.card(paper, language, figures)
 
     async def summary(self, paper: Paper, language: str) -> Summary:
         """The cached summary of this paper version, or one made now: once per key even
@@ -436,25 +462,36 @@ class PaperService:
     async def deliver_due(self, platforms: Mapping[str, Platform]) -> DeliveryReport:
         """Send what is due now to every active chat of the given platforms: instant
         chats' papers, daily digests whose time has come, retries whose wait is over.
-        A chat whose platform is down waits without holding up the others."""
+        Chats are served concurrently (at most `DELIVERY_CONCURRENCY` at once), each in
+        order; a chat whose platform is down waits without holding up the others."""
         report = DeliveryReport()
         now = self.clock()
         candidates = await self.store.call(lambda r: r.delivery_candidates(iso(now)))
-        for row in candidates:
-            if self._stopping:
-                break
+        slots = asyncio.Semaphore(DELIVERY_CONCURRENCY)
+
+        async def deliver(row: Row) -> None:
             chat = Chat.from_row(row)
             platform = platforms.get(chat.platform)
             if platform is None or not is_due(chat, now, datetime.fromisoformat(row["oldest_due"])):
-                continue
-            if not self.circuit(chat.platform).allows():
-                report.waiting += 1
-                continue
-            try:
-                await self.deliver_chat(chat, platform, report, scheduled=True)
-            except Exception as exc:  # one chat's unexpected failure must not stop the others
-                log.exception("delivery to %s:%s crashed", chat.platform, chat.chat_id)
-                report.failed.append(f"{chat.platform}:{chat.chat_id}: {exc}")
+                return
+            async with slots:
+                if self._stopping:
+                    return
+                if not self.circuit(chat.platform).allows():
+                    report.waiting += 1
+                    return
+                try:
+                    await self.deliver_chat(chat, platform, report, scheduled=True)
+                except Exception as exc:  # one chat's unexpected failure must not stop others
+                    log.exception("delivery to %s:%s crashed", chat.platform, chat.chat_id)
+                    report.failed.append(f"{chat.platform}:{chat.chat_id}: {exc}")
+
+        tasks = [asyncio.create_task(deliver(row)) for row in candidates]
+        try:
+            await asyncio.gather(*tasks)
+        finally:  # a crash (cancellation, interrupt) in one chat stops all of them
+            for task in tasks:
+                task.cancel()
         return report
 
     async def deliver_chat(

@@ -15,8 +15,13 @@ from handlers.discord_webhook import DiscordWebhooks
 def adapters(settings: Settings, layer: CommandLayer) -> list[Adapter]:
     """The configured adapters, not yet started."""
     configured: list[Adapter] = []
+    # each chat library is imported only when its platform is configured
+    if settings.telegram_bot_token:
+        from handlers.telegram import TelegramAdapter
+
+        configured.append(TelegramAdapter(settings, layer))
     if settings.discord_bot_token:
-        from handlers.discord_bot import DiscordAdapter  # discord.py only when it is needed
+        from handlers.discord_bot import DiscordAdapter
 
         configured.append(DiscordAdapter(settings, layer))
     return configured

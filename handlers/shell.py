@@ -10,7 +10,7 @@ import asyncio
 import getpass
 from typing import TextIO
 
-from bot.commands import Command, CommandLayer, Reply, parse_command
+from bot.commands import NOT_A_COMMAND, Command, CommandLayer, Reply, parse_command
 from bot.models import Card, Chat, Digest
 from bot.service import ChatRef
 from handlers.render import card_text, digest_text
@@ -68,7 +68,7 @@ async def run_shell(layer: CommandLayer, stdin: TextIO, out: TextIO, interactive
             continue
         parsed = parse_command(text)
         if parsed is None:
-            platform.show(Reply("Commands start with /. Send /help to see them."))
+            platform.show(Reply(NOT_A_COMMAND))
             continue
         name, args = parsed
         command = Command(chat=chat, user_id=chat.chat_id, name=name, args=args, user_is_admin=True)

@@ -1,5 +1,6 @@
-"""The plumbing of the local fake servers: a threaded HTTP server on 127.0.0.1 that hands
-each request to its subclass and sends back the `Scripted` answer it returns."""
+"""The plumbing of the local fake servers: a threaded HTTP server on 127.0.0.1 (`LocalServer`,
+for fakes with their own request handler) and `FakeServer`, which hands each request to its
+subclass and sends back the `Scripted` answer it returns."""
 
 from __future__ import annotations
 
@@ -20,11 +21,12 @@ class Scripted:
     delay: float = 0.0
 
 
-class FakeServer:
-    """Subclasses answer GETs (`get`) and POSTs (`post`); `start` serves in a thread."""
+class LocalServer:
+    """Serves `handler` on a free port of 127.0.0.1 in a background thread."""
 
-    def __init__(self) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+    def __init__(self, handler: type[BaseHTTPRequestHandler]) -> None:
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
         )
@@ -41,6 +43,13 @@ class FakeServer:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+class FakeServer(LocalServer):
+    """Subclasses answer GETs (`get`) and POSTs (`post`); `start` serves in a thread."""
+
+    def __init__(self) -> None:
+        super().__init__(self._handler())
 
     def get(self, path: str, params: dict[str, str]) -> Scripted:
         return Scripted(405)

@@ -1,5 +1,6 @@
 """Polling and delivery through the service, against the fake arXiv and a real database."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -11,6 +12,11 @@ from bot.service import ChatRef, PaperNotFound, PaperService
 from bot.topics import parse_topic
 from storage.database import Store
 from tests.fake_arxiv import FakeArxiv, make_paper
+
+
+class Killed(BaseException):
+    """The process dying at this very moment (raised where `except Exception` cannot catch
+    it, like SystemExit, but without leaving the event loop)."""
 
 
 class RecordingPlatform:
@@ -29,7 +35,7 @@ class RecordingPlatform:
             raise self.fail_with
         self.cards.append((chat.chat_id, card.paper.id))
         if self.crash_after_send:
-            raise SystemExit("killed between send and record")
+            raise Killed("killed between send and record")
 
     async def send_digest(self, chat: Chat, digest: Digest) -> None:
         if self.fail_with is not None:
@@ -176,7 +182,7 @@ async def test_crash_between_send_and_record_repeats_only_that_card(
     await service.poll()
     platform = RecordingPlatform()
     platform.crash_after_send = True
-    with pytest.raises(SystemExit):
+    with pytest.raises(Killed):
         await service.deliver_due({"test": platform})
     platform.crash_after_send = False
     await service.deliver_due({"test": platform})
@@ -227,3 +233,40 @@ async def test_a_stored_topic_that_no_longer_parses_is_skipped(
     store.repo.subscribe(chat.id, ["cs.NOPE"])
     report = await service.poll()
     assert report.topics == 1 and report.errors == []
+
+
+async def test_a_chat_moves_to_its_new_id_unless_that_id_is_taken(
+    service: PaperService, store: Store, fake_arxiv: FakeArxiv
+) -> None:
+    chat = await one_paper_queued(service, fake_arxiv, "old")
+    await service.set_active(chat, False, "upgraded")
+    await service.move_chat(ChatRef("test", "old"), "new")
+    moved = store.repo.chat("test", "new")
+    assert (moved["id"], moved["active"], moved["paused_reason"]) == (chat.id, 1, None)
+    assert pending_ids(store, chat) == ["2511.00001"]
+
+    other = await service.chat(ChatRef("test", "other"))
+    await service.move_chat(ChatRef("test", "new"), "other")
+    assert store.repo.chat("test", "new")["id"] == chat.id
+    assert store.repo.chat("test", "other")["id"] == other.id
+    await service.move_chat(ChatRef("test", "unknown"), "x")
+    assert store.repo.chat("test", "x") is None
+
+
+async def test_two_deliveries_to_one_chat_at_once_send_each_paper_once(
+    service: PaperService, store: Store, fake_arxiv: FakeArxiv
+) -> None:
+    fake_arxiv.feeds["cs.CV"] = [make_paper(1), make_paper(2)]
+    chat = await follow(service, "c", "cs.CV")
+    await service.poll()
+
+    class Slow(RecordingPlatform):
+        async def send_card(self, chat: Chat, card: Card) -> None:
+            await asyncio.sleep(0.01)  # the other delivery runs meanwhile
+            await super().send_card(chat, card)
+
+    platform = Slow()
+    await asyncio.gather(
+        service.deliver_chat(chat, platform), service.deliver_due({"test": platform})
+    )
+    assert platform.cards == [("c", "2511.00001"), ("c", "2511.00002")]

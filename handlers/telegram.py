@@ -1,0 +1,574 @@
+"""The Telegram adapter: updates in (commands, buttons, membership), cards and digests out.
+
+Built on python-telegram-bot's `Application` with long polling. It only
+translates: a message becomes a `Command` for the command layer, whose replies
+it sends; a button press asks the service for a stored card; the bot being
+added to or removed from a chat resumes or pauses that chat. Rendering and
+Telegram's limits are in `handlers.telegram_render`, flood control in
+`handlers.telegram_rate`, and every retry follows `bot.retry`.
+
+Channels are managed from a private chat: `/subscribe @channel cs.CV` is the
+command `/subscribe cs.CV` for the channel, once the bot may post there; the
+user's admin status in the channel decides as in a group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from typing import TypeVar
+
+from telegram import (
+    BotCommand,
+    ChatMember,
+    InlineKeyboardMarkup,
+    InputFile,
+    LinkPreviewOptions,
+    MaybeInaccessibleMessage,
+    Message,
+    ReplyParameters,
+    Update,
+)
+from telegram import Chat as TelegramChat
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+)
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    BaseUpdateProcessor,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    ContextTypes,
+    ExtBot,
+    MessageHandler,
+    filters,
+)
+
+from bot.arxiv.ids import InvalidArxivId
+from bot.commands import (
+    CHANGING,
+    MENU,
+    NOT_A_COMMAND,
+    NOT_TEXT,
+    Command,
+    CommandLayer,
+    Reply,
+    knows,
+    parse_command,
+)
+from bot.config import ConfigError, Settings
+from bot.delivery import ChatUnavailable, DeliveryFailed
+from bot.models import Card, Chat, Digest
+from bot.retry import RetryPolicy, ServiceUnavailable, Transient, with_retries
+from bot.service import ChatRef, PaperNotFound
+from bot.summarize import SummaryError
+from handlers.telegram_rate import TelegramRateLimiter, retry_after_seconds
+from handlers.telegram_render import (
+    CARD,
+    DETAILS,
+    TELEGRAM_LIMITS,
+    RateLimits,
+    card_messages,
+    details_messages,
+    digest_header,
+    digest_list,
+    parse_button,
+    plain_card,
+    split_plain,
+    without_button,
+)
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+PLATFORM = "telegram"
+RETRY = RetryPolicy(attempts=4, base_delay=1.0, max_delay=60.0)
+POLL_TIMEOUT = 30  # seconds a getUpdates long poll waits for news
+CONCURRENT_UPDATES = 64
+UPDATES = ["message", "callback_query", "my_chat_member"]
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+ADMINS = frozenset({ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR})
+PRESENT = ADMINS | {ChatMemberStatus.MEMBER, ChatMemberStatus.RESTRICTED}
+CHANNEL_COMMANDS = frozenset({"subscribe", "unsubscribe", "list", "settings", "set", "digest"})
+_CHANNEL = re.compile(r"(?P<channel>@\w{4,32}|-100\d{5,})(?:\s+(?P<rest>.*))?", re.S)
+_GONE = (
+    "chat not found",
+    "bot was kicked",
+    "bot is not a member",
+    "not enough rights to send",
+    "have no rights to send",
+    "chat_write_forbidden",
+    "group chat was deactivated",
+    "user is deactivated",
+    "peer_id_invalid",
+)
+
+CHANNEL_HINT = (
+    "Channels: make me an administrator there, then send me here /subscribe @channel cs.CV"
+)
+CHANNEL_UNKNOWN = "I cannot see {channel}. Add me to the channel as an administrator first."
+NOT_A_CHANNEL = "{channel} is not a channel; send the command in that chat itself."
+CANNOT_POST = "Make me an administrator of {title} who may post messages, then try again."
+CHANNEL_ADDED = (
+    "I was added to the channel {title}. Manage it from here, e.g. /subscribe {handle} cs.CV"
+)
+PAPER_GONE = "This paper is not available any more."
+TRY_LATER = "Not available right now; please try again in a minute."
+FAILED = "Something went wrong on our side; the error was logged."
+
+
+def chat_ref(chat: TelegramChat) -> ChatRef:
+    """The chat as the core names it (Telegram supergroups are groups)."""
+    kind = {ChatType.PRIVATE: "private", ChatType.CHANNEL: "channel"}.get(chat.type, "group")
+    title = chat.title or chat.full_name or chat.username or ""
+    return ChatRef(PLATFORM, str(chat.id), kind, title)
+
+
+def _gone(error: BadRequest) -> bool:
+    message = error.message.lower()
+    return any(reason in message for reason in _GONE)
+
+
+class ChatOrder(BaseUpdateProcessor):
+    """Updates of different chats are handled concurrently, those of one chat in order."""
+
+    def __init__(self, max_concurrent_updates: int) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._users: Counter[int] = Counter()
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[object]) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await coroutine
+            return
+        lock = self._locks.setdefault(chat.id, asyncio.Lock())
+        self._users[chat.id] += 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._users[chat.id] -= 1
+            if not self._users[chat.id]:
+                del self._users[chat.id], self._locks[chat.id]
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
+
+
+class TelegramAdapter:
+    """Receives updates by long polling and delivers cards and digests (`bot.delivery`)."""
+
+    name = PLATFORM
+
+    def __init__(
+        self,
+        settings: Settings,
+        layer: CommandLayer,
+        *,
+        limits: RateLimits = TELEGRAM_LIMITS,
+        retry: RetryPolicy = RETRY,
+        poll_timeout: int = POLL_TIMEOUT,
+    ) -> None:
+        if not settings.telegram_bot_token:
+            raise ConfigError("TELEGRAM_BOT_TOKEN is not set")
+        self.layer = layer
+        self.service = layer.service
+        self.retry = retry
+        self.poll_timeout = poll_timeout
+        root = settings.telegram_api_url.rstrip("/")
+        self.app: Application = (
+            ApplicationBuilder()
+            .token(settings.telegram_bot_token)
+            .base_url(f"{root}/bot")
+            .base_file_url(f"{root}/file/bot")
+            .rate_limiter(TelegramRateLimiter(limits))
+            .concurrent_updates(ChatOrder(CONCURRENT_UPDATES))
+            .job_queue(None)  # scheduling is paperbot's own
+            .build()
+        )
+        self.app.add_handler(CallbackQueryHandler(self._on_button))
+        self.app.add_handler(
+            ChatMemberHandler(self._on_membership, ChatMemberHandler.MY_CHAT_MEMBER)
+        )
+        self.app.add_handler(MessageHandler(filters.UpdateType.MESSAGE, self._on_message))
+        self.app.add_error_handler(self._on_error)
+
+    @property
+    def bot(self) -> ExtBot[None]:
+        return self.app.bot
+
+    # lifecycle
+
+    async def start(self) -> None:
+        """Check the token, register the command menu and start long polling."""
+        try:
+            await self._call("connecting to Telegram", self._connect)
+        except InvalidToken:
+            raise ConfigError("TELEGRAM_BOT_TOKEN was not accepted by Telegram") from None
+        except DeliveryFailed as exc:
+            raise ServiceUnavailable(str(exc)) from exc
+        await self.app.start()
+        updater = self.app.updater
+        assert updater is not None
+        await updater.start_polling(timeout=self.poll_timeout, allowed_updates=UPDATES)
+        log.info("Telegram bot @%s is running", self.bot.username)
+
+    async def _connect(self) -> None:
+        await self.app.initialize()
+        for language, entries in MENU.items():
+            commands = [BotCommand(name, description) for name, description in entries]
+            await self.bot.set_my_commands(
+                commands, language_code=None if language == "en" else language
+            )
+
+    async def stop(self) -> None:
+        """Stop polling, let handlers in flight finish, close the connections."""
+        updater = self.app.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self.app.running:
+            await self.app.stop()
+        await self.app.shutdown()
+
+    # deliveries (bot.delivery.Platform)
+
+    async def send_card(self, chat: Chat, card: Card) -> None:
+        await self._send_card(chat.chat_id, card)
+
+    async def send_digest(self, chat: Chat, digest: Digest) -> None:
+        """A header then one card per paper, or a compact list when the digest has more
+        papers than the chat's `max`."""
+        try:
+            if len(digest.cards) > chat.max_papers:
+                for text, keyboard in digest_list(digest):
+                    await self._text(chat.chat_id, text, markup=True, keyboard=keyboard)
+                return
+            await self._text(chat.chat_id, digest_header(digest), markup=True)
+        except BadRequest as error:
+            raise DeliveryFailed(f"digest for chat {chat.chat_id}: {error.message}") from error
+        for card in digest.cards:
+            await self._send_card(chat.chat_id, card)
+
+    async def _send_card(self, chat_id: str | int, card: Card, reply_to: int | None = None) -> None:
+        """The card with HTML, photo and buttons; if Telegram refuses it, as plain text."""
+        try:
+            await self._rich_card(chat_id, card, reply_to)
+        except BadRequest as error:
+            log.warning(
+                "Telegram refused the card of %s for chat %s (%s); sending it as plain text",
+                card.paper.id,
+                chat_id,
+                error.message,
+            )
+            try:
+                for part in plain_card(card):
+                    await self._text(chat_id, part, markup=False)
+            except BadRequest as again:
+                raise DeliveryFailed(f"card {card.paper.id}: {again.message}") from again
+
+    async def _rich_card(self, chat_id: str | int, card: Card, reply_to: int | None) -> None:
+        messages = card_messages(card)
+        keyboard_on_photo = not messages.texts
+        if messages.photo is not None:
+            figure = messages.photo
+            name = f"{card.paper.id.replace('/', '_')}-fig{figure.number}.{figure.extension}"
+            await self._send(
+                chat_id,
+                "sendPhoto",
+                lambda: self.bot.send_photo(
+                    chat_id,
+                    InputFile(figure.image, filename=name),
+                    caption=messages.caption,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=messages.keyboard if keyboard_on_photo else None,
+                    reply_parameters=_reply_to(reply_to),
+                ),
+            )
+            reply_to = None
+        for index, text in enumerate(messages.texts):
+            last = index == len(messages.texts) - 1
+            keyboard = messages.keyboard if last else None
+            await self._text(chat_id, text, markup=True, keyboard=keyboard, reply_to=reply_to)
+            reply_to = None
+
+    async def _text(
+        self,
+        chat_id: str | int,
+        text: str,
+        *,
+        markup: bool,
+        keyboard: InlineKeyboardMarkup | None = None,
+        reply_to: int | None = None,
+    ) -> Message:
+        return await self._send(
+            chat_id,
+            "sendMessage",
+            lambda: self.bot.send_message(
+                chat_id,
+                text,
+                parse_mode=ParseMode.HTML if markup else None,
+                link_preview_options=NO_PREVIEW,
+                reply_markup=keyboard,
+                reply_parameters=_reply_to(reply_to),
+            ),
+        )
+
+    async def _send(self, chat_id: str | int, what: str, request: Callable[[], Awaitable[T]]) -> T:
+        """A request to one chat: a chat that is gone raises `ChatUnavailable`, flood
+        control and network failures are retried, then raise `DeliveryFailed`
+        (also when a group became a supergroup: the chat moves to its new id);
+        `BadRequest` (a message Telegram refuses) is raised as is."""
+        try:
+            return await self._call(f"Telegram {what} to {chat_id}", request)
+        except Forbidden as error:
+            raise ChatUnavailable(f"chat {chat_id}: {error.message}") from error
+        except ChatMigrated as error:
+            await self.service.move_chat(ChatRef(PLATFORM, str(chat_id)), str(error.new_chat_id))
+            raise DeliveryFailed(f"chat {chat_id}: {error.message}") from error
+        except BadRequest as error:
+            if _gone(error):
+                raise ChatUnavailable(f"chat {chat_id}: {error.message}") from error
+            raise
+
+    async def _call(self, what: str, request: Callable[[], Awaitable[T]]) -> T:
+        """`request` under the retry policy: flood control (retry_after), timeouts, network
+        errors and 5xx answers are retried; after the last attempt, `DeliveryFailed`."""
+
+        async def attempt() -> T:
+            try:
+                return await request()
+            except RetryAfter as error:
+                raise Transient(error.message, retry_after_seconds(error)) from error
+            except BadRequest:
+                raise
+            except NetworkError as error:
+                raise Transient(error.message) from error
+
+        try:
+            return await with_retries(attempt, policy=self.retry, what=what)
+        except ServiceUnavailable as exc:
+            raise DeliveryFailed(str(exc)) from exc
+
+    # updates: messages
+
+    async def _on_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        message = update.message
+        if message is None:
+            return
+        if message.migrate_to_chat_id:
+            await self.service.move_chat(chat_ref(message.chat), str(message.migrate_to_chat_id))
+            return
+        private = message.chat.type == ChatType.PRIVATE
+        if message.text is None:
+            if private and message.effective_attachment is not None:
+                await self._answer(message, Reply(NOT_TEXT))
+            return
+        parsed = parse_command(message.text, self.bot.username)
+        if parsed is None:
+            if private:
+                await self._answer(message, Reply(NOT_A_COMMAND))
+            return
+        name, args = parsed
+        if not private and not knows(name) and "@" not in message.text.split()[0]:
+            return  # another bot's command in a group
+        command = await self._command(message, name, args)
+        if command is None:
+            return
+        replies = await self.layer.handle(command, self)
+        if private and name in ("start", "help") and replies:
+            replies[-1] = Reply(f"{replies[-1].text}\n\n{CHANNEL_HINT}")
+        for reply in replies:
+            await self._answer(message, reply)
+
+    async def _command(self, message: Message, name: str, args: str) -> Command | None:
+        """The command a message gives, with the sender's admin status where it matters;
+        None when a channel command was refused (the sender has been told why)."""
+        user = message.from_user
+        user_id = str(user.id) if user else ""
+        ref = chat_ref(message.chat)
+        if ref.kind == "private" and name in CHANNEL_COMMANDS:
+            target = _CHANNEL.fullmatch(args)
+            if target is not None:
+                return await self._channel_command(message, name, target, user_id)
+        admin = False
+        if ref.kind != "private" and name in CHANGING:
+            sender = message.sender_chat
+            anonymous = sender is not None and sender.id == message.chat.id  # anonymous admin
+            admin = anonymous or await self._is_admin(message.chat.id, user_id)
+        return Command(chat=ref, user_id=user_id, name=name, args=args, user_is_admin=admin)
+
+    async def _channel_command(
+        self, message: Message, name: str, target: re.Match[str], user_id: str
+    ) -> Command | None:
+        handle = target["channel"]
+        try:
+            channel = await self._call(f"getChat {handle}", lambda: self.bot.get_chat(handle))
+            me = await self._member(channel.id, self.bot.id)
+        except (BadRequest, Forbidden):
+            await self._answer(message, Reply(CHANNEL_UNKNOWN.format(channel=handle)))
+            return None
+        if channel.type != ChatType.CHANNEL:
+            await self._answer(message, Reply(NOT_A_CHANNEL.format(channel=handle)))
+            return None
+        if me.status != ChatMemberStatus.ADMINISTRATOR or not getattr(
+            me, "can_post_messages", False
+        ):
+            title = channel.title or handle
+            await self._answer(message, Reply(CANNOT_POST.format(title=title)))
+            return None
+        admin = await self._is_admin(channel.id, user_id)
+        ref = ChatRef(PLATFORM, str(channel.id), "channel", channel.title or handle)
+        rest = (target["rest"] or "").strip()
+        return Command(chat=ref, user_id=user_id, name=name, args=rest, user_is_admin=admin)
+
+    async def _member(self, chat_id: int, user_id: int | str) -> ChatMember:
+        return await self._call(
+            f"getChatMember {chat_id}", lambda: self.bot.get_chat_member(chat_id, int(user_id))
+        )
+
+    async def _is_admin(self, chat_id: int, user_id: str) -> bool:
+        if not user_id:
+            return False
+        try:
+            member = await self._member(chat_id, user_id)
+        except (TelegramError, DeliveryFailed) as exc:
+            log.warning("admin check of user %s in chat %s failed: %s", user_id, chat_id, exc)
+            return False
+        return member.status in ADMINS
+
+    async def _answer(self, message: Message, reply: Reply) -> None:
+        """Send one reply to the chat of `message` (quoting it in groups); a failure is
+        logged, never raised."""
+        quote = None if message.chat.type == ChatType.PRIVATE else message.message_id
+        with _unsent(f"reply to chat {message.chat_id}"):
+            if reply.card is not None:
+                await self._send_card(message.chat_id, reply.card, reply_to=quote)
+                return
+            for part in split_plain(reply.text):
+                await self._text(message.chat_id, part, markup=False, reply_to=quote)
+                quote = None
+
+    # updates: buttons
+
+    async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        button = parse_button(query.data)
+        message = query.message
+        if button is None or message is None:
+            await query.answer()
+            return
+        chat = await self.service.chat(chat_ref(message.chat))
+        language = button.language or chat.language
+        figures = button.kind == CARD and chat.figures
+        try:
+            card = await self.service.known_card(button.paper_id, language, figures)
+        except (InvalidArxivId, PaperNotFound):
+            await query.answer(PAPER_GONE)
+            return
+        except (ServiceUnavailable, SummaryError):
+            await query.answer(TRY_LATER)
+            return
+        await query.answer()
+        chat_id = message.chat.id
+        await self._drop_button(message, query.data or "")
+        with _unsent(f"button {query.data} in chat {chat_id}"):
+            if button.kind == DETAILS:
+                for text in details_messages(card):
+                    await self._text(chat_id, text, markup=True, reply_to=message.message_id)
+            else:
+                await self._send_card(chat_id, card, reply_to=message.message_id)
+
+    async def _drop_button(self, message: MaybeInaccessibleMessage, data: str) -> None:
+        """Take a pressed paper button off its message, so it is expanded once."""
+        markup = without_button(getattr(message, "reply_markup", None), data)
+        with _unsent(f"buttons of message {message.message_id}", logging.INFO):
+            await self._send(
+                message.chat.id,
+                "editMessageReplyMarkup",
+                lambda: self.bot.edit_message_reply_markup(
+                    message.chat.id, message.message_id, reply_markup=markup
+                ),
+            )
+
+    # updates: the bot added to or removed from a chat
+
+    async def _on_membership(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        change = update.my_chat_member
+        if change is None:
+            return
+        ref = chat_ref(change.chat)
+        was = change.old_chat_member.status in PRESENT
+        now = change.new_chat_member.status in PRESENT
+        if was == now:
+            return
+        if not now:
+            chat = await self.service.known_chat(ref)
+            if chat is not None:
+                reason = f"bot {change.new_chat_member.status} by user {change.from_user.id}"
+                await self.service.set_active(chat, False, reason)
+                log.info("Telegram chat %s paused: %s", ref.chat_id, reason)
+            return
+        chat = await self.service.chat(ref)
+        await self.service.set_active(chat, True)
+        log.info("Telegram chat %s (%s) active", ref.chat_id, ref.kind)
+        if ref.kind == "group":
+            await self._greet(change.chat.id, str(change.from_user.id), ref)
+        elif ref.kind == "channel":
+            handle = f"@{change.chat.username}" if change.chat.username else str(change.chat.id)
+            text = CHANNEL_ADDED.format(title=ref.title or handle, handle=handle)
+            await self._quietly(change.from_user.id, text)
+
+    async def _greet(self, chat_id: int, user_id: str, ref: ChatRef) -> None:
+        command = Command(chat=ref, user_id=user_id, name="start")
+        for reply in await self.layer.handle(command, self):
+            await self._quietly(chat_id, reply.text)
+
+    async def _quietly(self, chat_id: int, text: str) -> None:
+        """A message that may not arrive (a user who never started the bot)."""
+        with _unsent(f"message to chat {chat_id}", logging.INFO):
+            await self._text(chat_id, text, markup=False)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        log.error(
+            "handling an update of Telegram chat %s failed",
+            chat.id if chat else "-",
+            exc_info=context.error,
+        )
+        message = update.effective_message if isinstance(update, Update) else None
+        if message is not None and chat is not None and chat.type != ChatType.CHANNEL:
+            await self._answer(message, Reply(FAILED))
+
+
+@contextmanager
+def _unsent(what: str, level: int = logging.WARNING) -> Iterator[None]:
+    """Log, not raise, a message Telegram did not take (a reply, a button's answer)."""
+    try:
+        yield
+    except (DeliveryFailed, BadRequest) as exc:
+        log.log(level, "%s not sent: %s", what, exc)
+
+
+def _reply_to(message_id: int | None) -> ReplyParameters | None:
+    if message_id is None:
+        return None
+    return ReplyParameters(message_id=message_id, allow_sending_without_reply=True)

@@ -1,0 +1,383 @@
+"""Cards, details and digests as Telegram HTML, next to every Telegram limit.
+
+Pure functions: a `Card` or `Digest` in, message texts (HTML parse mode) and
+inline keyboards out. Every piece of arXiv or model text is escaped with
+`html.escape`; the only tags are the ones written here. Lengths are counted as
+Telegram counts them: visible characters after entity parsing, in UTF-16 code
+units. Long texts are split at paragraph boundaries, then at line breaks, then
+at spaces.
+
+The structure (which parts, in which order, with which labels) comes from
+`handlers.render`, shared with the text and Markdown renderers.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.i18n import labels
+from bot.models import Card, Digest, Figure
+from handlers.render import (
+    Labels,
+    _counted,
+    _details,
+    _figure_caption,
+    _filled,
+    _link_urls,
+    _meta_line,
+    _plain,
+    _shown_authors,
+    _source_line,
+    _takeaways,
+    _topics_text,
+    _venue,
+    card_text,
+)
+
+# ---------------------------------------------------------------- Telegram's limits
+
+TEXT_LIMIT = 4096  # characters of a message after entity parsing
+CAPTION_LIMIT = 1024  # characters of a photo caption after entity parsing
+CALLBACK_DATA_LIMIT = 64  # bytes of an inline button's callback data
+PHOTO_MAX_BYTES = 10 * 1024 * 1024
+PHOTO_MAX_SIDES = 10_000  # width + height of a photo
+PHOTO_MAX_RATIO = 20  # longer side / shorter side of a photo
+LIST_ITEMS_PER_MESSAGE = 20  # papers (and buttons) per message of a compact digest
+LIST_BUTTONS_PER_ROW = 5
+LIST_TLDR_LIMIT = 300  # characters of a TL;DR in a compact digest
+
+
+@dataclass(frozen=True)
+class Window:
+    """At most `limit` messages in any `seconds`-long window."""
+
+    limit: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Telegram's flood limits for sending and editing messages."""
+
+    overall: Window = Window(30, 1.0)
+    chat: Window = Window(1, 1.0)
+    group: Window = Window(20, 60.0)
+
+
+TELEGRAM_LIMITS = RateLimits()
+
+# ---------------------------------------------------------------- buttons
+
+DETAILS = "d"  # callback: the structured summary of a paper
+CARD = "c"  # callback: the whole card of a paper (from a compact digest)
+_BUTTON = re.compile(r"(?P<kind>[dc]):(?P<id>[^:]{1,40})(?::(?P<language>[^:]{1,32}))?")
+
+
+@dataclass(frozen=True)
+class Button:
+    """What an inline button of ours asks for."""
+
+    kind: str
+    paper_id: str
+    language: str | None
+
+
+def button_data(kind: str, paper_id: str, language: str) -> str:
+    """Callback data for a paper button; the language is left out when it would not fit."""
+    data = f"{kind}:{paper_id}:{language}"
+    if len(data.encode()) <= CALLBACK_DATA_LIMIT:
+        return data
+    return f"{kind}:{paper_id}"
+
+
+def parse_button(data: str | None) -> Button | None:
+    """The button's request, or None for data that is not ours."""
+    match = _BUTTON.fullmatch(data or "")
+    if match is None:
+        return None
+    return Button(match["kind"], match["id"], match["language"])
+
+
+def card_keyboard(card: Card) -> InlineKeyboardMarkup:
+    """The buttons under a card: "Details" (when the summary has any) and the PDF link."""
+    lab = labels(card.language)
+    row = []
+    if _details(card.summary, lab):
+        data = button_data(DETAILS, card.paper.id, card.language)
+        row.append(InlineKeyboardButton(lab["details"], callback_data=data))
+    row.append(InlineKeyboardButton(lab["pdf"], url=card.pdf_url))
+    return InlineKeyboardMarkup([row])
+
+
+def without_button(markup: InlineKeyboardMarkup | None, data: str) -> InlineKeyboardMarkup | None:
+    """`markup` less the button with callback `data` (None when nothing is left)."""
+    if markup is None:
+        return None
+    rows = [
+        [button for button in row if button.callback_data != data] for row in markup.inline_keyboard
+    ]
+    kept = [row for row in rows if row]
+    return InlineKeyboardMarkup(kept) if kept else None
+
+
+# ---------------------------------------------------------------- lengths and splitting
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def telegram_length(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def visible_length(markup: str) -> int:
+    """Length of HTML text after Telegram parses its tags and entities."""
+    return telegram_length(html.unescape(_TAG.sub("", markup)))
+
+
+def split_html(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """HTML text in messages of at most `limit` visible characters: split at blank lines,
+    then line breaks; a line longer than `limit` loses its tags and is split at spaces.
+    Every tag written here opens and closes on one line, so no split breaks one."""
+    return _split(text, limit, markup=True)
+
+
+def split_plain(text: str, limit: int = TEXT_LIMIT) -> list[str]:
+    """Plain text in messages of at most `limit` characters, split like `split_html`."""
+    return _split(text, limit, markup=False)
+
+
+def _split(text: str, limit: int, *, markup: bool) -> list[str]:
+    size = visible_length if markup else telegram_length
+
+    def pieces(block: str, separators: tuple[str, ...]) -> list[str]:
+        if size(block) <= limit:
+            return [block]
+        if not separators:
+            plain = html.unescape(_TAG.sub("", block)) if markup else block
+            words = _words(plain, limit)
+            return [html.escape(w, quote=False) for w in words] if markup else words
+        separator, rest = separators[0], separators[1:]
+        parts = [p for part in block.split(separator) for p in pieces(part, rest)]
+        return _pack(parts, separator, limit, size)
+
+    return [part for part in pieces(text.strip(), ("\n\n", "\n")) if part.strip()]
+
+
+def _pack(parts: list[str], separator: str, limit: int, measure: Callable[[str], int]) -> list[str]:
+    """Consecutive parts joined by `separator` as long as the result fits."""
+    packed: list[str] = []
+    for part in parts:
+        if packed and measure(packed[-1] + separator + part) <= limit:
+            packed[-1] += separator + part
+        else:
+            packed.append(part)
+    return packed
+
+
+def _words(text: str, limit: int) -> list[str]:
+    """Plain text cut at spaces (or anywhere, for a longer word) into `limit`-sized pieces."""
+    chunks: list[str] = []
+    current = ""
+    for word in text.split(" "):
+        candidate = f"{current} {word}" if current else word
+        if telegram_length(candidate) <= limit:
+            current = candidate
+            continue
+        if current:
+            chunks.append(current)
+        while telegram_length(word) > limit:
+            cut = _cut(word, limit)
+            chunks.append(word[:cut])
+            word = word[cut:]
+        current = word
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def _cut(text: str, limit: int) -> int:
+    """The largest prefix length of `text` whose Telegram length is within `limit`."""
+    cut = min(len(text), limit)
+    while telegram_length(text[:cut]) > limit:
+        cut -= 1
+    return cut
+
+
+def _truncate(text: str, limit: int) -> str:
+    """Plain `text` shortened to `limit` characters with an ellipsis."""
+    if telegram_length(text) <= limit:
+        return text
+    return text[: _cut(text, limit - 1)].rstrip() + "…"
+
+
+# ---------------------------------------------------------------- cards
+
+
+def _e(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def _link(label: str, url: str) -> str:
+    return f'<a href="{html.escape(url, quote=True)}">{_e(label)}</a>'
+
+
+def _bold_label(label: str, value: str, lab: Labels) -> str:
+    """`<b>Label</b>: value` with `value` already HTML."""
+    return f"<b>{_e(label)}</b>{_e(lab['colon'])}{value}"
+
+
+def _head(card: Card, lab: Labels) -> str:
+    paper = card.paper
+    shown = {card.pdf_url, paper.abs_url}
+    links = [_link(label, url) for label, url in _link_urls(card, lab) if url not in shown]
+    lines = [
+        f"<b>{_link(' '.join(paper.title.split()), paper.abs_url)}</b>",
+        _e(f"{lab['authors']}{lab['colon']}{_shown_authors(card, lab, _plain)}"),
+        _e(_meta_line(card, lab, markdown=False)),
+        _e(_venue(card, lab, markdown=False)),
+        " · ".join(links),
+    ]
+    return "\n".join(line for line in lines if line)
+
+
+def _summary_blocks(card: Card, lab: Labels) -> list[str]:
+    blocks = []
+    if tldr := _filled(card.summary.tldr):
+        blocks.append(_bold_label(lab["tldr"], _e(tldr), lab))
+    if takeaways := _takeaways(card.summary):
+        bullets = "\n".join(f"• {_e(text)}" for text in takeaways)
+        blocks.append(f"<b>{_e(lab['takeaways'])}</b>\n{bullets}")
+    return blocks
+
+
+def _source(card: Card, lab: Labels) -> str:
+    return f"<i>{_e(_source_line(card.summary, lab))}</i>"
+
+
+def _figure_line(figure: Figure, lab: Labels) -> str:
+    return f"<i>{_e(_figure_caption(figure, lab))}</i>"
+
+
+def photo_fits(figure: Figure) -> bool:
+    """Whether Telegram takes the figure as a photo (size; PNG dimensions when readable)."""
+    if len(figure.image) > PHOTO_MAX_BYTES:
+        return False
+    if figure.image[:8] != b"\x89PNG\r\n\x1a\n" or len(figure.image) < 24:
+        return True
+    width, height = struct.unpack(">II", figure.image[16:24])
+    return (
+        min(width, height) > 0
+        and width + height <= PHOTO_MAX_SIDES
+        and max(width, height) <= PHOTO_MAX_RATIO * min(width, height)
+    )
+
+
+@dataclass(frozen=True)
+class CardMessages:
+    """One card as Telegram messages: an optional photo with its caption, then texts; the
+    keyboard goes on the last message."""
+
+    photo: Figure | None
+    caption: str
+    texts: list[str]
+    keyboard: InlineKeyboardMarkup
+
+
+def card_messages(card: Card) -> CardMessages:
+    """The card as a photo with the whole card as caption when it fits in a caption,
+    otherwise a photo with the figure's caption followed by the card as text."""
+    lab = labels(card.language)
+    blocks = [_head(card, lab), *_summary_blocks(card, lab)]
+    keyboard = card_keyboard(card)
+    figure = card.figure if card.figure is not None and photo_fits(card.figure) else None
+    if figure is None:
+        text = "\n\n".join([*blocks, _source(card, lab)])
+        return CardMessages(None, "", split_html(text), keyboard)
+    caption = "\n\n".join([*blocks, _figure_line(figure, lab), _source(card, lab)])
+    if visible_length(caption) <= CAPTION_LIMIT:
+        return CardMessages(figure, caption, [], keyboard)
+    short = f"<i>{_e(_truncate(_figure_caption(figure, lab), CAPTION_LIMIT))}</i>"
+    text = "\n\n".join([*blocks, _source(card, lab)])
+    return CardMessages(figure, short, split_html(text), keyboard)
+
+
+def plain_card(card: Card) -> list[str]:
+    """The safe form of a card: plain text without markup, split to Telegram's limit."""
+    return split_plain(card_text(card))
+
+
+def details_messages(card: Card) -> list[str]:
+    """The structured summary behind "Details": background, prior work, method, results,
+    conclusion and keywords."""
+    lab = labels(card.language)
+    title = " ".join(card.paper.title.split())
+    blocks = [f"<b>{_e(lab['details'])}</b> · {_link(title, card.paper.abs_url)}"]
+    for section in _details(card.summary, lab):
+        if section.text:
+            blocks.append(_bold_label(section.label, _e(section.text), lab))
+        else:
+            items = "\n".join(
+                f"• {_bold_label(label, _e(text), lab)}" for label, text in section.items
+            )
+            blocks.append(f"<b>{_e(section.label)}</b>\n{items}")
+    blocks.append(_source(card, lab))
+    return split_html("\n\n".join(blocks))
+
+
+# ---------------------------------------------------------------- digests
+
+
+def digest_header(digest: Digest) -> str:
+    """Title with the date, then the count and the topics."""
+    lab = labels(digest.language)
+    title = f"{lab['digest_title']} · {digest.day.isoformat()}"
+    topics = f"{lab['digest_topics']}{lab['colon']}{_topics_text(digest, lab)}"
+    return f"<b>{_e(title)}</b>\n{_e(_counted(digest, lab))} · {_e(topics)}"
+
+
+def digest_list(digest: Digest) -> list[tuple[str, InlineKeyboardMarkup | None]]:
+    """A digest as a compact numbered list (title, authors, TL;DR per paper) in as few
+    messages as fit, each with a numbered button per paper of it that brings its card."""
+    lab = labels(digest.language)
+    header = f"{digest_header(digest)}\n{_e(lab['digest_tap'])}"
+    if not digest.cards:
+        return [(f"{digest_header(digest)}\n{_e(lab['digest_empty'])}", None)]
+    groups: list[tuple[list[str], list[InlineKeyboardButton]]] = [([header], [])]
+    for number, card in enumerate(digest.cards, start=1):
+        entry = _list_entry(number, card, lab)
+        blocks, buttons = groups[-1]
+        if (
+            len(buttons) == LIST_ITEMS_PER_MESSAGE
+            or visible_length("\n\n".join([*blocks, entry])) > TEXT_LIMIT
+        ):
+            blocks, buttons = [], []
+            groups.append((blocks, buttons))
+        blocks.append(entry)
+        data = button_data(CARD, card.paper.id, card.language)
+        buttons.append(InlineKeyboardButton(str(number), callback_data=data))
+    return [
+        ("\n\n".join(blocks), InlineKeyboardMarkup(_rows(buttons, LIST_BUTTONS_PER_ROW)))
+        for blocks, buttons in groups
+    ]
+
+
+def _rows(buttons: list[InlineKeyboardButton], width: int) -> list[list[InlineKeyboardButton]]:
+    return [buttons[i : i + width] for i in range(0, len(buttons), width)]
+
+
+def _list_entry(number: int, card: Card, lab: Labels) -> str:
+    title = " ".join(card.paper.title.split())
+    lines = [
+        f"<b>{number}.</b> {_link(title, card.paper.abs_url)}",
+        _e(_shown_authors(card, lab, _plain)),
+    ]
+    if tldr := _filled(card.summary.tldr):
+        lines.append(f"<i>{_e(_truncate(tldr, LIST_TLDR_LIMIT))}</i>")
+    return "\n".join(lines)

@@ -1,0 +1,614 @@
+"""The Telegram bot end to end: PTB's real requests against a local fake Bot API server
+(tests/fake_telegram.py) and the local fake arXiv, with a real database."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bot.arxiv.client import ArxivClient
+from bot.arxiv.source import ArxivSource
+from bot.commands import CommandLayer
+from bot.config import ConfigError, Settings
+from bot.logs import setup_logging
+from bot.models import Figure, Paper, Summary
+from bot.retry import RetryPolicy
+from bot.service import ChatRef, DeliveryReport, PaperService
+from bot.summarize.extractive import ExtractiveSummarizer
+from bot.topics import parse_topic
+from handlers.registry import adapters
+from handlers.telegram import TelegramAdapter
+from handlers.telegram_render import RateLimits, Window
+from storage.database import Store
+from storage.repository import Repository
+from tests.fake_arxiv import FakeArxiv, FakePaper, make_paper
+from tests.fake_telegram import BOT_USERNAME, TOKEN, FakeTelegram, Sent, png
+
+# Telegram's limits, 50 times faster: the fake enforces them and the bot must keep them.
+LIMITS = RateLimits(overall=Window(30, 0.02), chat=Window(1, 0.02), group=Window(20, 1.2))
+FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.1)
+ALICE, BOB = 42, 43
+GROUP_ID, CHANNEL_ID = -1001, -1002
+
+
+FIGURE_PNG = png(40, 30)
+
+
+class OneFigure:
+    """Every paper's key figure is the same small image."""
+
+    async def figures(self, paper: Paper) -> list[Figure]:
+        return [Figure(1, 2, "Overview of the <method> & its parts.", FIGURE_PNG)]
+
+    async def fulltext(self, paper: Paper) -> str | None:
+        return None
+
+
+@pytest.fixture
+def service(settings: Settings, store: Store, client: ArxivClient) -> PaperService:
+    return PaperService(settings, store, ArxivSource(client), ExtractiveSummarizer(), OneFigure())
+
+
+@pytest.fixture
+def telegram() -> Iterator[FakeTelegram]:
+    fake = FakeTelegram(LIMITS).start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+async def bot(
+    settings: Settings, service: PaperService, telegram: FakeTelegram
+) -> AsyncIterator[TelegramAdapter]:
+    configured = replace(settings, telegram_bot_token=TOKEN, telegram_api_url=telegram.base)
+    adapter = TelegramAdapter(
+        configured, CommandLayer(service), limits=LIMITS, retry=FAST_RETRY, poll_timeout=1
+    )
+    await adapter.start()
+    yield adapter
+    await adapter.stop()
+    assert telegram.throttled == 0, "the bot exceeded a flood limit"
+
+
+@dataclass
+class World:
+    """The bot running against the fake Bot API, with its service, the fake arXiv and the
+    database behind it."""
+
+    bot: TelegramAdapter
+    telegram: FakeTelegram
+    service: PaperService
+    arxiv: FakeArxiv
+    store: Store
+
+    def say(self, chat: dict, user_id: int, text: str) -> None:
+        self.telegram.message(chat, self.telegram.user(user_id), text)
+
+    async def reply_to(self, chat: dict, user_id: int, text: str) -> Sent:
+        """Say `text` in `chat` and wait for the (first) message that answers it."""
+        before = len(self.telegram.sent_to(chat["id"]))
+        self.say(chat, user_id, text)
+        return (await self.telegram.wait_sent(chat["id"], before + 1))[before]
+
+    async def alice_follows(self, papers: list[FakePaper], *commands: str) -> dict:
+        """Alice's private chat following cs.CV (after `commands`), with `papers` announced
+        and polled."""
+        chat = self.telegram.private(ALICE)
+        for command in ("/subscribe cs.CV", *commands):
+            await self.reply_to(chat, ALICE, command)
+        self.arxiv.feeds["cs.CV"] = papers
+        await self.service.poll()
+        return chat
+
+    async def deliver(self, later: timedelta = timedelta(0)) -> DeliveryReport:
+        """Deliver what is due `later` from now (failed deliveries wait for their retry)."""
+        self.service.clock = lambda: datetime.now(UTC) + later
+        return await self.service.deliver_due({"telegram": self.bot})
+
+    def deliveries(self) -> dict[str, int]:
+        return self.store.repo.delivery_counts()
+
+    def chat_row(self, chat_id: int) -> dict | None:
+        return self.store.repo.chat("telegram", str(chat_id))
+
+    async def wait_rows(self, query: Callable[[Repository], object], expected: object) -> None:
+        """Wait until the bot's own handling has stored what `query` should read."""
+        for _ in range(500):
+            if await self.store.call(query) == expected:
+                return
+            await asyncio.sleep(0.01)
+        assert await self.store.call(query) == expected
+
+
+@pytest.fixture
+def world(
+    bot: TelegramAdapter,
+    telegram: FakeTelegram,
+    service: PaperService,
+    fake_arxiv: FakeArxiv,
+    store: Store,
+) -> World:
+    return World(bot, telegram, service, fake_arxiv, store)
+
+
+async def test_start_subscribe_poll_card_with_photo(world: World) -> None:
+    telegram, service = world.telegram, world.service
+    assert telegram.commands[None][0]["command"] == "subscribe"
+    assert telegram.commands["zh"][0]["description"].startswith("关注主题")
+    chat = telegram.private(ALICE)
+    welcome = await world.reply_to(chat, ALICE, "/start")
+    assert "/subscribe <topic>" in welcome.visible and "/subscribe @channel" in welcome.visible
+    assert welcome.parse_mode is None
+    assert "Following cs.CV" in (await world.reply_to(chat, ALICE, "/subscribe cs.CV")).text
+
+    world.arxiv.feeds["cs.CV"] = [make_paper(1, title="Splats <fast> & $x<y$")]
+    await service.poll()
+    report = await world.deliver()
+
+    assert report.cards == 1
+    card = telegram.sent_to(ALICE)[-1]
+    assert card.method == "sendPhoto" and card.photo == FIGURE_PNG
+    assert card.parse_mode == "HTML"
+    assert card.text.startswith(
+        '<b><a href="https://arxiv.org/abs/2511.00001">Splats &lt;fast&gt; &amp; $x&lt;y$</a></b>'
+    )
+    assert "Figure 1: Overview of the <method> & its parts." in card.visible
+    assert {"text": "PDF", "url": f"{world.arxiv.base}/pdf/2511.00001v1"} in card.buttons
+    assert world.deliveries() == {"sent": 1}
+    assert telegram.rejected == []
+
+
+async def test_summarize_every_id_form(world: World) -> None:
+    telegram = world.telegram
+    old_style = FakePaper(
+        id="hep-th/9901001",
+        title="Strings in old style",
+        abstract="We study strings. We find that they vibrate. The result is new.",
+        authors=["E. Witten"],
+        categories=["hep-th"],
+        published=datetime(1999, 1, 4, tzinfo=UTC),
+    )
+    world.arxiv.papers = [make_paper(409, title="Talking heads"), old_style]
+    chat = telegram.private(ALICE)
+    await world.reply_to(chat, ALICE, "/set figures off")
+    forms = [
+        "2511.00409",
+        "2511.00409v1",
+        "arXiv:2511.00409",
+        "https://arxiv.org/abs/2511.00409",
+        f"/summarize@{BOT_USERNAME} https://arxiv.org/pdf/2511.00409v1",
+    ]
+    for form in forms:
+        text = form if form.startswith("/") else f"/summarize {form}"
+        card = await world.reply_to(chat, ALICE, text)
+        assert card.method == "sendMessage" and card.parse_mode == "HTML", form
+        assert card.visible.startswith("Talking heads\nAuthors: Ada Lovelace, Alan Turing"), form
+        assert card.preview_disabled
+    card = await world.reply_to(chat, ALICE, "/summarize hep-th/9901001")
+    assert card.visible.startswith("Strings in old style\nAuthors: E. Witten")
+    missing = await world.reply_to(chat, ALICE, "/summarize 2404.99999")
+    assert missing.text == "No arXiv paper 2404.99999."
+    wrong = await world.reply_to(chat, ALICE, "/summarize 12345")
+    assert wrong.text.startswith("Not an arXiv id or URL")
+    assert telegram.rejected == []
+
+
+async def test_group_admins_change_others_read(world: World) -> None:
+    telegram, store = world.telegram, world.store
+    group = telegram.group(GROUP_ID, admins=(ALICE,))
+    refused = await world.reply_to(group, BOB, "/subscribe cs.CV")
+    assert refused.text == "Only administrators of this chat can change its topics or settings."
+    assert refused.reply_to is not None  # quotes the command it answers
+    assert (await world.reply_to(group, BOB, "/set mode daily")).text.startswith("Only")
+    added = await world.reply_to(group, ALICE, f"/subscribe@{BOT_USERNAME} cs.CV; NeRF")
+    assert added.text.startswith("Following cs.CV\nFollowing nerf")
+    listing = await world.reply_to(group, BOB, "/list")
+    assert "• cs.CV" in listing.text
+
+    world.say(group, BOB, "/weather Berlin")  # another bot's command: not ours to answer
+    unknown = await world.reply_to(group, BOB, f"/weather@{BOT_USERNAME}")
+    assert unknown.text == "Unknown command /weather. Send /help for the list."
+    assert [s.text for s in telegram.sent_to(GROUP_ID)][-2:] == [listing.text, unknown.text]
+    chat = store.repo.chat("telegram", str(GROUP_ID))
+    assert (chat["kind"], chat["title"], chat["mode"]) == ("group", "Lab", "instant")
+    assert store.repo.topics_of(chat["id"]) == ["cs.CV", "nerf"]
+
+
+async def test_anonymous_group_admin_may_change(world: World) -> None:
+    telegram = world.telegram
+    group = telegram.group(GROUP_ID)
+    anonymous = {"id": 1087968824, "is_bot": True, "first_name": "Group"}
+    telegram.message(group, anonymous, "/subscribe cs.CV", sender_chat=group)
+    (reply,) = await telegram.wait_sent(GROUP_ID, 1)
+    assert reply.text.startswith("Following cs.CV")
+
+
+async def test_channel_managed_from_a_private_chat(world: World) -> None:
+    telegram, service, store = world.telegram, world.service, world.store
+    telegram.channel(CHANNEL_ID, "Lab news", "labnews", admins=(ALICE,))
+    telegram.channel(-1003, "Mute", "mutechannel", can_post=False, admins=(ALICE,))
+    telegram.group(GROUP_ID)
+    telegram.group(-1004, "Public group")["username"] = "publicgroup"
+    alice, bob = telegram.private(ALICE), telegram.private(BOB, "Bob")
+
+    added = await world.reply_to(alice, ALICE, "/subscribe @labnews cs.CV")
+    assert added.text.startswith("Following cs.CV")
+    refused = await world.reply_to(bob, BOB, "/subscribe @labnews cs.GR")
+    assert refused.text.startswith("Only administrators")
+    listing = await world.reply_to(bob, BOB, "/list @labnews")
+    assert "• cs.CV" in listing.text and "cs.GR" not in listing.text
+    unknown = await world.reply_to(alice, ALICE, "/subscribe @nosuchchannel cs.CV")
+    assert unknown.text.startswith("I cannot see @nosuchchannel")
+    mute = await world.reply_to(alice, ALICE, "/subscribe @mutechannel cs.CV")
+    assert mute.text.startswith("Make me an administrator of Mute who may post messages")
+    group = await world.reply_to(alice, ALICE, "/subscribe @publicgroup cs.CV")
+    assert group.text.startswith("@publicgroup is not a channel")
+
+    channel = store.repo.chat("telegram", str(CHANNEL_ID))
+    assert (channel["kind"], channel["title"]) == ("channel", "Lab news")
+    assert store.repo.topics_of(channel["id"]) == ["cs.CV"]
+    assert store.repo.chat("telegram", "-1003") is None
+    assert telegram.sent_to(CHANNEL_ID) == []
+
+    world.arxiv.feeds["cs.CV"] = [make_paper(5)]
+    await service.poll()
+    await world.deliver()
+    (card,) = telegram.sent_to(CHANNEL_ID)
+    assert card.method == "sendPhoto" and "A Study of Problem 5" in card.visible
+
+
+async def test_added_removed_readded(world: World) -> None:
+    telegram, service = world.telegram, world.service
+    group = {"id": GROUP_ID, "type": "supergroup", "title": "Reading club"}
+    telegram.chats[GROUP_ID] = group
+    alice = telegram.user(ALICE)
+    telegram.membership(group, alice, "left", "member")
+    (greeting,) = await telegram.wait_sent(GROUP_ID, 1)
+    assert greeting.text.startswith("paperbot follows arXiv for this chat")
+    await world.wait_rows(lambda r: r.chat("telegram", str(GROUP_ID))["title"], "Reading club")
+
+    stored = await service.chat(ChatRef("telegram", str(GROUP_ID), "group"))
+    await service.subscribe(stored, [parse_topic("cs.CV")])
+    telegram.membership(group, alice, "member", "kicked")
+    await world.wait_rows(lambda r: r.chat("telegram", str(GROUP_ID))["active"], 0)
+    world.arxiv.feeds["cs.CV"] = [make_paper(1)]
+    await service.poll()  # a paused chat's topics are not fetched
+    await world.deliver()
+    assert len(telegram.sent_to(GROUP_ID)) == 1
+
+    telegram.membership(group, alice, "left", "administrator")
+    await telegram.wait_sent(GROUP_ID, 2)
+    await world.wait_rows(lambda r: r.chat("telegram", str(GROUP_ID))["active"], 1)
+
+    channel = {"id": CHANNEL_ID, "type": "channel", "title": "News", "username": "news"}
+    telegram.chats[CHANNEL_ID] = channel
+    telegram.private(ALICE)
+    telegram.membership(channel, alice, "left", "administrator")
+    (hint,) = await telegram.wait_sent(ALICE, 1)
+    assert hint.text == (
+        "I was added to the channel News. Manage it from here, e.g. /subscribe @news cs.CV"
+    )
+    assert telegram.sent_to(CHANNEL_ID) == []
+
+
+async def test_blocked_chat_is_paused_and_keeps_its_papers(world: World) -> None:
+    telegram, store = world.telegram, world.store
+    chat = await world.alice_follows([make_paper(1), make_paper(2)])
+    telegram.block(ALICE)
+    report = await world.deliver()
+
+    assert report.paused == [f"telegram:{ALICE}"] and report.cards == 0
+    row = store.repo.chat("telegram", str(ALICE))
+    assert row["active"] == 0 and "blocked" in row["paused_reason"]
+    assert world.deliveries() == {"pending": 2}
+    await world.deliver()  # paused: not tried again
+    assert len(telegram.calls_of("sendPhoto")) == 1  # the one refused with 403
+
+    telegram.membership(chat, telegram.user(ALICE), "kicked", "member")  # unblocked
+    await world.wait_rows(lambda r: r.chat("telegram", str(ALICE))["active"], 1)
+    await world.deliver()
+    cards = telegram.sent_to(ALICE, "sendPhoto")
+    assert [c.visible.split("\n")[0] for c in cards] == [
+        "A Study of Problem 1 with Neural Methods",
+        "A Study of Problem 2 with Neural Methods",
+    ]
+    assert world.deliveries() == {"sent": 2}
+
+
+async def test_flood_control_mid_digest_delivers_all_in_order_once(world: World) -> None:
+    telegram = world.telegram
+    papers = [make_paper(i) for i in range(1, 6)]
+    chat = await world.alice_follows(papers, "/set mode daily", "/set figures off")
+    telegram.fail(429, retry_after=0.05, skip=2, times=2)  # the 2nd and 3rd cards
+    world.say(chat, ALICE, "/digest")
+    await world.wait_rows(Repository.delivery_counts, {"sent": 5})
+
+    digest = telegram.sent_to(ALICE)[3:]
+    assert digest[0].visible.startswith("arXiv digest · ")
+    assert "5 new papers · Topics: cs.CV" in digest[0].visible
+    titles = [message.visible.split("\n")[0] for message in digest[1:]]
+    assert titles == [f"A Study of Problem {i} with Neural Methods" for i in range(1, 6)]
+    assert telegram.rejected == []
+
+
+async def test_network_errors_are_retried_then_reported(world: World) -> None:
+    telegram, store = world.telegram, world.store
+    await world.alice_follows([make_paper(1)])
+    telegram.fail(502, times=3)  # every attempt of the policy
+    report = await world.deliver()
+    assert report.failed and "after 3 attempts" in report.failed[0]
+    assert world.deliveries() == {"pending": 1}
+    assert store.repo.chat("telegram", str(ALICE))["active"] == 1
+
+    telegram.fail(500, times=2)
+    assert (await world.deliver()).cards == 0, "not before its retry time"
+    report = await world.deliver(later=timedelta(minutes=5))
+    assert report.cards == 1 and world.deliveries() == {"sent": 1}
+    assert len(telegram.sent_to(ALICE, "sendPhoto")) == 1
+
+
+async def test_refused_card_is_resent_as_plain_text(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    telegram = world.telegram
+    await world.alice_follows([make_paper(1, title="Odd <title>")])
+    telegram.fail(400, "Bad Request: PHOTO_INVALID_DIMENSIONS", methods=("sendPhoto",))
+    await world.deliver()
+
+    plain = telegram.sent_to(ALICE)[-1]
+    assert plain.method == "sendMessage" and plain.parse_mode is None
+    assert plain.text.startswith("Odd <title>\nAuthors: Ada Lovelace")
+    assert world.deliveries() == {"sent": 1}
+    assert f"card of 2511.00001 for chat {ALICE}" in caplog.text
+    assert "photo_invalid_dimensions" in caplog.text.lower()
+
+
+async def test_details_button_and_compact_digest(world: World) -> None:
+    telegram, store = world.telegram, world.store
+    papers = [make_paper(i) for i in range(1, 4)]
+    await world.alice_follows(papers, "/set max 2", "/set figures off")
+    for number in range(1, 4):
+        store.repo.save_summary(
+            f"2511.0000{number}", 1, "en", "extractive", "abstract", rich_summary(number)
+        )
+    await world.deliver()
+
+    (listing,) = telegram.sent_to(ALICE)[3:]
+    assert "3 new papers" in listing.visible and "Tap a number" in listing.visible
+    assert "1. A Study of Problem 1 with Neural Methods" in listing.visible
+    assert [b["text"] for b in listing.buttons] == ["1", "2", "3"]
+
+    telegram.press(listing, telegram.user(ALICE), listing.buttons[1]["callback_data"])
+    edited, card = (await telegram.wait_sent(ALICE, 6))[4:]
+    assert edited.method == "editMessageReplyMarkup"
+    assert [b["text"] for b in edited.buttons] == ["1", "3"]
+    assert card.visible.startswith("A Study of Problem 2") and card.reply_to == listing.message_id
+    assert "TL;DR: Summary 2 in one line." in card.visible
+
+    details_data = next(b["callback_data"] for b in card.buttons if b["text"] == "Details")
+    telegram.press(card, telegram.user(ALICE), details_data)
+    details = (await telegram.wait_sent(ALICE, 8))[7]
+    assert details.visible.startswith("Details · A Study of Problem 2")
+    assert "Method: We stack <layers> & more." in details.visible
+    assert "Conclusion\n• Significance: It matters." in details.visible
+    assert details.reply_to == card.message_id
+    assert len(telegram.callback_answers) == 2
+    assert telegram.rejected == []
+
+
+def rich_summary(number: int) -> dict:
+    return Summary(
+        tldr=f"Summary {number} in one line.",
+        takeaways=["First point.", "Second point.", "Third point."],
+        background="Background text.",
+        method="We stack <layers> & more.",
+        results="It works.",
+        significance="It matters.",
+        language="en",
+        model="extractive",
+        source="abstract",
+    ).model_dump()
+
+
+@pytest.mark.parametrize(
+    ("update", "reply"),
+    [
+        ("/subscribe " + "x" * 5000, "That message is too long (at most 4096 characters)."),
+        ("/subscribe <b>NeRF</b>", "Not subscribed:"),
+        ("/summarize <script>alert(1)</script>", "Not an arXiv id or URL"),
+        ("/subscribe", "Give a topic: /subscribe cs.CV"),
+        ("/set", "Usage: /set <name> <value>"),
+        ("/frobnicate", "Unknown command /frobnicate. Send /help for the list."),
+        ("hello bot", "Commands start with /. Send /help to see them."),
+        ("sticker", "I read text commands only. Send /help to see them."),
+    ],
+)
+async def test_bad_input_gets_a_short_plain_reply(
+    world: World,
+    update: str,
+    reply: str,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    telegram = world.telegram
+    chat = telegram.private(ALICE)
+    before = len(telegram.sent_to(ALICE))
+    if update == "sticker":
+        sticker = {
+            "file_id": "s1",
+            "file_unique_id": "u1",
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+        }
+        telegram.message(chat, telegram.user(ALICE), sticker=sticker)
+    else:
+        world.say(chat, ALICE, update)
+    answer = (await telegram.wait_sent(ALICE, before + 1))[before]
+    assert answer.text.startswith(reply)
+    assert answer.parse_mode is None and len(answer.text) < 300
+    assert telegram.rejected == []
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_edited_messages_and_channel_posts_are_ignored(world: World) -> None:
+    telegram, store = world.telegram, world.store
+    chat = telegram.private(ALICE)
+    telegram.message(chat, telegram.user(ALICE), "/subscribe cs.CV", kind="edited_message")
+    channel = telegram.channel(CHANNEL_ID, "News", "news")
+    telegram.message(channel, None, "/subscribe cs.GR", kind="channel_post")
+    listing = await world.reply_to(chat, ALICE, "/list")
+    assert "(none; try /subscribe cs.CV)" in listing.text
+    assert len(telegram.sent_to(ALICE)) == 1 and telegram.sent_to(CHANNEL_ID) == []
+    assert store.repo.chat("telegram", str(CHANNEL_ID)) is None
+
+
+async def test_long_reply_is_split_under_the_limit(world: World) -> None:
+    telegram, store = world.telegram, world.store
+    chat = telegram.private(ALICE)
+    await world.reply_to(chat, ALICE, "/list")
+    row = store.repo.chat("telegram", str(ALICE))
+    store.repo.subscribe(row["id"], [f"au:author number {i:03d} of many" for i in range(200)])
+    world.say(chat, ALICE, "/list")
+    await telegram.wait_sent(ALICE, 3)
+    await telegram.wait_for(lambda: telegram.sent_to(ALICE)[-1].text.endswith("max 10"))
+    parts = telegram.sent_to(ALICE)[1:]
+    assert len(parts) == 2 and all(len(part.text) <= 4096 for part in parts)
+    text = "\n".join(part.text for part in parts)
+    assert all(f"• au:author number {i:03d} of many" in text for i in range(200))
+
+
+async def test_registry_and_bad_token(
+    settings: Settings, service: PaperService, telegram: FakeTelegram
+) -> None:
+    layer = CommandLayer(service)
+    assert adapters(settings, layer) == []
+    configured = replace(settings, telegram_bot_token="999:wrong", telegram_api_url=telegram.base)
+    (adapter,) = adapters(configured, layer)
+    assert adapter.name == "telegram"
+    with pytest.raises(ConfigError, match="TELEGRAM_BOT_TOKEN was not accepted"):
+        await adapter.start()
+    await adapter.stop()
+
+
+def test_token_never_reaches_the_log(
+    settings: Settings, service: PaperService, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configured = replace(settings, telegram_bot_token=TOKEN, log_level="DEBUG")
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        setup_logging(configured)
+        TelegramAdapter(configured, CommandLayer(service))  # PTB logs its URLs at DEBUG
+        try:
+            raise ConnectionError(f"POST https://api.telegram.org/bot{TOKEN}/sendMessage failed")
+        except ConnectionError:
+            logging.getLogger("telegram.ext").exception("request to %s failed", f"/bot{TOKEN}/")
+    finally:
+        root.handlers[:], root.level = saved
+    logged = capsys.readouterr().err
+    assert "Set Bot API URL: https://api.telegram.org/bot[redacted]" in logged
+    assert "ConnectionError: POST https://api.telegram.org/bot[redacted]/sendMessage" in logged
+    assert TOKEN not in logged and TOKEN.split(":")[1] not in logged
+
+
+async def test_many_chats_and_a_group_stay_within_flood_limits(
+    settings: Settings,
+    service: PaperService,
+    telegram: FakeTelegram,
+    fake_arxiv: FakeArxiv,
+    store: Store,
+) -> None:
+    tight = RateLimits(overall=Window(10, 0.05), chat=Window(1, 0.02), group=Window(4, 0.2))
+    telegram.windows = FakeTelegram(tight).windows
+    configured = replace(settings, telegram_bot_token=TOKEN, telegram_api_url=telegram.base)
+    adapter = TelegramAdapter(configured, CommandLayer(service), limits=tight, retry=FAST_RETRY)
+    await adapter.start()
+    try:
+        chats = [telegram.private(1000 + i)["id"] for i in range(30)]
+        chats.append(telegram.group(GROUP_ID)["id"])
+        for chat_id in chats:
+            kind = "group" if chat_id < 0 else "private"
+            chat = await service.chat(ChatRef("telegram", str(chat_id), kind))
+            await service.change_setting(chat, "figures", "off")
+            await service.subscribe(chat, [parse_topic("cs.CV")])
+        fake_arxiv.feeds["cs.CV"] = [make_paper(i) for i in range(1, 7)]
+        await service.poll()
+        report = await service.deliver_due({"telegram": adapter})
+    finally:
+        await adapter.stop()
+    assert report.cards == 6 * len(chats) and not report.failed
+    assert telegram.throttled == 0
+    for chat_id in chats:
+        titles = [s.visible.split("\n")[0] for s in telegram.sent_to(chat_id)]
+        assert titles == [f"A Study of Problem {i} with Neural Methods" for i in range(1, 7)]
+
+
+async def test_paperbot_run_starts_the_bot(
+    telegram: FakeTelegram, fake_arxiv: FakeArxiv, tmp_path: Path
+) -> None:
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOT_", "TELEGRAM_"))},
+        **fake_arxiv.env,
+        **telegram.env,
+        "PAPERBOT_DB": str(tmp_path / "run.db"),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "run",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        await telegram.wait_for(lambda: bool(telegram.calls_of("getUpdates")), within=30)
+        assert set(telegram.commands) == {None, "zh"}
+        telegram.message(telegram.private(ALICE), telegram.user(ALICE), "/help")
+        (help_text,) = await telegram.wait_sent(ALICE, 1)
+        assert help_text.text.startswith("paperbot follows arXiv")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, output = await asyncio.wait_for(process.communicate(), 30)
+    err = output.decode()
+    assert process.returncode == 0, err
+    assert "Telegram bot @paperbot_test_bot is running" in err
+    assert TOKEN not in err and TOKEN.split(":")[1] not in err
+
+
+async def test_group_upgraded_to_supergroup_keeps_its_topics(world: World) -> None:
+    telegram, service, store = world.telegram, world.service, world.store
+    seen = telegram.group(GROUP_ID, admins=(ALICE,))
+    unseen = telegram.group(-1005, admins=(ALICE,))
+    for group in (seen, unseen):
+        await world.reply_to(group, ALICE, "/subscribe cs.CV")
+        await world.reply_to(group, ALICE, "/set figures off")
+    telegram.upgrade(seen, -100777)  # the bot gets the service message
+    await world.wait_rows(lambda r: r.chat("telegram", "-100777") is not None, True)
+    telegram.migrated[-1005] = -100888  # the bot learns it when sending
+    telegram.group(-100888)
+    world.arxiv.feeds["cs.CV"] = [make_paper(1)]
+    await service.poll()
+
+    first = await world.deliver()
+    assert first.cards == 1 and len(first.failed) == 1
+    second = await world.deliver(later=timedelta(minutes=5))
+    assert second.cards == 1 and not second.failed
+    for new_id in (-100777, -100888):
+        (card,) = telegram.sent_to(new_id)
+        assert card.visible.startswith("A Study of Problem 1")
+        assert store.repo.chat("telegram", str(new_id))["active"] == 1
+    assert store.repo.chat("telegram", str(GROUP_ID)) is None
+    assert world.deliveries() == {"sent": 2}
