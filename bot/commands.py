@@ -28,6 +28,8 @@ MAX_MESSAGE_CHARS = 4096
 _COMMAND = re.compile(r"^/(?P<name>[A-Za-z_]{1,32})(?:@(?P<bot>\w+))?(?:\s+(?P<args>.*))?$", re.S)
 
 CHANGING = frozenset({"subscribe", "unsubscribe", "set"})
+# a channel is read by its subscribers only: nobody but its administrators may post there
+POSTING_TO_CHANNEL = frozenset({"digest", "summarize"})
 
 NOT_A_COMMAND = "Commands start with /. Send /help to see them."
 NOT_TEXT = "I read text commands only. Send /help to see them."
@@ -125,6 +127,12 @@ class CommandLayer:
             return [problem(f"That message is too long (at most {MAX_MESSAGE_CHARS} characters).")]
         if command.name in CHANGING and not self._may_change(command):
             return [problem("Only administrators of this chat can change its topics or settings.")]
+        if (
+            command.chat.kind == "channel"
+            and command.name in POSTING_TO_CHANNEL
+            and not self._may_change(command)
+        ):
+            return [problem("Only administrators of this channel can post to it.")]
         try:
             chat = await self.service.chat(command.chat)
             return await handler(self, command, chat, platform)

@@ -162,3 +162,10 @@ async def test_unexpected_error_is_logged_not_raised(
     layer.service.topics = broken  # type: ignore[method-assign]
     assert "Something went wrong" in await text_of(layer, "/list")
     assert "database exploded" in caplog.text
+
+
+async def test_only_channel_admins_make_the_bot_post_there(layer: CommandLayer) -> None:
+    channel = ChatRef("test", "-1001", "channel", "News")
+    for message in ("/digest", "/summarize 2404.00409"):
+        assert "Only administrators of this channel" in await text_of(layer, message, chat=channel)
+    assert "No new papers" in await text_of(layer, "/digest", chat=channel, admin=True)
