@@ -60,14 +60,14 @@ async def fan_out(channels: int, mode: str) -> None:
         settings = Settings.from_env({**arxiv.env, "PAPERBOT_DB": f"{tmp}/bench.db"}, None)
         store = Store(settings.db_path)
         client = ArxivClient(settings)
-        tomorrow = datetime.now(UTC) + timedelta(days=1)  # the daily digests are due
+        now = [datetime.now(UTC)]
         service = PaperService(
             settings,
             store,
             ArxivSource(client),
             ExtractiveSummarizer(),
             SmallFigures(),
-            clock=lambda: tomorrow,
+            clock=lambda: now[0],
         )
         for number in range(channels):
             ref = ChatRef(PLATFORM, discord.webhook(str(100 + number)), "channel", f"#{number}")
@@ -75,6 +75,7 @@ async def fan_out(channels: int, mode: str) -> None:
             await service.subscribe(chat, [parse_topic("cs.CV")])
             await service.change_setting(chat, "mode", mode)
         await service.poll()
+        now[0] += timedelta(days=1)  # the daily digests are due
         async with DiscordWebhooks() as webhooks:
             started = time.perf_counter()
             report = await service.deliver_due({PLATFORM: webhooks})
