@@ -40,6 +40,7 @@ from bot.models import Paper, Summary
 from bot.runner import Runner
 from bot.schedule import next_announcement
 from bot.service import ChatRef, PaperService
+from bot.summarize.base import SummaryRun
 from bot.summarize.extractive import ExtractiveSummarizer
 from bot.topics import parse_topic
 from tests.fake_arxiv import FakeArxiv, FakePaper, make_paper
@@ -65,9 +66,15 @@ class CountingSummarizer(ExtractiveSummarizer):
         super().__init__()
         self.calls: Counter[tuple[str, int, str]] = Counter()
 
-    async def summarize(self, paper: Paper, language: str, fulltext: str | None = None) -> Summary:
+    async def summarize(
+        self,
+        paper: Paper,
+        language: str,
+        fulltext: str | None = None,
+        run: SummaryRun | None = None,
+    ) -> Summary:
         self.calls[(paper.id, paper.version, language)] += 1
-        return await super().summarize(paper, language, fulltext)
+        return await super().summarize(paper, language, fulltext, run)
 
 
 def announced_batches(
