@@ -239,8 +239,7 @@ def _since(days: int | None, since: str | None) -> datetime:
 def poll(
     once: Annotated[bool, typer.Option("--once", help="one cycle, then exit")] = False,
 ) -> None:
-    """Fetch new papers for all subscribed topics and deliver what is due (shell chats print
-    to stdout)."""
+    """Fetch new papers for all topics and deliver what is due (shell chats: stdout)."""
 
     async def work(settings: Settings) -> None:
         async with open_service(settings) as service, delivery_platforms() as delivering:
@@ -282,8 +281,7 @@ def run_bot() -> None:
 
 @app.command()
 def stats() -> None:
-    """Counts of chats, subscriptions, papers, deliveries and summaries, model requests,
-    tokens and cache hits, and the last poll."""
+    """Chats, topics, papers, deliveries, summaries, model use and the last poll."""
 
     async def work(settings: Settings) -> None:
         async with open_service(settings) as service:
@@ -306,8 +304,7 @@ def health(
         ),
     ] = None,
 ) -> None:
-    """Exit 0 when the database is readable and a poll succeeded recently, else 1 (for
-    Docker's HEALTHCHECK)."""
+    """Exit 0 if the database reads and a poll succeeded recently, else 1 (HEALTHCHECK)."""
     settings = load_settings()
     try:
         db = open_existing(settings.db_path)
@@ -330,8 +327,7 @@ def health(
 def backup(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="where to write the copy")],
 ) -> None:
-    """Copy the database to FILE while the bot runs (SQLite online backup); README tells
-    how to restore it."""
+    """Copy the database to FILE while the bot runs (restore: see README)."""
     settings = load_settings()
     if file.resolve() == settings.db_path.resolve():
         fail("FILE is the database itself; give another path", 2)
