@@ -36,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.app import open_service
 from bot.config import Settings
+from bot.figures import NoFigures
 from bot.models import Paper, Summary
 from bot.runner import Runner
 from bot.schedule import next_announcement
@@ -147,6 +148,7 @@ async def soak(
 ) -> None:
     """Run the simulated days on `service`, then print what was delivered."""
     clock = service.clock = FakeClock(START)
+    service.figures = NoFigures()  # PDFs are benchmarks/figures.py's business
     summarizer = service.summarizer = CountingSummarizer()
     follows = await add_chats(service, rng, chats)
     platform = SimPlatform(clock, "soak")

@@ -46,9 +46,9 @@ async def fan_out(chats: int, papers: int, groups: int, directory: Path) -> dict
     )
     store = Store(settings.db_path)
     client = ArxivClient(settings)
-    tomorrow = utc_now() + timedelta(days=1)  # every chat's daily digest is due
+    now = [utc_now()]
     service = PaperService(
-        settings, store, ArxivSource(client), ExtractiveSummarizer(), NoFigures(), lambda: tomorrow
+        settings, store, ArxivSource(client), ExtractiveSummarizer(), NoFigures(), lambda: now[0]
     )
     adapter = TelegramAdapter(settings, CommandLayer(service))
     try:
@@ -65,6 +65,7 @@ async def fan_out(chats: int, papers: int, groups: int, directory: Path) -> dict
             await service.subscribe(chat, [parse_topic("cs.CV")])
         arxiv.feeds["cs.CV"] = [make_paper(i) for i in range(1, papers + 1)]
         await service.poll()
+        now[0] += timedelta(days=1)  # every chat's daily digest is due
         await adapter.start()
         started = time.monotonic()
         report = await service.deliver_due({"telegram": adapter})

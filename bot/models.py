@@ -180,6 +180,9 @@ class Digest:
     language: str
 
 
+# `group`: many members talk there (a Telegram group, a Discord server channel or thread);
+# `channel`: a broadcast channel that only its administrators post to (Telegram channels,
+# Discord webhooks)
 ChatKind = Literal["private", "group", "channel"]
 DeliveryMode = Literal["instant", "daily"]
 

@@ -469,11 +469,7 @@ class PaperService:
         candidates = await self.store.call(lambda r: r.delivery_candidates(iso(now)))
         slots = asyncio.Semaphore(DELIVERY_CONCURRENCY)
 
-        async def deliver(row: Row) -> None:
-            chat = Chat.from_row(row)
-            platform = platforms.get(chat.platform)
-            if platform is None or not is_due(chat, now, datetime.fromisoformat(row["oldest_due"])):
-                return
+        async def deliver(chat: Chat, platform: Platform) -> None:
             async with slots:
                 if self._stopping:
                     return
@@ -486,7 +482,15 @@ class PaperService:
                     log.exception("delivery to %s:%s crashed", chat.platform, chat.chat_id)
                     report.failed.append(f"{chat.platform}:{chat.chat_id}: {exc}")
 
-        tasks = [asyncio.create_task(deliver(row)) for row in candidates]
+        due = []
+        for row in candidates:
+            chat = Chat.from_row(row)
+            platform = platforms.get(chat.platform)
+            if platform is not None and is_due(
+                chat, now, datetime.fromisoformat(row["oldest_due"])
+            ):
+                due.append((chat, platform))
+        tasks = [asyncio.create_task(deliver(chat, platform)) for chat, platform in due]
         try:
             await asyncio.gather(*tasks)
         finally:  # a crash (cancellation, interrupt) in one chat stops all of them

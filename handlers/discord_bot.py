@@ -75,14 +75,16 @@ DESCRIPTIONS = {
 
 
 def chat_ref(interaction: discord.Interaction) -> ChatRef:
-    """The chat an interaction came from: its channel or thread (a DM is private)."""
+    """The chat an interaction came from: its channel or thread (a DM is private). A server
+    channel is a `group` in paperbot's terms: its members talk there, and its managers
+    change its topics; `channel` means a broadcast channel that only its admins post to."""
     channel_id = str(interaction.channel_id)
     if interaction.guild_id is None:
         return ChatRef(PLATFORM, channel_id, "private", f"DM with {interaction.user}")
     channel = interaction.channel
     name = getattr(channel, "name", None) or channel_id
     guild = interaction.guild.name if interaction.guild is not None else str(interaction.guild_id)
-    return ChatRef(PLATFORM, channel_id, "channel", f"#{name} ({guild})")
+    return ChatRef(PLATFORM, channel_id, "group", f"#{name} ({guild})")
 
 
 def user_is_admin(interaction: discord.Interaction) -> bool:

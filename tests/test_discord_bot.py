@@ -111,7 +111,7 @@ async def test_only_channel_managers_subscribe(server: Server, store: Store) -> 
     assert done.response.content.startswith("Following cs.CV\nFollowing nerf in:cs.CV")
     assert followed(store, server.channel.id) == ["cs.CV", "nerf in:cs.CV"]
     row = store.repo.chat("discord", str(server.channel.id))
-    assert (row["kind"], row["title"]) == ("channel", "#papers (Lab)")
+    assert (row["kind"], row["title"]) == ("group", "#papers (Lab)")
 
 
 async def test_manage_server_is_enough(server: Server, store: Store) -> None:
