@@ -12,9 +12,12 @@ alone for a while (its circuit opens) without holding up the other platforms.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from bot.models import Card, Chat, Digest
+
+Sent = Callable[[list[str]], Awaitable[None]]
 
 
 class DeliveryFailed(Exception):
@@ -43,8 +46,13 @@ class Platform(Protocol):
         """Send one card; returns once the platform has confirmed it."""
         ...
 
-    async def send_digest(self, chat: Chat, digest: Digest) -> None:
-        """Send a digest (header and papers); returns once all of it is confirmed."""
+    async def send_digest(self, chat: Chat, digest: Digest, sent: Sent) -> None:
+        """Send a digest (header and papers); returns once all of it is confirmed.
+
+        A digest may take several messages: after each one the platform confirmed,
+        `await sent(paper_ids)` with the papers it carried, so that a failure half-way
+        repeats only what did not arrive.
+        """
         ...
 
 

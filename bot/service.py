@@ -554,19 +554,29 @@ class PaperService:
         report: DeliveryReport,
         message: Callable[[], Awaitable[Card | Digest]],
     ) -> bool:
-        """Make and send one message for `rows`, then record them sent, and return
-        whether this chat's next message may go now. On failure, decide who is to
+        """Make and send one message for `rows`, then record them sent (a digest's papers
+        as each of its messages is confirmed), and return whether this chat's next
+        message may go now. On failure, decide who is to
         blame: a chat that is gone is paused; a platform in trouble counts against its
         circuit (the message is charged only while the circuit stays closed); anything
         else (a rejected message, a failed summary, a bug) is charged to the message."""
         circuit = self.circuit(platform.name)
         where = f"{chat.platform}:{chat.chat_id}"
+        unsent = {d["paper_id"]: d for d in rows}
+
+        async def sent(paper_ids: list[str]) -> None:
+            """Record papers as sent as soon as the platform confirmed their message."""
+            ids = [unsent.pop(p)["id"] for p in paper_ids if p in unsent]
+            if ids:
+                await self.store.call(lambda r: r.mark_sent(ids, iso(self.clock())))
+                report.papers += len(ids)
+
         try:
             made = await message()
             if isinstance(made, Card):
                 await platform.send_card(chat, made)
             else:
-                await platform.send_digest(chat, made)
+                await platform.send_digest(chat, made, sent)
         except ChatUnavailable as exc:
             circuit.succeeded()
             await self.set_active(chat, False, str(exc))
@@ -585,12 +595,11 @@ class PaperService:
                 circuit.succeeded()
             elif not isinstance(exc, ServiceUnavailable | SummaryError):
                 log.exception("delivery to %s crashed", where)
-            report.given_up += await self._attempt_failed(where, rows, exc)
+            if unsent:
+                report.given_up += await self._attempt_failed(where, list(unsent.values()), exc)
             return not trouble
         circuit.succeeded()
-        ids = [d["id"] for d in rows]
-        await self.store.call(lambda r: r.mark_sent(ids, iso(self.clock())))
-        report.papers += len(ids)
+        await sent(list(unsent))
         if isinstance(made, Card):
             report.cards += 1
         else:

@@ -33,7 +33,7 @@ from bot.categories import ARCHIVES, CATEGORIES
 from bot.chat_settings import SETTINGS, suggest_values
 from bot.commands import Command, CommandLayer, Reply
 from bot.config import ConfigError, Settings
-from bot.delivery import ChatUnavailable, DeliveryFailed
+from bot.delivery import ChatUnavailable, DeliveryFailed, Sent
 from bot.models import Card, Chat, Digest
 from bot.retry import ServiceUnavailable
 from bot.service import ChatRef
@@ -309,14 +309,16 @@ class DiscordAdapter:
     async def send_card(self, chat: Chat, card: Card) -> None:
         await self._deliver(chat, [card_message(card)])
 
-    async def send_digest(self, chat: Chat, digest: Digest) -> None:
-        await self._deliver(chat, digest_messages(digest))
+    async def send_digest(self, chat: Chat, digest: Digest, sent: Sent) -> None:
+        await self._deliver(chat, digest_messages(digest), sent)
 
-    async def _deliver(self, chat: Chat, messages: list[Message]) -> None:
+    async def _deliver(self, chat: Chat, messages: list[Message], sent: Sent | None = None) -> None:
         channel = self.client.get_partial_messageable(int(chat.chat_id))
         try:
             for message in messages:
                 await channel.send(**_send_kwargs(message))
+                if sent is not None:
+                    await sent(list(message.papers))
         except discord.Forbidden as exc:
             raise ChatUnavailable(f"the bot may not post there (Discord {exc.code})") from None
         except discord.NotFound as exc:

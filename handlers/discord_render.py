@@ -56,12 +56,14 @@ class Upload:
 @dataclass(frozen=True)
 class Message:
     """One Discord message: content, embeds, files, and Details buttons as (label, versioned
-    arXiv id) — the bot shows them; webhooks cannot carry buttons."""
+    arXiv id) — the bot shows them; webhooks cannot carry buttons — and the papers it
+    carries (recorded as sent once Discord has the message)."""
 
     content: str = ""
     embeds: tuple[Embed, ...] = ()
     files: tuple[Upload, ...] = ()
     details: tuple[tuple[str, str], ...] = ()
+    papers: tuple[str, ...] = ()  # the arXiv ids of the papers it carries
 
 
 # ---------------------------------------------------------------- texts and sizes
@@ -243,6 +245,7 @@ def digest_messages(digest: Digest) -> list[Message]:
             embeds=(*current.embeds, embed),
             files=(*current.files, *files),
             details=(*current.details, (_button_label(card, number), card.paper.versioned_id)),
+            papers=(*current.papers, card.paper.id),
         )
     messages.append(current)
     return messages

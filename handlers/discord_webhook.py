@@ -27,7 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from bot.delivery import ChatUnavailable, DeliveryFailed
+from bot.delivery import ChatUnavailable, DeliveryFailed, Sent
 from bot.logs import mask_webhook_urls
 from bot.models import Card, Chat, Digest
 from bot.retry import ServiceUnavailable, Sleep, parse_retry_after
@@ -177,16 +177,18 @@ class DiscordWebhooks:
     async def send_card(self, chat: Chat, card: Card) -> None:
         await self._deliver(chat, [card_message(card)])
 
-    async def send_digest(self, chat: Chat, digest: Digest) -> None:
-        await self._deliver(chat, digest_messages(digest))
+    async def send_digest(self, chat: Chat, digest: Digest, sent: Sent) -> None:
+        await self._deliver(chat, digest_messages(digest), sent)
 
-    async def _deliver(self, chat: Chat, messages: list[Message]) -> None:
+    async def _deliver(self, chat: Chat, messages: list[Message], sent: Sent | None = None) -> None:
         try:
             webhook = parse_webhook_url(chat.chat_id)
         except BadWebhookUrl:
             raise ChatUnavailable("the stored webhook URL is not valid") from None
         for message in messages:
             await self._post(webhook, message)
+            if sent is not None:
+                await sent(list(message.papers))
 
     async def _post(self, webhook: WebhookUrl, message: Message) -> None:
         """Send one message; returns once Discord has stored it."""

@@ -11,6 +11,7 @@ import getpass
 from typing import TextIO
 
 from bot.commands import NOT_A_COMMAND, Command, CommandLayer, Reply, parse_command
+from bot.delivery import Sent
 from bot.models import Card, Chat, Digest
 from bot.service import ChatRef
 from handlers.render import card_text, digest_text
@@ -39,8 +40,9 @@ class ShellPlatform:
     async def send_card(self, chat: Chat, card: Card) -> None:
         self._write(card_text(card))
 
-    async def send_digest(self, chat: Chat, digest: Digest) -> None:
+    async def send_digest(self, chat: Chat, digest: Digest, sent: Sent) -> None:
         self._write(digest_text(digest))
+        await sent([card.paper.id for card in digest.cards])
 
     def show(self, reply: Reply) -> None:
         self._write(card_text(reply.card) if reply.card is not None else reply.text)

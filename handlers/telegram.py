@@ -69,7 +69,7 @@ from bot.commands import (
     parse_command,
 )
 from bot.config import ConfigError, Settings
-from bot.delivery import ChatUnavailable, DeliveryFailed
+from bot.delivery import ChatUnavailable, DeliveryFailed, Sent
 from bot.models import Card, Chat, Digest
 from bot.retry import RetryPolicy, ServiceUnavailable, Transient, with_retries
 from bot.service import ChatRef, PaperNotFound
@@ -252,19 +252,21 @@ class TelegramAdapter:
     async def send_card(self, chat: Chat, card: Card) -> None:
         await self._send_card(chat.chat_id, card)
 
-    async def send_digest(self, chat: Chat, digest: Digest) -> None:
-        """A header then one card per paper, or a compact list when the digest has more
-        papers than the chat's `max`."""
+    async def send_digest(self, chat: Chat, digest: Digest, sent: Sent) -> None:
+        """A header then one card per paper (each recorded as it arrives), or a compact
+        list when the digest has more papers than the chat's `max`."""
         try:
             if len(digest.cards) > chat.max_papers:
                 for text, keyboard in digest_list(digest):
                     await self._text(chat.chat_id, text, markup=True, keyboard=keyboard)
+                await sent([card.paper.id for card in digest.cards])
                 return
             await self._text(chat.chat_id, digest_header(digest), markup=True)
         except BadRequest as error:
             raise DeliveryFailed(f"digest for chat {chat.chat_id}: {error.message}") from error
         for card in digest.cards:
             await self._send_card(chat.chat_id, card)
+            await sent([card.paper.id])
 
     async def _send_card(self, chat_id: str | int, card: Card, reply_to: int | None = None) -> None:
         """The card with HTML, photo and buttons; if Telegram refuses it, as plain text."""

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.delivery import DeliveryFailed
+from bot.delivery import DeliveryFailed, Sent
 from bot.models import Card, Chat, Digest
 from bot.runner import Runner
 from bot.service import PaperService
@@ -94,7 +94,7 @@ class SimPlatform:
     async def send_card(self, chat: Chat, card: Card) -> None:
         self._send(chat, "card", [card.paper.id])
 
-    async def send_digest(self, chat: Chat, digest: Digest) -> None:
+    async def send_digest(self, chat: Chat, digest: Digest, sent: Sent) -> None:
         self._send(chat, "digest", [c.paper.id for c in digest.cards])
 
     def _send(self, chat: Chat, kind: str, papers: list[str]) -> None:

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.arxiv.ids import parse_arxiv_id
-from bot.delivery import ChatUnavailable, DeliveryFailed
+from bot.delivery import ChatUnavailable, DeliveryFailed, Sent
 from bot.models import Card, Chat, Digest
 from bot.service import ChatRef, PaperNotFound, PaperService
 from bot.topics import parse_topic
@@ -37,7 +37,7 @@ class RecordingPlatform:
         if self.crash_after_send:
             raise Killed("killed between send and record")
 
-    async def send_digest(self, chat: Chat, digest: Digest) -> None:
+    async def send_digest(self, chat: Chat, digest: Digest, sent: Sent) -> None:
         if self.fail_with is not None:
             raise self.fail_with
         self.digests.append((chat.chat_id, [c.paper.id for c in digest.cards]))
@@ -270,3 +270,34 @@ async def test_two_deliveries_to_one_chat_at_once_send_each_paper_once(
         service.deliver_chat(chat, platform), service.deliver_due({"test": platform})
     )
     assert platform.cards == [("c", "2511.00001"), ("c", "2511.00002")]
+
+
+async def test_digest_failing_half_way_repeats_only_what_did_not_arrive(
+    service: PaperService, store: Store, fake_arxiv: FakeArxiv
+) -> None:
+    class OneMessagePerPaper(RecordingPlatform):
+        """Sends a digest as one message per paper and breaks after `breaks_after`."""
+
+        breaks_after: int | None = 2
+
+        async def send_digest(self, chat: Chat, digest: Digest, sent: Sent) -> None:
+            for number, card in enumerate(digest.cards):
+                if number == self.breaks_after:
+                    raise DeliveryFailed("HTTP 502")
+                self.cards.append((chat.chat_id, card.paper.id))
+                await sent([card.paper.id])
+
+    fake_arxiv.feeds["cs.CV"] = [make_paper(i) for i in range(1, 6)]
+    chat = await follow(service, "d", "cs.CV")
+    await service.change_setting(chat, "max", "2")  # five papers: a digest
+    await service.poll()
+    platform = OneMessagePerPaper()
+    report = await service.deliver_due({"test": platform})
+    assert report.papers == 2 and report.failed
+    assert sorted(pending_ids(store, chat)) == ["2511.00003", "2511.00004", "2511.00005"]
+
+    platform.breaks_after = None
+    service.clock = lambda: datetime.now(UTC) + timedelta(hours=1)  # past the retry time
+    await service.deliver_due({"test": platform})
+    assert [paper for _, paper in platform.cards] == [f"2511.0000{i}" for i in range(1, 6)]
+    assert store.repo.delivery_counts() == {"sent": 5}

@@ -340,6 +340,25 @@ async def test_flood_control_mid_digest_delivers_all_in_order_once(world: World)
     assert telegram.rejected == []
 
 
+async def test_digest_broken_half_way_resends_only_the_missing_cards(world: World) -> None:
+    telegram = world.telegram
+    papers = [make_paper(i) for i in range(1, 5)]
+    chat = await world.alice_follows(papers, "/set mode daily", "/set figures off")
+    before = len(telegram.sent_to(ALICE))
+    telegram.fail(502, skip=3, times=3)  # header, cards 1 and 2 arrive; card 3 fails for good
+    world.say(chat, ALICE, "/digest")
+    await world.wait_rows(Repository.delivery_counts, {"sent": 2, "pending": 2})
+    row = world.chat_row(ALICE)
+    assert row is not None
+    await world.wait_rows(lambda r: [d["attempts"] for d in r.unsent(row["id"])], [1, 1])
+
+    report = await world.deliver(later=timedelta(days=1, minutes=5))
+    assert report.papers == 2 and world.deliveries() == {"sent": 4}
+    titles = [m.visible.split("\n")[0] for m in telegram.sent_to(ALICE)[before:]]
+    cards = [t for t in titles if t.startswith("A Study of Problem")]
+    assert cards == [f"A Study of Problem {i} with Neural Methods" for i in range(1, 5)]
+
+
 async def test_network_errors_are_retried_then_reported(world: World) -> None:
     telegram, store = world.telegram, world.store
     await world.alice_follows([make_paper(1)])
