@@ -20,7 +20,8 @@ from bot.config import ConfigError, Settings
 from bot.figures import NoFigures
 from bot.models import Paper
 from bot.runner import cycle
-from bot.service import MODEL_PAUSE, UPGRADE_DELAY, PaperService
+from bot.service import PaperService
+from bot.summaries import MODEL_PAUSE, UPGRADE_DELAY
 from bot.summarize.extractive import ExtractiveSummarizer
 from bot.summarize.gemini import GeminiModel
 from bot.summarize.llm import MODEL_POLICY, LanguageModelSummarizer

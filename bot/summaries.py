@@ -1,0 +1,165 @@
+"""Summaries as the service serves them: one per (paper version, language, model, prompt
+version), cached in the database and shared by every chat; concurrent requests for one key
+wait for the one in flight. When the model fails, the paper gets the extractive summary at
+once and the model is asked again later (`upgrade`), while other papers do not wait on a
+failing model."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import asdict
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.models import Paper, Summary
+from bot.summarize import ModelUnavailable, Summarizer, SummaryError, SummaryRun
+from bot.summarize.extractive import summarize_abstract
+from bot.summarize.grounding import Evidence, check
+from bot.summarize.prompt import paper_text
+from storage.database import Store
+
+log = logging.getLogger(__name__)
+
+# A summary that fell back to extractive because the model failed is retried after
+# UPGRADE_DELAY, doubling per failure, at most MAX_UPGRADE_ATTEMPTS times; meanwhile the
+# model is not asked for other papers for MODEL_PAUSE (or as long as the server asked).
+UPGRADE_DELAY = timedelta(minutes=30)
+MAX_UPGRADE_ATTEMPTS = 5
+MODEL_PAUSE = timedelta(minutes=5)
+UPGRADES_PER_POLL = 20
+
+
+class SummaryCache:
+    """`summary(paper, language)` from the cache or the summarizer; `fulltext` gives the
+    PDF's text to a summarizer that reads it; `clock` is the service's clock."""
+
+    def __init__(
+        self,
+        store: Store,
+        summarizer: Summarizer,
+        fulltext: Callable[[Paper], Awaitable[str | None]],
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.store = store
+        self.summarizer = summarizer
+        self.fulltext = fulltext
+        self.clock = clock
+        self._locks: dict[tuple[str, int, str], asyncio.Lock] = {}
+        self._model_paused_until: datetime | None = None
+
+    async def summary(self, paper: Paper, language: str) -> Summary:
+        """The cached summary of this paper version, or one made now: once per key even
+        when many chats ask at the same moment (they wait for the one in flight, then
+        read the cache). An extractive fallback, stored while the model failed, is served
+        until its retry time; the first request after that asks the model again."""
+        key = (paper.id, paper.version, language)
+        lock = self._locks.setdefault(key, asyncio.Lock())
+        model = self.summarizer.model
+        async with lock:
+            row = await self.store.call(
+                lambda r: r.summary(paper.id, paper.version, language, model)
+            )
+            if row is not None and self._is_current(row):
+                await self.store.call(
+                    lambda r: r.count_summary_hit(paper.id, paper.version, language, model)
+                )
+                summary = Summary.model_validate_json(row["data"])
+            else:
+                summary = await self._make_summary(paper, language, row)
+        self._locks.pop(key, None)
+        return summary
+
+    def _is_current(self, row: Mapping[str, Any]) -> bool:
+        if row["prompt_version"] != self.summarizer.prompt_version:
+            return False
+        return row["retry_at"] is None or datetime.fromisoformat(row["retry_at"]) > self.clock()
+
+    async def _make_summary(
+        self, paper: Paper, language: str, previous: Mapping[str, Any] | None
+    ) -> Summary:
+        """Summarize with the model, or fall back to the extractive summary when it fails;
+        check the result and store it with how it was made."""
+        run = SummaryRun()
+        now = self.clock()
+        attempts = previous["attempts"] if previous is not None else 0
+        retry_at: datetime | None = None
+        error = ""
+        fulltext = None
+        if self._model_paused(now):
+            summary, run.grounding = summarize_abstract(paper), "fallback"
+            retry_at, error = self._model_paused_until, "the model failed moments ago; not asked"
+        else:
+            try:
+                if self.summarizer.reads_fulltext:
+                    fulltext = await self.fulltext(paper)
+                summary = await self.summarizer.summarize(paper, language, fulltext, run)
+                attempts = 0
+            except SummaryError as exc:
+                log.warning(
+                    "summary of %s by %s failed; extractive summary instead: %s",
+                    paper.versioned_id,
+                    self.summarizer.model,
+                    exc,
+                )
+                summary, run.grounding, error = summarize_abstract(paper), "fallback", str(exc)
+                attempts += 1
+                if isinstance(exc, ModelUnavailable):
+                    retry_at = self._retry_time(now, exc, attempts)
+        evidence = Evidence(paper, paper_text(fulltext))
+        final = [f.label for f in check(summary, evidence, language)]
+        if final:
+            log.info("summary of %s keeps failing checks: %s", paper.versioned_id, final)
+        details = {
+            "prompt_version": self.summarizer.prompt_version,
+            "grounding": run.grounding,
+            "checks": json.dumps({"draft": run.draft_failures, "final": final}),
+            "error": error[:500],
+            "retry_at": retry_at.isoformat(timespec="seconds") if retry_at else None,
+            "attempts": attempts,
+        }
+        calls = [asdict(call) for call in run.calls]
+        await self.store.call(
+            lambda r: r.save_summary(
+                paper.id,
+                paper.version,
+                language,
+                self.summarizer.model,
+                summary.source,
+                summary.model_dump(),
+                run=details,
+                calls=calls,
+            )
+        )
+        return summary
+
+    def _model_paused(self, now: datetime) -> bool:
+        return self._model_paused_until is not None and now < self._model_paused_until
+
+    def _retry_time(self, now: datetime, exc: ModelUnavailable, attempts: int) -> datetime | None:
+        """When to ask the model again for a summary that fell back (None: never), and
+        pause the model for other papers meanwhile so a failing model costs one wait."""
+        asked = timedelta(seconds=exc.retry_after or 0)
+        self._model_paused_until = now + max(MODEL_PAUSE, asked)
+        if attempts >= MAX_UPGRADE_ATTEMPTS:
+            return None
+        return now + max(UPGRADE_DELAY * 2 ** (attempts - 1), asked)
+
+    async def upgrade(self, limit: int = UPGRADES_PER_POLL) -> int:
+        """Ask the model again for fallback summaries whose retry time has come, so papers
+        delivered with an extractive summary get the model's on a later poll (for the
+        chats and digests still to come). Returns how many were upgraded."""
+        due = self.clock().isoformat(timespec="seconds")
+        model = self.summarizer.model
+        rows = await self.store.call(lambda r: r.summaries_to_upgrade(model, due, limit))
+        upgraded = 0
+        for row in rows:
+            summary = await self.summary(Paper.from_row(row), row["summary_language"])
+            upgraded += summary.source != "extractive"
+            if self._model_paused(self.clock()):
+                break  # the model is failing again: the rest on a later poll
+        if rows:
+            log.info("upgraded %d of %d fallback summaries", upgraded, len(rows))
+        return upgraded
