@@ -42,7 +42,7 @@ from handlers.discord_webhook import (
     WebhookUrl,
     parse_webhook_url,
 )
-from handlers.registry import adapters, delivery_platforms
+from handlers.registry import delivery_platforms, started
 from handlers.render import (
     card_json,
     card_markdown,
@@ -239,11 +239,15 @@ def _since(days: int | None, since: str | None) -> datetime:
 def poll(
     once: Annotated[bool, typer.Option("--once", help="one cycle, then exit")] = False,
 ) -> None:
-    """Fetch new papers for all topics and deliver what is due (shell chats: stdout)."""
+    """Fetch new papers and deliver what is due (shell chats print to stdout)."""
 
     async def work(settings: Settings) -> None:
-        async with open_service(settings) as service, delivery_platforms() as delivering:
-            platforms = {"shell": ShellPlatform(sys.stdout), **delivering}
+        async with (
+            open_service(settings) as service,
+            delivery_platforms() as delivering,
+            started(settings, CommandLayer(service), receive=False) as sending,
+        ):
+            platforms = {"shell": ShellPlatform(sys.stdout), **delivering, **sending}
             if not once:
                 runner = Runner(service, platforms, settings.poll_interval)
                 await runner.run(stop_on_signals())
@@ -260,21 +264,18 @@ def run_bot() -> None:
     """Run the bot: every platform whose token is set, polling on schedule."""
 
     async def work(settings: Settings) -> None:
-        async with open_service(settings) as service, delivery_platforms() as delivering:
-            started = adapters(settings, CommandLayer(service))
-            if not started:
+        stopping = stop_on_signals()
+        async with (
+            open_service(settings) as service,
+            delivery_platforms() as delivering,
+            started(settings, CommandLayer(service), receive=True) as receiving,
+        ):
+            if not receiving:
                 raise BadInput(
                     "no platform configured: set TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN"
                 )
-            stopping = stop_on_signals()
-            for adapter in started:
-                await adapter.start()
-            try:
-                platforms = {**delivering, **{a.name: a for a in started}}
-                await Runner(service, platforms, settings.poll_interval).run(stopping)
-            finally:
-                for adapter in started:
-                    await adapter.stop()
+            platforms = {**delivering, **receiving}
+            await Runner(service, platforms, settings.poll_interval).run(stopping)
 
     run(work)
 

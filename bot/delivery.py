@@ -59,8 +59,9 @@ class Platform(Protocol):
 class Adapter(Platform, Protocol):
     """A platform that also receives messages; `paperbot run` starts and stops it."""
 
-    async def start(self) -> None:
-        """Connect and begin handling incoming messages (returns once running)."""
+    async def start(self, receive: bool = True) -> None:
+        """Connect and begin handling incoming messages (returns once running); with
+        `receive` False only connect for sending (`paperbot poll`)."""
         ...
 
     async def stop(self) -> None:

@@ -255,8 +255,9 @@ class DiscordAdapter:
 
     # lifecycle
 
-    async def start(self) -> None:
-        """Log in (slash commands are synced then), connect to the gateway, wait until ready."""
+    async def start(self, receive: bool = True) -> None:
+        """Log in (slash commands are synced then); when `receive`, connect to the gateway
+        and wait until ready (sending needs only the login)."""
         if not self.settings.discord_bot_token:
             raise ConfigError("DISCORD_BOT_TOKEN is not set")
         Route.BASE = self.api_root
@@ -268,6 +269,8 @@ class DiscordAdapter:
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
             await self.client.close()
             raise ServiceUnavailable(f"Discord: {exc}") from None
+        if not receive:
+            return
         self._connection = asyncio.create_task(self.client.connect(reconnect=True))
         ready = asyncio.create_task(self.client.wait_until_ready())
         done, _ = await asyncio.wait(

@@ -28,6 +28,23 @@ def adapters(settings: Settings, layer: CommandLayer) -> list[Adapter]:
 
 
 @asynccontextmanager
+async def started(
+    settings: Settings, layer: CommandLayer, *, receive: bool
+) -> AsyncIterator[dict[str, Adapter]]:
+    """The configured adapters by name, started (receiving messages, or only connected
+    for sending), and stopped on exit."""
+    running: list[Adapter] = []
+    try:
+        for adapter in adapters(settings, layer):
+            await adapter.start(receive=receive)
+            running.append(adapter)
+        yield {adapter.name: adapter for adapter in running}
+    finally:
+        for adapter in running:
+            await adapter.stop()
+
+
+@asynccontextmanager
 async def delivery_platforms() -> AsyncIterator[dict[str, Platform]]:
     """Platforms that deliver without receiving messages, by name; closed on exit."""
     async with DiscordWebhooks() as webhooks:

@@ -216,14 +216,17 @@ class TelegramAdapter:
 
     # lifecycle
 
-    async def start(self) -> None:
-        """Check the token, register the command menu and start long polling."""
+    async def start(self, receive: bool = True) -> None:
+        """Check the token, register the command menu and (when `receive`) start long
+        polling."""
         try:
             await self._call("connecting to Telegram", self._connect)
         except InvalidToken:
             raise ConfigError("TELEGRAM_BOT_TOKEN was not accepted by Telegram") from None
         except DeliveryFailed as exc:
             raise ServiceUnavailable(str(exc)) from exc
+        if not receive:
+            return
         await self.app.start()
         updater = self.app.updater
         assert updater is not None

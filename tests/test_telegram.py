@@ -19,6 +19,7 @@ from bot.arxiv.client import ArxivClient
 from bot.arxiv.source import ArxivSource
 from bot.commands import CommandLayer
 from bot.config import ConfigError, Settings
+from bot.figures import NoFigures
 from bot.logs import setup_logging
 from bot.models import Figure, Paper, Summary
 from bot.retry import RetryPolicy
@@ -605,6 +606,50 @@ async def test_paperbot_run_starts_the_bot(
     assert process.returncode == 0, err
     assert "Telegram bot @paperbot_test_bot is running" in err
     assert TOKEN not in err and TOKEN.split(":")[1] not in err
+
+
+async def test_poll_once_delivers_to_telegram_chats_without_receiving(
+    telegram: FakeTelegram, fake_arxiv: FakeArxiv, tmp_path: Path, settings: Settings
+) -> None:
+    database = tmp_path / "once.db"
+    store, client = Store(database), ArxivClient(settings)
+    try:
+        service = PaperService(
+            replace(settings, db_path=database),
+            store,
+            ArxivSource(client),
+            ExtractiveSummarizer(),
+            NoFigures(),
+        )
+        chat = await service.chat(ChatRef("telegram", str(ALICE)))
+        await service.subscribe(chat, [parse_topic("cs.CV")])
+    finally:
+        await client.aclose()
+        store.close()
+    telegram.private(ALICE)
+    fake_arxiv.feeds["cs.CV"] = [make_paper(1)]
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("PAPERBOT_", "TELEGRAM_"))},
+        **fake_arxiv.env,
+        **telegram.env,
+        "PAPERBOT_DB": str(database),
+    }
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "poll",
+        "--once",
+        env=env,
+        cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, err = await asyncio.wait_for(process.communicate(), 60)
+    assert process.returncode == 0, err.decode()
+    (card,) = telegram.sent_to(ALICE)
+    assert card.visible.startswith("A Study of Problem 1")
+    assert telegram.calls_of("getUpdates") == []
 
 
 async def test_group_upgraded_to_supergroup_keeps_its_topics(world: World) -> None:
