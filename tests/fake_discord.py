@@ -264,6 +264,8 @@ class FakeDiscord:
             )
         if method == "POST" and path.startswith("/interactions/"):
             return _json({"interaction": {"id": path.split("/")[2], "type": 2}})
+        if method == "POST" and path.startswith("/channels/") and path.endswith("/messages"):
+            return _json(_message(path.split("/")[2], payload))
         return _json({"message": "404: Not Found", "code": 0}, status=404)
 
     # gateway
@@ -343,3 +345,23 @@ async def _read_body(request: web.Request) -> tuple[Any, list[Upload]]:
         text = await request.text()
         return (json.loads(text) if text else None), []
     return None, []
+
+
+def _message(channel_id: str, payload: Any) -> dict[str, Any]:
+    """The message Discord answers a bot's post with (what discord.py reads of it)."""
+    return {
+        "id": str(10**17 + len(str(payload))),
+        "channel_id": channel_id,
+        "author": BOT_USER,
+        "content": (payload or {}).get("content", ""),
+        "timestamp": "2026-11-23T00:00:00+00:00",
+        "edited_timestamp": None,
+        "tts": False,
+        "mention_everyone": False,
+        "mentions": [],
+        "mention_roles": [],
+        "attachments": [],
+        "embeds": (payload or {}).get("embeds", []),
+        "pinned": False,
+        "type": 0,
+    }

@@ -166,3 +166,23 @@ def test_refused_token_exits_2(cli_env: dict[str, str], fake_discord: FakeDiscor
     assert result.returncode == 2
     assert result.stderr.strip().endswith("paperbot: DISCORD_BOT_TOKEN was refused by Discord")
     assert "a-wrong-token-42" not in result.stderr
+
+
+def test_poll_once_posts_to_bot_channels_without_the_gateway(
+    run_cli: RunCli,
+    cli_env: dict[str, str],
+    fake_discord: FakeDiscord,
+    fake_arxiv: FakeArxiv,
+    tmp_path: Path,
+) -> None:
+    assert run_cli("shell", stdin="/subscribe cs.CV\n").returncode == 0
+    with sqlite3.connect(tmp_path / "cli.db") as db:  # the shell chat becomes a Discord channel
+        db.execute("UPDATE chats SET platform = 'discord', chat_id = '5006', kind = 'group'")
+    fake_arxiv.feeds["cs.CV"] = [make_paper(1, title="Splats in the wild")]
+    env = {"DISCORD_BOT_TOKEN": BOT_TOKEN, "DISCORD_API_URL": fake_discord.api_url}
+    result = run_cli("poll", "--once", extra_env=env)
+    assert result.returncode == 0, result.stderr
+    (post,) = [r for r in fake_discord.requests if r.path == "/api/v10/channels/5006/messages"]
+    assert post.payload["embeds"][0]["title"] == "Splats in the wild"
+    assert fake_discord.identify is None
+    assert BOT_TOKEN not in result.stdout + result.stderr
