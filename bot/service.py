@@ -27,7 +27,7 @@ from bot.models import Card, Chat, Digest, Paper, Summary
 from bot.retry import CircuitBreaker, RetryPolicy, ServiceUnavailable
 from bot.schedule import is_due, missed_announcement
 from bot.summaries import SummaryCache
-from bot.summarize import Summarizer, SummaryError
+from bot.summarize import Summarizer
 from bot.topics import Topic, TopicError, parse_topic
 from storage.database import Store
 from storage.repository import Repository, Row, iso
@@ -450,7 +450,7 @@ class PaperService:
         message may go now. On failure, decide who is to
         blame: a chat that is gone is paused; a platform in trouble counts against its
         circuit (the message is charged only while the circuit stays closed); anything
-        else (a rejected message, a failed summary, a bug) is charged to the message."""
+        else (a rejected message, a bug) is charged to the message."""
         circuit = self.circuit(platform.name)
         where = f"{chat.platform}:{chat.chat_id}"
         unsent = {d["paper_id"]: d for d in rows}
@@ -484,7 +484,7 @@ class PaperService:
                     return False
             elif isinstance(exc, MessageRejected):
                 circuit.succeeded()
-            elif not isinstance(exc, ServiceUnavailable | SummaryError):
+            elif not isinstance(exc, ServiceUnavailable):
                 log.exception("delivery to %s crashed", where)
             if unsent:
                 report.given_up += await self._attempt_failed(where, list(unsent.values()), exc)
