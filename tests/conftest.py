@@ -13,6 +13,7 @@ from bot.arxiv.client import ArxivClient
 from bot.arxiv.source import ArxivSource
 from bot.config import Settings
 from bot.figures import NoFigures
+from bot.models import Figure, Paper
 from bot.retry import RetryPolicy
 from bot.service import PaperService
 from bot.summarize.extractive import ExtractiveSummarizer
@@ -141,4 +142,26 @@ def spawn_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[st
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+    )
+
+
+class OneFigure:
+    """A PDF reader that finds the same figure in every paper (and no text)."""
+
+    def __init__(self, figure: Figure) -> None:
+        self.figure = figure
+
+    async def figures(self, paper: Paper) -> list[Figure]:
+        return [self.figure]
+
+    async def fulltext(self, paper: Paper) -> str | None:
+        return None
+
+
+def service_with_figure(
+    settings: Settings, store: Store, client: ArxivClient, figure: Figure
+) -> PaperService:
+    """The extractive service whose cards all carry `figure`."""
+    return PaperService(
+        settings, store, ArxivSource(client), ExtractiveSummarizer(), OneFigure(figure)
     )

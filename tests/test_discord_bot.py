@@ -16,34 +16,24 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from bot.arxiv.client import ArxivClient
-from bot.arxiv.source import ArxivSource
 from bot.commands import Command, CommandLayer, Reply
 from bot.config import Settings
 from bot.delivery import Platform
-from bot.models import Figure, Paper
+from bot.models import Figure
 from bot.service import PaperService
-from bot.summarize.extractive import ExtractiveSummarizer
 from handlers.discord_bot import DiscordAdapter
 from storage.database import Store
+from tests.conftest import service_with_figure
 from tests.fake_arxiv import FakeArxiv, make_paper
 from tests.fake_discord import BOT_TOKEN, FakeDiscord
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
 
-class OneFigure:
-    """A PDF reader that finds one figure in every paper."""
-
-    async def figures(self, paper: Paper) -> list[Figure]:
-        return [Figure(number=1, page=1, caption="Overview of the method.", image=PNG)]
-
-    async def fulltext(self, paper: Paper) -> str | None:
-        return None
-
-
 @pytest.fixture
 def service(settings: Settings, store: Store, client: ArxivClient) -> PaperService:
-    return PaperService(settings, store, ArxivSource(client), ExtractiveSummarizer(), OneFigure())
+    figure = Figure(number=1, page=1, caption="Overview of the method.", image=PNG)
+    return service_with_figure(settings, store, client, figure)
 
 
 @pytest.fixture

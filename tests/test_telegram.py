@@ -21,7 +21,7 @@ from bot.commands import CommandLayer
 from bot.config import ConfigError, Settings
 from bot.figures import NoFigures
 from bot.logs import setup_logging
-from bot.models import Figure, Paper, Summary
+from bot.models import Figure, Summary
 from bot.retry import RetryPolicy
 from bot.service import ChatRef, DeliveryReport, PaperService
 from bot.summarize.extractive import ExtractiveSummarizer
@@ -31,6 +31,7 @@ from handlers.telegram import TelegramAdapter
 from handlers.telegram_render import RateLimits, Window
 from storage.database import Store
 from storage.repository import Repository
+from tests.conftest import service_with_figure
 from tests.fake_arxiv import FakeArxiv, FakePaper, make_paper
 from tests.fake_telegram import BOT_USERNAME, TOKEN, FakeTelegram, Sent, png
 
@@ -44,19 +45,10 @@ GROUP_ID, CHANNEL_ID = -1001, -1002
 FIGURE_PNG = png(40, 30)
 
 
-class OneFigure:
-    """Every paper's key figure is the same small image."""
-
-    async def figures(self, paper: Paper) -> list[Figure]:
-        return [Figure(1, 2, "Overview of the <method> & its parts.", FIGURE_PNG)]
-
-    async def fulltext(self, paper: Paper) -> str | None:
-        return None
-
-
 @pytest.fixture
 def service(settings: Settings, store: Store, client: ArxivClient) -> PaperService:
-    return PaperService(settings, store, ArxivSource(client), ExtractiveSummarizer(), OneFigure())
+    figure = Figure(1, 2, "Overview of the <method> & its parts.", FIGURE_PNG)
+    return service_with_figure(settings, store, client, figure)
 
 
 @pytest.fixture
