@@ -3,7 +3,9 @@
 It answers `id_list` lookups and `search_query` searches (the subset of the
 query language paperbot sends: ti/abs/au/cat terms, quoted phrases, AND/OR,
 parentheses) from a list of papers, sorted newest first and paged like arXiv;
-serves category feeds and the PDFs it was given at `/pdf/<versioned id>` (404
+serves category feeds (also archive-level ones like `cs` and several categories
+joined with `+`, made from the current listing: `announced`, shown as `listing_day`)
+and the PDFs it was given at `/pdf/<versioned id>` (404
 for any other, like a withdrawn paper); records every request; and can be
 scripted to answer with errors (503 + Retry-After, 429, empty pages, malformed
 XML, slow answers, HTML instead of a PDF).
@@ -14,10 +16,11 @@ from __future__ import annotations
 
 import re
 from collections import deque
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
 
 from tests.fake_http import FakeServer, Scripted
 
@@ -54,6 +57,8 @@ class FakeArxiv(FakeServer):
         super().__init__()
         self.papers: list[FakePaper] = []
         self.feeds: dict[str, list[FakePaper]] = {}
+        self.announced: list[FakePaper] = []
+        self.listing_day: date | None = None
         self.raw_ids: dict[str, bytes] = {}
         self.pdfs: dict[str, bytes] = {}
         self.api_script: deque[Scripted] = deque()
@@ -87,8 +92,7 @@ class FakeArxiv(FakeServer):
         if path.startswith("/rss/"):
             if self.rss_script:
                 return self.rss_script.popleft()
-            category = path[len("/rss/") :]
-            return Scripted(body=rss_feed(category, self.feeds.get(category, [])))
+            return Scripted(body=self._listing(path[len("/rss/") :]))
         if self.api_script:
             return self.api_script.popleft()
         if params.get("id_list"):
@@ -99,6 +103,26 @@ class FakeArxiv(FakeServer):
             (p for p in self.papers if evaluate(query, p)), key=lambda p: p.published, reverse=True
         )
         return Scripted(body=atom_feed(hits[start : start + size], len(hits), start))
+
+    def _listing(self, name: str) -> bytes:
+        """A feed given as such, or else made from the current listing and the given
+        feeds: every paper listed in one of the `+`-joined categories or archives, `new`
+        where its primary category is one of them, `cross` otherwise (`replace` and
+        `replace-cross` for replacements)."""
+        if name in self.feeds:
+            return rss_feed(name, self.feeds[name], self.listing_day)
+        wanted = name.split("+")
+        pool = {p.id: p for feed in self.feeds.values() for p in feed}
+        pool.update((p.id, p) for p in self.announced)
+        papers = []
+        for paper in pool.values():
+            if not any(_listed_in(c, wanted) for c in paper.categories):
+                continue
+            primary = _listed_in(paper.categories[0], wanted)
+            kind = "replace" if paper.announce_type.startswith("replace") else "new"
+            kind = kind if primary else {"new": "cross", "replace": "replace-cross"}[kind]
+            papers.append(replace(paper, announce_type=kind))
+        return rss_feed(name, papers, self.listing_day)
 
     def _pdf(self, versioned_id: str) -> Scripted:
         if self.pdf_script:
@@ -125,6 +149,10 @@ class FakeArxiv(FakeServer):
     def get(self, path: str, params: dict[str, str]) -> Scripted:
         self.requests.append((path, params))
         return self.respond(path, params)
+
+
+def _listed_in(category: str, names: list[str]) -> bool:
+    return any(category == n or category.split(".")[0] == n for n in names)
 
 
 # the query language subset
@@ -212,7 +240,7 @@ def _atom_entry(p: FakePaper) -> str:
     )
 
 
-def rss_feed(category: str, papers: list[FakePaper]) -> bytes:
+def rss_feed(category: str, papers: list[FakePaper], day: date | None = None) -> bytes:
     items = "".join(
         "    <item>\n"
         f"      <title>{escape(p.title)}</title>\n"
@@ -234,8 +262,17 @@ def rss_feed(category: str, papers: list[FakePaper]) -> bytes:
         'xmlns:dc="http://purl.org/dc/elements/1.1/" version="2.0">\n  <channel>\n'
         f"    <title>{category} updates on arXiv.org</title>\n"
         f"    <link>http://rss.arxiv.org/rss/{category}</link>\n"
-        f"    <description>{category} updates</description>\n{items}  </channel>\n</rss>\n"
+        f"    <description>{category} updates</description>\n{_pub_date(day)}{items}"
+        "  </channel>\n</rss>\n"
     ).encode()
+
+
+def _pub_date(day: date | None) -> str:
+    """The channel's `<pubDate>`: midnight US Eastern of the announcement day."""
+    if day is None:
+        return ""
+    midnight = datetime.combine(day, time(0), ZoneInfo("America/New_York"))
+    return f"    <pubDate>{midnight.strftime('%a, %d %b %Y %H:%M:%S %z')}</pubDate>\n"
 
 
 def _iso(when: datetime) -> str:
@@ -266,4 +303,34 @@ def make_paper(
         categories=categories or ["cs.CV"],
         published=published,
         **extra,  # type: ignore[arg-type]
+    )
+
+
+# arXiv's schedule: what a listing day announces, and when it was submitted
+
+NEW_YORK = ZoneInfo("America/New_York")
+DEADLINE = time(14, 0)  # submissions received by 14:00 New York time are in the next listing
+
+
+def announcement_of(day: date) -> datetime:
+    """When the listing dated `day` is announced: 20:00 New York time the evening before."""
+    return datetime.combine(day - timedelta(days=1), time(20, 0), NEW_YORK).astimezone(UTC)
+
+
+def _weekday_before(day: date) -> date:
+    day -= timedelta(days=1)
+    while day.weekday() >= 5:
+        day -= timedelta(days=1)
+    return day
+
+
+def submission_window(day: date) -> tuple[datetime, datetime]:
+    """When the papers of the listing dated `day` were submitted: between the two
+    deadlines before it (Monday's listing: Thursday 14:00 to Friday 14:00; Tuesday's:
+    Friday 14:00 to Monday 14:00, the weekend's submissions)."""
+    end = _weekday_before(day)
+    start = _weekday_before(end)
+    return (
+        datetime.combine(start, DEADLINE, NEW_YORK).astimezone(UTC),
+        datetime.combine(end, DEADLINE, NEW_YORK).astimezone(UTC),
     )

@@ -97,8 +97,8 @@ async def test_rss_feed_and_its_failures(
             Scripted(body=body),
         ]
     )
-    items = await client.feed("quant-ph")
-    assert len(items) == 81
+    listing = await client.feed("quant-ph")
+    assert len(listing.items) == 81
     assert fake_arxiv.rss_requests() == ["/rss/quant-ph"] * 3
 
 

@@ -1,5 +1,5 @@
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -69,7 +69,9 @@ def test_malformed_xml() -> None:
 
 
 def test_real_rss_feed(fixtures: Path) -> None:
-    items = parse_rss(load(fixtures, "arxiv_rss/rss_quant-ph_2025-04-28.xml"))
+    listing = parse_rss(load(fixtures, "arxiv_rss/rss_quant-ph_2025-04-28.xml"))
+    assert listing.day == date(2025, 4, 28)
+    items = listing.items
     assert len(items) == 81
     assert Counter(i.announce_type for i in items) == {
         "new": 40,

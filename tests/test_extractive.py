@@ -40,7 +40,7 @@ def _fixture_papers() -> list[Paper]:
         except ArxivQueryError:
             continue  # the error fixture has no paper
     rss = FIXTURES / "arxiv_rss" / "rss_quant-ph_2025-04-28.xml"
-    papers.extend(item.paper for item in parse_rss(rss.read_bytes()))
+    papers.extend(item.paper for item in parse_rss(rss.read_bytes()).items)
     return papers
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from bot.arxiv.parse import ApiPage, FeedItem, MalformedFeed, parse_api_response, parse_rss
+from bot.arxiv.parse import ApiPage, Listing, MalformedFeed, parse_api_response, parse_rss
 from bot.config import Settings
 from bot.models import Paper
 from bot.retry import (
@@ -118,10 +118,11 @@ class ArxivClient:
             found.extend(page.papers)
         return found
 
-    async def feed(self, category: str) -> list[FeedItem]:
-        """The category's RSS feed: what was announced in the latest mailing."""
+    async def feed(self, category: str) -> Listing:
+        """The category's RSS feed: what was announced in the latest mailing. `category`
+        may be an archive (`cs`) or several joined with `+`."""
 
-        async def once() -> list[FeedItem]:
+        async def once() -> Listing:
             self.counts.rss += 1
             body = await self._get(self.rss_url + category, None)
             try:

@@ -8,8 +8,9 @@ from __future__ import annotations
 import calendar
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import feedparser
 
@@ -18,6 +19,8 @@ from bot.models import Paper
 
 _ANNOUNCED = re.compile(r"Announce Type:\s*(?P<type>[\w-]+)\s*Abstract:\s*", re.S)
 _ERROR_ID = "api/errors"
+# a listing's `<pubDate>` is midnight US Eastern of its announcement day
+_LISTING_ZONE = ZoneInfo("America/New_York")
 
 
 class MalformedFeed(ValueError):
@@ -46,6 +49,15 @@ class FeedItem:
         return self.announce_type in ("new", "cross")
 
 
+@dataclass(frozen=True)
+class Listing:
+    """One category listing (RSS feed): the announcement day it shows (its `<pubDate>`,
+    when given) and its items."""
+
+    day: date | None
+    items: list[FeedItem]
+
+
 def parse_api_response(body: bytes) -> ApiPage:
     feed = _parse(body)
     entries = feed.entries
@@ -57,7 +69,7 @@ def parse_api_response(body: bytes) -> ApiPage:
     return ApiPage(papers, total, start)
 
 
-def parse_rss(body: bytes) -> list[FeedItem]:
+def parse_rss(body: bytes) -> Listing:
     feed = _parse(body)
     if not feed.feed.get("title") and not feed.entries:
         raise MalformedFeed("not an RSS feed")
@@ -66,7 +78,9 @@ def parse_rss(body: bytes) -> list[FeedItem]:
         item = _rss_item(entry)
         if item is not None:
             items.append(item)
-    return items
+    published = feed.feed.get("published_parsed")
+    day = _when(published).astimezone(_LISTING_ZONE).date() if published else None
+    return Listing(day, items)
 
 
 def _parse(body: bytes) -> Any:

@@ -158,8 +158,8 @@ class ArxivSource:
             found.errors.append(f"{what}: {exc}")
 
     async def _read_feed(self, category: str, topics: list[Topic], found: Found) -> None:
-        items = await self.client.feed(category)
-        for item in items:
+        listing = await self.client.feed(category)
+        for item in listing.items:
             matched = [t for t in topics if t.matches(item.paper)] if item.is_new else []
             found.add(item.paper, matched)
         found.feeds_read.append(category)
