@@ -98,3 +98,9 @@ def categories_in(name: str) -> list[str]:
     if name in _SUBJECTS:
         return sorted(c for c in CATEGORIES if c.split(".")[0] == name and c not in ALIASES)
     return [name]
+
+
+def archive_of(category: str) -> str:
+    """The archive whose listing contains a category's papers: `cs.CV` → `cs`,
+    `quant-ph` → `quant-ph`."""
+    return category.split(".")[0]

@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from bot.arxiv.ids import ArxivId, parse_arxiv_id
-from bot.arxiv.source import ArxivSource
+from bot.arxiv.source import ArxivSource, Window, plan
 from bot.chat_settings import default_chat_settings, parse_setting
 from bot.config import Settings
 from bot.delivery import ChatUnavailable, DeliveryFailed, MessageRejected, Platform
@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 
 FIRST_POLL_WINDOW = timedelta(days=2)
 OVERLAP = timedelta(days=2)
+# a paper submitted this long before a topic's first poll may still be announced after it
+# (a weekend and a holiday): announced late, it is new to the topic
+ANNOUNCEMENT_LAG = timedelta(days=4)
 # A failed delivery is retried after about 1, 2, 4, ... minutes (at most 6 hours apart,
 # or when the platform's Retry-After says); after 10 failed attempts made while its
 # platform worked for other chats (4 to 8 hours), it is given up (`failed`).
@@ -273,25 +276,27 @@ class PaperService:
             by_topic.setdefault(row["topic"], []).append(row["chat"])
         topics = _parsed_topics(by_topic)
         report.topics = len(topics)
-        marks = await self.store.call(lambda r: r.cutoffs(by_topic))
-        cutoffs = {
-            topic: datetime.fromisoformat(marks[name]) if name in marks else now - FIRST_POLL_WINDOW
+        marks = await self.store.call(lambda r: r.windows(by_topic))
+        first = (iso(now - FIRST_POLL_WINDOW),) * 2
+        windows = {
+            topic: Window(*(datetime.fromisoformat(m) for m in marks.get(name, first)))
             for topic, name in topics.items()
         }
         counts_before = (self.source.client.counts.rss, self.source.client.counts.api)
 
-        async def known(ids: Iterable[str]) -> set[str]:
+        async def first_seen(ids: Iterable[str]) -> dict[str, datetime]:
             wanted = list(ids)
-            return await self.store.call(lambda r: r.known_ids(wanted))
+            seen = await self.store.call(lambda r: r.first_seen(wanted))
+            return {i: datetime.fromisoformat(at) for i, at in seen.items()}
 
-        categories = {c for topic in topics for c in topic.feeds}
+        categories = set(plan(topics).listings)
         read = await self.store.call(lambda r: r.feeds_read(categories))
         missed = [
             c for c, at in read.items() if missed_announcement(datetime.fromisoformat(at), now)
         ]
         if missed:
-            log.info("feeds that missed an announcement, searched since: %s", ", ".join(missed))
-        found = await self.source.poll(topics, cutoffs, known, missed)
+            log.info("listings that missed an announcement, searched since: %s", ", ".join(missed))
+        found = await self.source.poll(topics, windows, first_seen, now, missed)
         report.fetch_seconds = time.monotonic() - started
         items = [
             (chat, paper_id, topics[topic])
@@ -300,9 +305,12 @@ class PaperService:
             for chat in by_topic[topics[topic]]
         ]
         rows = [p.to_row() for p in found.papers.values()]
-        next_cutoffs = _next_cutoffs(found.papers, found.hits, topics, cutoffs)
+        begun = {t: replace(w, since=now - ANNOUNCEMENT_LAG) for t, w in windows.items()}
+        kept = {t: w for t, w in windows.items() if topics[t] in marks}
+        next_windows = _next_windows(found.papers, found.hits, topics, {**begun, **kept})
+        day = {name: d.isoformat() if d else None for name, d in found.listings.items()}
         outcome, report.deliveries_queued = await self.store.call(
-            lambda r: r.save_poll(rows, items, next_cutoffs, iso(now), found.feeds_read)
+            lambda r: r.save_poll(rows, items, next_windows, iso(now), day)
         )
         report.rss_requests = self.source.client.counts.rss - counts_before[0]
         report.api_requests = self.source.client.counts.api - counts_before[1]
@@ -313,8 +321,8 @@ class PaperService:
         report.seconds = time.monotonic() - started
         await self.store.call(lambda r: r.record_poll(_poll_row(report, now, self.clock())))
         log.info(
-            "poll: ok=%s topics=%d rss=%d api=%d seen=%d new=%d updated=%d queued=%d errors=%d "
-            "fetch=%.2fs total=%.2fs",
+            "poll: ok=%s topics=%d rss=%d api=%d seen=%d new=%d updated=%d queued=%d "
+            "errors=%d fetch=%.2fs total=%.2fs",
             "yes" if report.ok else "no",
             report.topics,
             report.rss_requests,
@@ -560,19 +568,20 @@ def _parsed_topics(names: Iterable[str]) -> dict[Topic, str]:
     return topics
 
 
-def _next_cutoffs(
+def _next_windows(
     papers: Mapping[str, Paper],
     hits: Mapping[Topic, list[str]],
     topics: Mapping[Topic, str],
-    cutoffs: Mapping[Topic, datetime],
-) -> dict[str, str]:
-    """Per topic, the submission date before which a paper is no longer new to it: the
-    newest paper seen for the topic less `OVERLAP` (late announcements), never moving
-    backwards."""
-    marks: dict[str, str] = {}
+    windows: Mapping[Topic, Window],
+) -> dict[str, tuple[str, str]]:
+    """Per topic, since when it is followed, and the submission date before which a paper
+    is no longer new to it unless announced late: the newest paper seen for the topic
+    less `OVERLAP`, never moving backwards."""
+    marks: dict[str, tuple[str, str]] = {}
     for topic, name in topics.items():
         dates = [papers[i].published - OVERLAP for i in hits.get(topic, [])]
-        marks[name] = max([cutoffs[topic], *dates]).isoformat()
+        window = windows[topic]
+        marks[name] = (window.since.isoformat(), max([window.cutoff, *dates]).isoformat())
     return marks
 
 

@@ -161,3 +161,30 @@ def delivery_retries(db: Database) -> None:
     db["feed_state"].create({"category": str, "read_at": str}, pk="category")
     db["polls"].add_column("ok", int)
     db.execute("UPDATE polls SET ok = (errors IS NULL OR errors = '[]' OR papers_seen > 0)")
+
+
+@migrations(name="0005_coverage")
+def coverage(db: Database) -> None:
+    """Since when each topic is followed (papers announced late count from then), the
+    announcement day each listing showed when last read, and the daily completeness
+    audit: per listing and announcement day, the papers announced, stored, matched by a
+    followed topic, delivered, and found missing (then queued late)."""
+    db["topic_state"].add_column("since", str)
+    db.execute("UPDATE topic_state SET since = cutoff")
+    db["feed_state"].add_column("day", str)
+    db["audits"].create(
+        {
+            "category": str,
+            "day": str,
+            "announced": int,
+            "stored": int,
+            "matched": int,
+            "delivered": int,
+            "pending": int,
+            "missing": int,
+            "late": str,
+            "checked_at": str,
+        },
+        pk=("category", "day"),
+        not_null={"announced", "stored", "matched", "delivered", "pending", "missing"},
+    )

@@ -51,8 +51,9 @@ class Repository:
 
     # papers
 
-    def upsert_papers(self, rows: Iterable[Row]) -> dict[str, str]:
-        """Store papers; returns id → `new`, `updated` (newer version) or `known`.
+    def upsert_papers(self, rows: Iterable[Row], at: str | None = None) -> dict[str, str]:
+        """Store papers (first seen `at`); returns id → `new`, `updated` (newer version)
+        or `known`.
 
         A newer version replaces the row but keeps the first-version date; an
         older or equal version changes nothing.
@@ -62,7 +63,7 @@ class Repository:
             for row in rows:
                 old = self._row("SELECT version, published FROM papers WHERE id = ?", [row["id"]])
                 if old is None:
-                    self.db["papers"].insert({**row, "first_seen": now_iso()})
+                    self.db["papers"].insert({**row, "first_seen": at or now_iso()})
                     outcome[row["id"]] = "new"
                 elif row["version"] > old["version"]:
                     published = min(old["published"], row["published"])
@@ -81,12 +82,14 @@ class Repository:
         by_id = {r["id"]: r for r in rows}
         return [by_id[i] for i in paper_ids if i in by_id]
 
-    def known_ids(self, paper_ids: Iterable[str]) -> set[str]:
+    def first_seen(self, paper_ids: Iterable[str]) -> dict[str, str]:
+        """When each stored paper among `paper_ids` was first stored."""
         ids = list(paper_ids)
         if not ids:
-            return set()
+            return {}
         marks = ",".join("?" * len(ids))
-        return {r["id"] for r in self._rows(f"SELECT id FROM papers WHERE id IN ({marks})", ids)}
+        rows = self._rows(f"SELECT id, first_seen FROM papers WHERE id IN ({marks})", ids)
+        return {r["id"]: r["first_seen"] for r in rows}
 
     # summaries
 
@@ -333,14 +336,17 @@ class Repository:
 
     # poll state
 
-    def cutoffs(self, topics: Iterable[str]) -> dict[str, str]:
-        """Per topic, the submission date before which a paper is no longer new to it."""
+    def windows(self, topics: Iterable[str]) -> dict[str, tuple[str, str]]:
+        """Per polled topic: since when it is followed, and the submission date before
+        which a paper is no longer new to it (unless announced late)."""
         names = list(topics)
         if not names:
             return {}
         marks = ",".join("?" * len(names))
-        rows = self._rows(f"SELECT topic, cutoff FROM topic_state WHERE topic IN ({marks})", names)
-        return {r["topic"]: r["cutoff"] for r in rows if r["cutoff"]}
+        rows = self._rows(
+            f"SELECT topic, since, cutoff FROM topic_state WHERE topic IN ({marks})", names
+        )
+        return {r["topic"]: (r["since"] or r["cutoff"], r["cutoff"]) for r in rows if r["cutoff"]}
 
     def feeds_read(self, categories: Iterable[str]) -> dict[str, str]:
         """When each category feed was last read."""
@@ -357,24 +363,25 @@ class Repository:
         self,
         papers: Iterable[Row],
         deliveries: Iterable[tuple[int, str, str]],
-        cutoffs: dict[str, str],
+        windows: dict[str, tuple[str, str]],
         at: str | None = None,
-        feeds: Iterable[str] = (),
+        feeds: dict[str, str | None] | None = None,
     ) -> tuple[dict[str, str], int]:
         """Store what a poll found in one transaction: the papers, the deliveries now due,
-        the topics' next cutoffs and the feeds it read. Returns the papers' outcome and
-        how many were queued."""
+        the topics' windows (since, next cutoff) and the listings it read (name → the
+        announcement day shown). Returns the papers' outcome and how many were queued."""
         polled_at = at or now_iso()
         with self.db.atomic():
-            outcome = self.upsert_papers(papers)
+            outcome = self.upsert_papers(papers, polled_at)
             queued = self.queue_deliveries(deliveries, polled_at)
-            for topic, cutoff in cutoffs.items():
+            for topic, (since, cutoff) in windows.items():
                 self.db["topic_state"].upsert(
-                    {"topic": topic, "cutoff": cutoff, "polled_at": polled_at}, pk="topic"
+                    {"topic": topic, "since": since, "cutoff": cutoff, "polled_at": polled_at},
+                    pk="topic",
                 )
-            for category in feeds:
+            for category, day in (feeds or {}).items():
                 self.db["feed_state"].upsert(
-                    {"category": category, "read_at": polled_at}, pk="category"
+                    {"category": category, "read_at": polled_at, "day": day}, pk="category"
                 )
         return outcome, queued
 

@@ -75,7 +75,7 @@ async def test_arxiv_fault_delays_only_what_it_touches(
     source: str,
     fault: Scripted,
 ) -> None:
-    await follow(quick, "a", "cs.CV", "cs.GR", "radiance field")
+    await follow(quick, "a", "cs.CV", "cs.GR", 'q:ti:"radiance field"')
     fake_arxiv.feeds["cs.CV"] = [make_paper(1)]
     fake_arxiv.feeds["cs.GR"] = [make_paper(2, categories=["cs.GR"])]
     fake_arxiv.papers = [make_paper(3, title="Radiance field rendering")]

@@ -3,8 +3,8 @@
 from datetime import UTC, datetime, timedelta
 
 from bot.arxiv.client import ArxivClient
-from bot.arxiv.source import GROUP_SIZE, MAX_QUERY_CHARS, ArxivSource, plan
-from bot.topics import parse_topic
+from bot.arxiv.source import GROUP_SIZE, MAX_QUERY_CHARS, ArxivSource, Window, plan
+from bot.topics import Topic, parse_topic
 from tests.fake_arxiv import FakeArxiv, make_paper
 
 
@@ -12,13 +12,21 @@ def topics(*texts: str):
     return [parse_topic(t) for t in texts]
 
 
-async def nothing_known(ids) -> set[str]:
-    return set()
+def windows(wanted: list[Topic], cutoff: datetime, since: datetime | None = None):
+    return dict.fromkeys(wanted, Window(since or cutoff, cutoff))
+
+
+async def nothing_known(ids) -> dict[str, datetime]:
+    return {}
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
 
 
 def test_plan_groups_keywords_and_reads_feeds_once() -> None:
     keywords = [f"keyword number {i}" for i in range(45)]
-    feeds, groups = plan(
+    todo = plan(
         topics(
             *keywords,
             "cs.CV",
@@ -29,11 +37,13 @@ def test_plan_groups_keywords_and_reads_feeds_once() -> None:
             "q:ti:diffusion",
         )
     )
-    assert list(feeds) == ["cs.CV", "cs.GR"]
-    assert [t.canonical for t in feeds["cs.CV"]] == ["cs.CV", "nerf in:cs.CV,cs.GR"]
-    assert [len(g.topics) for g in groups] == [20, 20, 6, 1, 1]
+    assert list(todo.listings) == ["cs", "cs.CV", "cs.GR"]
+    assert [t.canonical for t in todo.listings["cs.CV"]] == ["cs.CV", "nerf in:cs.CV,cs.GR"]
+    assert len(todo.listings["cs"]) == 46  # every plain keyword and author, in the archive
+    assert [len(g.topics) for g in todo.groups] == [20, 20, 6]
+    assert [q.query for q in todo.queries] == ['cat:cs.CV AND abs:"radiance field"', "ti:diffusion"]
+    groups = todo.groups + todo.queries
     assert all(len(g.query) <= MAX_QUERY_CHARS for g in groups)
-    assert groups[-2].query == 'cat:cs.CV AND abs:"radiance field"'
     assert len(groups[0].topics) == GROUP_SIZE
     for group in groups:
         assert all(group.query.count(f"({t.api_clause})") == 1 for t in group.topics[1:])
@@ -41,7 +51,7 @@ def test_plan_groups_keywords_and_reads_feeds_once() -> None:
 
 def test_long_topics_split_by_query_length() -> None:
     long_topics = topics(*[f"{'verylongword ' * 14}{i}" for i in range(20)])
-    _, groups = plan(long_topics)
+    groups = plan(long_topics).groups
     assert len(groups) > 1
     assert all(len(g.query) <= MAX_QUERY_CHARS for g in groups)
     assert sum(len(g.topics) for g in groups) == 20
@@ -63,15 +73,15 @@ async def test_poll_assigns_papers_to_every_matching_topic(
     ]
     wanted = topics("cs.CV", "NeRF in:cs.CV", "gaussian splatting", "au:Mildenhall", "nerf")
     cutoff = datetime.now(UTC) - timedelta(days=2)
-    found = await ArxivSource(client).poll(wanted, dict.fromkeys(wanted, cutoff), nothing_known)
+    found = await ArxivSource(client).poll(wanted, windows(wanted, cutoff), nothing_known, now())
     hits = {t.canonical: ids for t, ids in found.hits.items()}
     assert hits["cs.CV"] == ["2511.00001", "2511.00002"]
     assert hits["nerf in:cs.CV"] == ["2511.00001"]
     assert hits["gaussian splatting"] == ["2511.00010"]
     assert hits["au:mildenhall"] == ["2511.00011"]
-    assert "nerf" not in hits
+    assert hits["nerf"] == ["2511.00001"]  # listed in the cs archive
     assert "2511.00003" in found.papers and found.papers["2511.00003"].version == 2
-    assert fake_arxiv.rss_requests() == ["/rss/cs.CV"]
+    assert fake_arxiv.rss_requests() == ["/rss/cs", "/rss/cs.CV"]
     (query,) = [r["search_query"] for r in fake_arxiv.api_requests()]
     assert query == (
         '(au:"mildenhall") OR ((ti:"gaussian splatting" OR abs:"gaussian splatting")) '
@@ -86,7 +96,7 @@ async def test_paging_stops_at_cutoff(client: ArxivClient, fake_arxiv: FakeArxiv
     ]
     wanted = topics("diffusion model")
     cutoff = datetime.now(UTC) - timedelta(hours=150)
-    found = await ArxivSource(client).poll(wanted, dict.fromkeys(wanted, cutoff), nothing_known)
+    found = await ArxivSource(client).poll(wanted, windows(wanted, cutoff), nothing_known, now())
     assert [r["start"] for r in fake_arxiv.api_requests()] == ["0", "100"]
     assert len(found.hits[wanted[0]]) == 149
 
@@ -98,10 +108,10 @@ async def test_paging_stops_at_known_papers(client: ArxivClient, fake_arxiv: Fak
     wanted = topics("diffusion model")
     old = datetime.now(UTC) - timedelta(days=30)
 
-    async def known(ids) -> set[str]:
-        return {i for i in ids if int(i.split(".")[1]) > 100}
+    async def known(ids) -> dict[str, datetime]:
+        return {i: old for i in ids if int(i.split(".")[1]) > 100}
 
-    await ArxivSource(client).poll(wanted, dict.fromkeys(wanted, old), known)
+    await ArxivSource(client).poll(wanted, windows(wanted, old), known, now())
     assert [r["start"] for r in fake_arxiv.api_requests()] == ["0", "100"]
 
 
@@ -113,6 +123,6 @@ async def test_one_failing_feed_does_not_stop_the_poll(
     fake_arxiv.feeds["cs.GR"] = [make_paper(5, categories=["cs.GR"])]
     fake_arxiv.rss_script.extend([Scripted(503)] * 3)
     wanted = topics("cs.CV", "cs.GR")
-    found = await ArxivSource(client).poll(wanted, {}, nothing_known)
+    found = await ArxivSource(client).poll(wanted, {}, nothing_known, now())
     assert found.errors and "RSS cs.CV" in found.errors[0]
     assert {t.canonical: ids for t, ids in found.hits.items()} == {"cs.GR": ["2511.00005"]}

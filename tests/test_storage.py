@@ -122,19 +122,27 @@ def test_poll_results_are_saved_all_or_nothing(tmp_path: Path) -> None:
     repo = Repository(open_database(tmp_path / "db"))
     chat = _chat(repo)
     rows = [paper().to_row()]
+    window = {"cs.CV": ("2024-03-30T00:00:00+00:00", "2024-04-01T00:00:00+00:00")}
     with pytest.raises(sqlite3.IntegrityError):
-        repo.save_poll(
-            rows,
-            [(chat, "2404.00409", "cs.CV"), (chat, "missing", "cs.CV")],
-            {"cs.CV": "2024-04-01T00:00:00+00:00"},
-        )
+        repo.save_poll(rows, [(chat, "2404.00409", "cs.CV"), (chat, "missing", "cs.CV")], window)
     assert repo.paper("2404.00409") is None
-    assert repo.cutoffs(["cs.CV"]) == {}
-    outcome, queued = repo.save_poll(
-        rows, [(chat, "2404.00409", "cs.CV")], {"cs.CV": "2024-04-01T00:00:00+00:00"}
-    )
+    assert repo.windows(["cs.CV"]) == {}
+    at = "2024-04-02T00:00:00+00:00"
+    outcome, queued = repo.save_poll(rows, [(chat, "2404.00409", "cs.CV")], window, at)
     assert (outcome, queued) == ({"2404.00409": "new"}, 1)
-    assert repo.cutoffs(["cs.CV", "nerf"]) == {"cs.CV": "2024-04-01T00:00:00+00:00"}
+    assert repo.windows(["cs.CV", "nerf"]) == window
+    assert repo.first_seen(["2404.00409", "2404.99999"]) == {"2404.00409": at}
+
+
+def test_topics_polled_before_0005_are_followed_since_their_cutoff(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = Database(sqlite3.connect(path))
+    migrations.apply(old, stop_before="0005_coverage")
+    old["topic_state"].insert({"topic": "nerf", "cutoff": "2024-04-01T00:00:00+00:00"})
+    old.close()
+    repo = Repository(open_database(path))
+    cutoff = "2024-04-01T00:00:00+00:00"
+    assert repo.windows(["nerf"]) == {"nerf": (cutoff, cutoff)}
 
 
 def test_summaries_stored_before_0003_stay_valid_and_model_calls_are_one_transaction(

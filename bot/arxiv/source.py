@@ -1,15 +1,30 @@
 """Find the papers of many topics with as few arXiv requests as correct.
 
+arXiv's listings (RSS, one per category or archive) say what was announced
+each day, whatever its submission date: a paper held by moderation for weeks
+is listed the day it is announced. The query API knows submission dates only,
+so a search by date never sees such a paper. Hence:
+
 * Category topics, and keyword/author topics narrowed with `in:`, are read
-  from category RSS feeds: one request per distinct category per poll, every
-  topic matched locally against what the feed announced.
-* Other keyword and author topics are OR-combined into groups of up to
-  `GROUP_SIZE` and searched through the API, newest first, paging until the
-  page reaches papers older than the group's cutoff (or papers already known).
-* A raw query is searched on its own: arXiv alone decides what matches it.
-* A feed lists only the latest announcement. When one was missed (the bot was
-  down, or the feed failed through a whole announcement), the topics read from
-  that feed are also searched through the API since their cutoffs.
+  from category listings: one request per distinct category per poll, every
+  topic matched locally against what the listing announced.
+* Other keyword and author topics are matched against the archive-level
+  listings (`cs`, `quant-ph`, ...) of every archive whose categories the bot
+  reads, and also OR-combined into groups of up to `GROUP_SIZE` and searched
+  through the API, newest first, paging until the page reaches papers older
+  than the group's cutoff (or papers already known), for archives no listing
+  covers.
+* A raw query is searched on its own: arXiv alone decides what matches it. Its
+  search reaches back `HOLD_WINDOW` before its cutoff, so that a paper
+  announced late (held, or late in the API's index) is still found.
+* A listing shows only the latest announcement. When one was missed (the bot
+  was down, or the listing failed through a whole announcement), the topics
+  read from it are searched through the API the same way, back `HOLD_WINDOW`.
+
+A paper submitted before a topic's cutoff is new to it only when it is a
+first version that arXiv announced recently: listed in a listing read now, or
+first seen by paperbot less than `LATE_WINDOW` ago (or never), and submitted
+after the topic was first polled. A replacement is never new.
 
 The result assigns every found paper to the topics it belongs to; what to
 deliver to whom is the service's business.
@@ -20,10 +35,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from bot.arxiv.client import PAGE_SIZE, ArxivClient
 from bot.arxiv.parse import ArxivQueryError
+from bot.categories import archive_of
 from bot.models import Paper
 from bot.retry import ServiceUnavailable
 from bot.topics import Topic, TopicKind
@@ -33,8 +49,24 @@ log = logging.getLogger(__name__)
 GROUP_SIZE = 20
 MAX_QUERY_CHARS = 2000
 MAX_PAGES = 5
+# moderation holds a paper at most about three weeks before announcing it
+HOLD_WINDOW = timedelta(days=21)
+# a paper paperbot first saw this recently was announced recently
+LATE_WINDOW = timedelta(days=3)
+# searches that reach back `HOLD_WINDOW` read this many results per request
+LATE_PAGE_SIZE = 1000
 
-KnownIds = Callable[[Iterable[str]], Awaitable[set[str]]]
+# ids → when paperbot first saw each of them (absent: never)
+FirstSeen = Callable[[Iterable[str]], Awaitable[dict[str, datetime]]]
+
+
+@dataclass(frozen=True)
+class Window:
+    """What is new to a topic: papers submitted after `cutoff`, and first versions
+    announced late that were submitted after `since` (when it was first polled)."""
+
+    since: datetime
+    cutoff: datetime
 
 
 @dataclass(frozen=True)
@@ -49,7 +81,7 @@ class Group:
             return self.topics[0].api_clause
         return " OR ".join(f"({t.api_clause})" for t in self.topics)
 
-    def assign(self, paper: Paper) -> list[Topic]:
+    def matching(self, paper: Paper) -> list[Topic]:
         if len(self.topics) == 1 and self.topics[0].kind is TopicKind.QUERY:
             return list(self.topics)
         return [t for t in self.topics if t.matches(paper)]
@@ -57,12 +89,14 @@ class Group:
 
 @dataclass
 class Found:
-    """What one fetch found: papers by id and, per topic, the ids that belong to it."""
+    """What one fetch found: papers by id and, per topic, the ids that belong to it;
+    the listings read, with the announcement day each showed."""
 
     papers: dict[str, Paper] = field(default_factory=dict)
     hits: dict[Topic, list[str]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
-    feeds_read: list[str] = field(default_factory=list)
+    listings: dict[str, date | None] = field(default_factory=dict)
+    announced: set[str] = field(default_factory=set)
 
     def add(self, paper: Paper, topics: Iterable[Topic]) -> None:
         current = self.papers.get(paper.id)
@@ -74,26 +108,40 @@ class Found:
                 ids.append(paper.id)
 
 
-def plan(topics: Iterable[Topic]) -> tuple[dict[str, list[Topic]], list[Group]]:
-    """Split topics into RSS feeds (category → topics) and API groups."""
-    feeds: dict[str, list[Topic]] = {}
+@dataclass(frozen=True)
+class Plan:
+    """Which listings to read (name → topics matched against it) and which API searches
+    to make: `groups` down to their cutoff, `queries` back `HOLD_WINDOW`."""
+
+    listings: dict[str, list[Topic]]
+    groups: list[Group]
+    queries: list[Group]
+
+
+def plan(topics: Iterable[Topic]) -> Plan:
+    """Split topics into listings and API searches."""
+    listings: dict[str, list[Topic]] = {}
     searched: list[Topic] = []
-    groups: list[Group] = []
+    queries: list[Group] = []
     for topic in sorted(set(topics), key=lambda t: t.canonical):
         if topic.feeds:
             for category in topic.feeds:
-                feeds.setdefault(category, []).append(topic)
+                listings.setdefault(category, []).append(topic)
         elif topic.kind is TopicKind.QUERY:
-            groups.append(Group((topic,)))
+            queries.append(Group((topic,)))
         else:
             searched.append(topic)
-    return dict(sorted(feeds.items())), _grouped(searched) + groups
+    if searched:
+        for archive in sorted({archive_of(name) for name in listings}):
+            listings.setdefault(archive, []).extend(searched)
+    return Plan(dict(sorted(listings.items())), grouped(searched), queries)
 
 
-def _grouped(topics: list[Topic]) -> list[Group]:
+def grouped(topics: Iterable[Topic]) -> list[Group]:
+    """OR-combined groups of at most `GROUP_SIZE` topics and `MAX_QUERY_CHARS`."""
     groups: list[Group] = []
     current: list[Topic] = []
-    for topic in topics:
+    for topic in sorted(set(topics), key=lambda t: t.canonical):
         candidate = Group((*current, topic))
         if current and (
             len(candidate.topics) > GROUP_SIZE or len(candidate.query) > MAX_QUERY_CHARS
@@ -114,27 +162,25 @@ class ArxivSource:
     async def poll(
         self,
         topics: Iterable[Topic],
-        cutoffs: dict[Topic, datetime],
-        known: KnownIds,
+        windows: dict[Topic, Window],
+        first_seen: FirstSeen,
+        now: datetime,
         backfill: Collection[str] = (),
     ) -> Found:
-        """New papers of every topic: the latest RSS announcements and API results
-        submitted after each topic's cutoff; the topics of the feeds in `backfill`
-        (which missed an announcement) are searched through the API as well. A
-        failing feed or group is reported in `errors` and does not stop the others;
-        the feeds read are listed in `feeds_read`."""
-        feeds, groups = plan(topics)
+        """New papers of every topic: the latest listings, and API results new to each
+        topic's window; the topics of the listings in `backfill` (which missed an
+        announcement) are searched back `HOLD_WINDOW` as well. A failing listing or
+        search is reported in `errors` and does not stop the others."""
+        todo = plan(topics)
         found = Found()
-        for category, feed_topics in feeds.items():
-            await self._guard(
-                found, f"RSS {category}", self._read_feed(category, feed_topics, found)
-            )
-        missed = {t for category in backfill for t in feeds.get(category, [])}
-        for group in _grouped(sorted(missed, key=lambda t: t.canonical)) + groups:
-            since = min(cutoffs[t] for t in group.topics)
-            await self._guard(
-                found, f"API {group.query[:80]}", self._search(group, since, known, found)
-            )
+        for name, listing_topics in todo.listings.items():
+            await self._guard(found, f"RSS {name}", self._read_listing(name, listing_topics, found))
+        missed = {t for name in backfill for t in todo.listings.get(name, [])}
+        fresh = [g for g in todo.groups if not missed.intersection(g.topics)]
+        searches = [(g, False) for g in fresh] + [(g, True) for g in grouped(missed)]
+        for group, late in searches + [(q, True) for q in todo.queries]:
+            search = _Search(group, windows, first_seen, now, found, late=late)
+            await self._guard(found, f"API {group.query[:80]}", self._search(search))
         return found
 
     async def search(self, topics: Iterable[Topic], since: datetime, limit: int) -> Found:
@@ -143,8 +189,17 @@ class ArxivSource:
         Raises `ServiceUnavailable` or `ArxivQueryError`: a digest is all or nothing.
         """
         found = Found()
-        for group in _grouped(sorted(set(topics), key=lambda t: t.canonical)):
-            await self._search(group, since, None, found, limit)
+        for group in grouped(topics):
+            for page_number in range(MAX_PAGES):
+                page = await self.client.search(group.query, start=page_number * PAGE_SIZE)
+                for paper in page.papers:
+                    found.add(paper, group.matching(paper) if paper.published >= since else [])
+                if (
+                    len(page.papers) < PAGE_SIZE
+                    or min(p.published for p in page.papers) < since
+                    or all(len(found.hits.get(t, [])) >= limit for t in group.topics)
+                ):
+                    break
         return found
 
     async def lookup(self, ids: list[str]) -> list[Paper]:
@@ -157,32 +212,59 @@ class ArxivSource:
             log.warning("%s failed: %s", what, exc)
             found.errors.append(f"{what}: {exc}")
 
-    async def _read_feed(self, category: str, topics: list[Topic], found: Found) -> None:
-        listing = await self.client.feed(category)
+    async def _read_listing(self, name: str, topics: list[Topic], found: Found) -> None:
+        listing = await self.client.feed(name)
         for item in listing.items:
             matched = [t for t in topics if t.matches(item.paper)] if item.is_new else []
+            if item.is_new:
+                found.announced.add(item.paper.id)
             found.add(item.paper, matched)
-        found.feeds_read.append(category)
+        found.listings[name] = listing.day
 
-    async def _search(
-        self,
-        group: Group,
-        since: datetime,
-        known: KnownIds | None,
-        found: Found,
-        limit: int | None = None,
-    ) -> None:
+    async def _search(self, search: _Search) -> None:
+        size = LATE_PAGE_SIZE if search.late else PAGE_SIZE
         for page_number in range(MAX_PAGES):
-            page = await self.client.search(group.query, start=page_number * PAGE_SIZE)
-            for paper in page.papers:
-                found.add(paper, group.assign(paper) if paper.published >= since else [])
-            if not page.papers or len(page.papers) < PAGE_SIZE:
+            page = await self.client.search(search.group.query, page_number * size, size)
+            if not await search.take(page.papers) or len(page.papers) < size:
                 return
-            if min(p.published for p in page.papers) < since:
-                return
-            if known is not None and await known(p.id for p in page.papers) >= {
-                p.id for p in page.papers
-            }:
-                return
-            if limit is not None and all(len(found.hits.get(t, [])) >= limit for t in group.topics):
-                return
+
+
+@dataclass
+class _Search:
+    """One API search for a group: which of its results are new to which topic, and
+    whether to read on. `late`: read back `HOLD_WINDOW` before the cutoff (raw
+    queries, missed announcements) instead of stopping at the cutoff or at known
+    papers."""
+
+    group: Group
+    windows: dict[Topic, Window]
+    first_seen: FirstSeen
+    now: datetime
+    found: Found
+    late: bool
+
+    async def take(self, papers: list[Paper]) -> bool:
+        """Assign a page of results; returns whether the next page is wanted."""
+        if not papers:
+            return False
+        seen = await self.first_seen(p.id for p in papers)
+        for paper in papers:
+            topics = [t for t in self.group.matching(paper) if self._new_to(t, paper, seen)]
+            self.found.add(paper, topics)
+        windows = [self.windows[t] for t in self.group.topics]
+        oldest = min(p.published for p in papers)
+        if self.late:
+            return oldest >= min(max(w.since, w.cutoff - HOLD_WINDOW) for w in windows)
+        return oldest >= min(w.cutoff for w in windows) and not seen.keys() >= {
+            p.id for p in papers
+        }
+
+    def _new_to(self, topic: Topic, paper: Paper, seen: dict[str, datetime]) -> bool:
+        window = self.windows[topic]
+        if paper.published >= window.cutoff:
+            return True
+        announced_late = paper.id in self.found.announced or (
+            paper.published >= window.since
+            and seen.get(paper.id, self.now) > self.now - LATE_WINDOW
+        )
+        return paper.version == 1 and announced_late

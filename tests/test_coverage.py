@@ -1,0 +1,150 @@
+"""Nothing missed: papers announced late (held by moderation, weekends, holidays),
+downtime, a first poll mid-week, and the daily completeness audit, against the fake
+arXiv's listings and API on a controlled clock."""
+
+from datetime import date, datetime, timedelta
+
+from bot.service import PaperService
+from tests.fake_arxiv import (
+    FakeArxiv,
+    FakePaper,
+    announcement_of,
+    make_paper,
+    submission_window,
+)
+from tests.sim import FakeClock, SimPlatform
+from tests.sim import clock as clock  # fixtures
+from tests.sim import platform as platform
+from tests.test_service import follow
+
+MONDAY = date(2026, 11, 16)
+
+
+def submitted(day: date, days_held: float = 0) -> datetime:
+    """In the submission window of the listing dated `day`, held `days_held` longer."""
+    start, _ = submission_window(day)
+    return start + timedelta(hours=1) - timedelta(days=days_held)
+
+
+def paper(number: int, day: date, days_held: float = 0, **fields: object) -> FakePaper:
+    made = make_paper(number, **fields)  # type: ignore[arg-type]
+    made.published = submitted(day, days_held)
+    return made
+
+
+def announce(fake: FakeArxiv, day: date, papers: list[FakePaper]) -> None:
+    """The listing dated `day` comes out: the feeds show it, the API has its papers."""
+    fake.listing_day = day
+    fake.announced = papers
+    fake.papers.extend(p for p in papers if p.announce_type == "new")
+
+
+async def poll_and_deliver(
+    service: PaperService, clock: FakeClock, platform: SimPlatform, at: datetime
+) -> None:
+    clock.now = at
+    await service.poll()
+    await service.deliver_due({"test": platform})
+
+
+def received(platform: SimPlatform, chat: str) -> list[str]:
+    return sorted(paper for (to, paper) in platform.received() if to == chat)
+
+
+async def test_held_papers_reach_keyword_author_and_category_chats(
+    service: PaperService, fake_arxiv: FakeArxiv, clock: FakeClock, platform: SimPlatform
+) -> None:
+    tuesday = MONDAY + timedelta(days=1)
+    await follow(service, "cv", "cs.CV")
+    await follow(service, "kw", "gaussian splatting")
+    await follow(service, "au", "au:Mildenhall")
+    await follow(service, "q", 'q:abs:"gaussian splatting"')
+    announce(fake_arxiv, MONDAY, [paper(1, MONDAY)])
+    await poll_and_deliver(service, clock, platform, announcement_of(MONDAY) + timedelta(hours=1))
+    splats = "We render cities with gaussian splatting."
+    held = [
+        paper(2, tuesday, 15, abstract=splats, categories=["cs.GR"]),
+        paper(3, tuesday, 12, authors=["Ben Mildenhall"], categories=["cs.CV"]),
+        paper(4, tuesday, 9, categories=["cs.RO", "cs.CV"], abstract=splats),
+    ]
+    old = paper(5, tuesday, 300, abstract=splats, version=2, announce_type="replace")
+    fake_arxiv.papers.append(replace_of(old))
+    announce(fake_arxiv, tuesday, [*held, old])
+    await poll_and_deliver(service, clock, platform, announcement_of(tuesday) + timedelta(hours=1))
+    assert received(platform, "cv") == ["2511.00001", "2511.00003", "2511.00004"]
+    assert received(platform, "kw") == ["2511.00002", "2511.00004"]
+    assert received(platform, "au") == ["2511.00003"]
+    assert received(platform, "q") == ["2511.00002", "2511.00004"]
+    assert max(platform.received().values()) == 1
+
+
+def replace_of(replacement: FakePaper) -> FakePaper:
+    """The replaced paper as the API shows it (its first version long ago)."""
+    return FakePaper(**{**replacement.__dict__, "announce_type": "new"})
+
+
+async def test_weekend_and_holiday_lags_in_a_bot_that_reads_no_listing(
+    service: PaperService, fake_arxiv: FakeArxiv, clock: FakeClock, platform: SimPlatform
+) -> None:
+    """Keyword and author topics alone are searched through the API: a paper submitted
+    before the cutoff is still new to them when it is first seen now."""
+    await follow(service, "kw", "diffusion")
+    await follow(service, "au", "au:Turing")
+    wednesday = MONDAY + timedelta(days=2)
+    friday = MONDAY + timedelta(days=4)  # Thursday is a holiday: no listing
+    next_monday = MONDAY + timedelta(days=7)
+    announce(fake_arxiv, wednesday, [paper(1, wednesday, title="Diffusion one")])
+    await poll_and_deliver(service, clock, platform, announcement_of(wednesday))
+    announce(fake_arxiv, friday, [paper(2, friday, 1, title="Diffusion after a holiday")])
+    await poll_and_deliver(service, clock, platform, announcement_of(friday) + timedelta(hours=1))
+    weekend = paper(3, next_monday, title="Diffusion over the weekend")
+    announce(fake_arxiv, next_monday, [weekend, paper(4, next_monday, 2, title="Held Diffusion")])
+    await poll_and_deliver(service, clock, platform, announcement_of(next_monday))
+    assert received(platform, "kw") == ["2511.00001", "2511.00002", "2511.00003", "2511.00004"]
+    assert received(platform, "au") == received(platform, "kw")
+
+
+async def test_a_day_of_downtime_is_caught_up_for_every_topic_kind(
+    service: PaperService, fake_arxiv: FakeArxiv, clock: FakeClock, platform: SimPlatform
+) -> None:
+    """Topics followed for weeks: what Tuesday's listing announced while the bot was down,
+    held papers included, arrives with Wednesday's."""
+    tuesday, wednesday = MONDAY + timedelta(days=1), MONDAY + timedelta(days=2)
+    await follow(service, "cv", "cs.CV")
+    await follow(service, "kw", "gaussian splatting")
+    await follow(service, "in", "gaussian splatting in:cs.CV")
+    await poll_and_deliver(service, clock, platform, announcement_of(MONDAY) - timedelta(days=28))
+    announce(fake_arxiv, MONDAY, [paper(1, MONDAY)])
+    await poll_and_deliver(service, clock, platform, announcement_of(MONDAY) + timedelta(hours=1))
+    splats = "Fast gaussian splatting."
+    missed = [
+        paper(2, tuesday, abstract=splats),
+        paper(3, tuesday, 14, abstract=splats),  # held two weeks, listed on Tuesday
+        paper(4, tuesday, categories=["cs.GR"], abstract=splats),
+    ]
+    announce(fake_arxiv, tuesday, missed)
+    announce(fake_arxiv, wednesday, [paper(5, wednesday, abstract=splats)])
+    await poll_and_deliver(
+        service, clock, platform, announcement_of(wednesday) + timedelta(hours=1)
+    )
+    assert received(platform, "cv") == ["2511.00001", "2511.00002", "2511.00003", "2511.00005"]
+    assert received(platform, "kw") == ["2511.00002", "2511.00003", "2511.00004", "2511.00005"]
+    assert received(platform, "in") == ["2511.00002", "2511.00003", "2511.00005"]
+
+
+async def test_first_poll_mid_week_delivers_the_latest_announcement(
+    service: PaperService, fake_arxiv: FakeArxiv, clock: FakeClock, platform: SimPlatform
+) -> None:
+    tuesday, wednesday = MONDAY + timedelta(days=1), MONDAY + timedelta(days=2)
+    await follow(service, "cv", "cs.CV")
+    await follow(service, "kw", "gaussian splatting")
+    await follow(service, "q", 'q:abs:"gaussian splatting"')
+    splats = "Gaussian splatting on phones."
+    announce(fake_arxiv, tuesday, [paper(1, tuesday, abstract=splats)])
+    latest = [paper(2, wednesday, abstract=splats), paper(3, wednesday, 10, abstract=splats)]
+    announce(fake_arxiv, wednesday, latest)
+    await poll_and_deliver(
+        service, clock, platform, announcement_of(wednesday) + timedelta(hours=9)
+    )
+    for chat in ("cv", "kw", "q"):
+        assert received(platform, chat) == ["2511.00002", "2511.00003"], chat
