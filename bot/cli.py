@@ -24,6 +24,7 @@ from rich.console import Console
 from bot.app import open_service
 from bot.arxiv.ids import InvalidArxivId, parse_arxiv_id
 from bot.arxiv.parse import ArxivQueryError
+from bot.audit import AUDIT_COUNTS
 from bot.commands import Command, CommandLayer
 from bot.config import ConfigError, Settings
 from bot.i18n import normalize_language
@@ -282,7 +283,7 @@ def run_bot() -> None:
 
 @app.command()
 def stats() -> None:
-    """Chats, topics, papers, deliveries, summaries, model use and the last poll."""
+    """Chats, topics, papers, deliveries, summaries, model use, the last poll and audit."""
 
     async def work(settings: Settings) -> None:
         async with open_service(settings) as service:
@@ -290,6 +291,41 @@ def stats() -> None:
         width = max(len(name) for name in figures)
         for name, value in figures.items():
             typer.echo(f"{name:<{width}}  {value}")
+
+    run(work)
+
+
+@app.command()
+def audit(
+    day: Annotated[
+        str | None,
+        typer.Option("--date", help="announcement day YYYY-MM-DD (default: the latest audited)"),
+    ] = None,
+) -> None:
+    """The completeness audit of a day: per listing read, papers announced, stored,
+    matched, delivered, pending and missing (queued late)."""
+    if day is not None:
+        try:
+            day = date.fromisoformat(day).isoformat()
+        except ValueError:
+            fail(f"--date {day!r} is not a date like 2025-10-21", 2)
+
+    async def work(settings: Settings) -> None:
+        async with open_service(settings) as service:
+            rows = await service.store.call(lambda r: r.audits(day))
+        if not rows:
+            typer.echo(f"no completeness audit recorded{f' for {day}' if day else ''}")
+            return
+        typer.echo(f"completeness audit of {rows[0]['day']} (checked {rows[0]['checked_at']})")
+        width = max(len("listing"), *(len(r["category"]) for r in rows))
+        typer.echo(f"{'listing':<{width}}  " + "  ".join(f"{c:>9}" for c in AUDIT_COUNTS))
+        for row in rows:
+            counts = "  ".join(f"{row[c]:>9}" for c in AUDIT_COUNTS)
+            late = json.loads(row["late"] or "[]")
+            typer.echo(
+                f"{row['category']:<{width}}  {counts}"
+                + (f"  late: {', '.join(late)}" if late else "")
+            )
 
     run(work)
 

@@ -39,6 +39,23 @@ def next_announcement(after: datetime) -> datetime:
         day += timedelta(days=1)
 
 
+def latest_announcement(moment: datetime) -> datetime:
+    """The last arXiv announcement at or before `moment` (UTC)."""
+    day = moment.astimezone(ANNOUNCEMENT_ZONE).date()
+    while True:
+        if day.weekday() in ANNOUNCEMENT_WEEKDAYS:
+            instant = local_instant(day, ANNOUNCEMENT_TIME, ANNOUNCEMENT_ZONE)
+            if instant <= moment:
+                return instant
+        day -= timedelta(days=1)
+
+
+def listing_day(announcement: datetime) -> date:
+    """The day an announcement's listing is dated (the next day in New York: Sunday
+    evening's announcement is Monday's listing)."""
+    return announcement.astimezone(ANNOUNCEMENT_ZONE).date() + timedelta(days=1)
+
+
 def missed_announcement(last_read: datetime, now: datetime) -> bool:
     """Whether a feed last read at `last_read` has since shown an announcement that
     nobody read before the next one replaced it."""

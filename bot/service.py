@@ -19,6 +19,7 @@ from functools import partial
 
 from bot.arxiv.ids import ArxivId, parse_arxiv_id
 from bot.arxiv.source import ArxivSource, Window, plan
+from bot.audit import AUDIT_COUNTS, Follower, audit, audit_due
 from bot.chat_settings import default_chat_settings, parse_setting
 from bot.config import Settings
 from bot.delivery import ChatUnavailable, DeliveryFailed, MessageRejected, Platform
@@ -77,6 +78,7 @@ class PollReport:
     papers_new: int = 0
     papers_updated: int = 0
     deliveries_queued: int = 0
+    late_queued: int = 0  # papers the completeness audit found missing and queued
     errors: list[str] = field(default_factory=list)
     fetch_seconds: float = 0.0
     seconds: float = 0.0
@@ -261,6 +263,13 @@ class PaperService:
                 + ("" if last["ok"] else ": " + "; ".join(errors))
             )
             figures["last_successful_poll"] = last_ok["finished_at"] if last_ok else "never"
+        audited = await self.store.call(Repository.audits)
+        figures["last_audit"] = audited[0]["day"] if audited else "never"
+        if audited:
+            totals = {k: sum(r[k] for r in audited) for k in AUDIT_COUNTS}
+            figures["last_audit_result"] = f"{len(audited)} listings: " + ", ".join(
+                f"{totals[k]} {k}" for k in AUDIT_COUNTS
+            )
         return figures
 
     # polling
@@ -318,10 +327,14 @@ class PaperService:
         report.papers_new = sum(1 for v in outcome.values() if v == "new")
         report.papers_updated = sum(1 for v in outcome.values() if v == "updated")
         report.errors = found.errors
+        if audit_due(await self.store.call(Repository.last_audit_at), now):
+            followers = [Follower(t, n, tuple(by_topic[n])) for t, n in topics.items()]
+            audited = await audit(self.store, self.source, followers, now)
+            report.late_queued = sum(row["missing"] for row in audited)
         report.seconds = time.monotonic() - started
         await self.store.call(lambda r: r.record_poll(_poll_row(report, now, self.clock())))
         log.info(
-            "poll: ok=%s topics=%d rss=%d api=%d seen=%d new=%d updated=%d queued=%d "
+            "poll: ok=%s topics=%d rss=%d api=%d seen=%d new=%d updated=%d queued=%d late=%d "
             "errors=%d fetch=%.2fs total=%.2fs",
             "yes" if report.ok else "no",
             report.topics,
@@ -331,6 +344,7 @@ class PaperService:
             report.papers_new,
             report.papers_updated,
             report.deliveries_queued,
+            report.late_queued,
             len(report.errors),
             report.fetch_seconds,
             report.seconds,

@@ -406,3 +406,33 @@ class Repository:
 
     def last_successful_poll(self) -> Row | None:
         return self._row("SELECT * FROM polls WHERE ok = 1 ORDER BY id DESC LIMIT 1")
+
+    # completeness audit
+
+    def deliveries_of(self, paper_ids: Sequence[str]) -> list[Row]:
+        """(chat, paper_id, status) of every delivery row of these papers."""
+        if not paper_ids:
+            return []
+        marks = ",".join("?" * len(paper_ids))
+        return self._rows(
+            f"SELECT chat, paper_id, status FROM deliveries WHERE paper_id IN ({marks})",
+            list(paper_ids),
+        )
+
+    def feed_days(self) -> dict[str, str | None]:
+        """The announcement day each listing showed when a poll last read it."""
+        return {r["category"]: r["day"] for r in self._rows("SELECT category, day FROM feed_state")}
+
+    def save_audit(self, row: Row) -> None:
+        self.db["audits"].upsert(row, pk=("category", "day"))
+
+    def last_audit_at(self) -> str | None:
+        row = self._row("SELECT MAX(checked_at) AS at FROM audits")
+        return row["at"] if row else None
+
+    def audits(self, day: str | None = None) -> list[Row]:
+        """The audit of `day` (default: the latest audited day), one row per listing."""
+        if day is None:
+            latest = self._row("SELECT MAX(day) AS day FROM audits")
+            day = latest["day"] if latest else None
+        return self._rows("SELECT * FROM audits WHERE day = ? ORDER BY category", [day])

@@ -171,7 +171,8 @@ def test_poll_with_arxiv_down_exits_1(run_cli, fake_arxiv: FakeArxiv) -> None:
 
 
 def test_stats_after_a_poll(run_cli, fake_arxiv: FakeArxiv) -> None:
-    assert run_cli("stats").stdout.splitlines()[-1].split() == ["last_poll", "never"]
+    before = dict(line.split(None, 1) for line in run_cli("stats").stdout.splitlines())
+    assert (before["last_poll"], before["last_audit"]) == ("never", "never")
     assert run_cli("shell", stdin="/subscribe cs.CV; nerf\n").returncode == 0
     fake_arxiv.feeds["cs.CV"] = [make_paper(1), make_paper(2)]
     assert run_cli("poll", "--once").returncode == 0

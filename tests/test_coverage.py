@@ -2,12 +2,20 @@
 downtime, a first poll mid-week, and the daily completeness audit, against the fake
 arXiv's listings and API on a controlled clock."""
 
+import logging
 from datetime import date, datetime, timedelta
 
+import pytest
+
+from bot.audit import AUDIT_COUNTS
+from bot.config import Settings
 from bot.service import PaperService
+from storage.database import Store
+from tests.conftest import RunCli
 from tests.fake_arxiv import (
     FakeArxiv,
     FakePaper,
+    Scripted,
     announcement_of,
     make_paper,
     submission_window,
@@ -148,3 +156,74 @@ async def test_first_poll_mid_week_delivers_the_latest_announcement(
     )
     for chat in ("cv", "kw", "q"):
         assert received(platform, chat) == ["2511.00002", "2511.00003"], chat
+
+
+async def test_audit_finds_what_no_poll_read_and_delivers_it_late(
+    service: PaperService,
+    fake_arxiv: FakeArxiv,
+    store: Store,
+    clock: FakeClock,
+    platform: SimPlatform,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    tuesday = MONDAY + timedelta(days=1)
+    await follow(service, "cv", "cs.CV")
+    announce(fake_arxiv, MONDAY, [paper(1, MONDAY)])
+    await poll_and_deliver(service, clock, platform, announcement_of(MONDAY) + timedelta(hours=1))
+    announce(fake_arxiv, tuesday, [paper(2, tuesday), paper(3, tuesday, 12)])
+    fake_arxiv.rss_script.extend([Scripted(503)] * 3)  # the poll cannot read the listing
+    with caplog.at_level(logging.WARNING):
+        await poll_and_deliver(
+            service, clock, platform, announcement_of(tuesday) + timedelta(hours=7)
+        )
+    assert received(platform, "cv") == ["2511.00001", "2511.00002", "2511.00003"]
+    (row,) = store.repo.audits()
+    assert (row["category"], row["day"]) == ("cs.CV", tuesday.isoformat())
+    counts = [row[k] for k in ("announced", "stored", "matched", "delivered", "missing")]
+    assert counts == [2, 0, 2, 0, 2]
+    late = [r.getMessage() for r in caplog.records if r.getMessage().startswith("late:")]
+    assert late == [
+        f"late: 2511.0000{n} queued for chat 1 (cs.CV): announced in cs.CV on {tuesday}; "
+        "no poll read that listing (arXiv unreachable or paperbot down)"
+        for n in (2, 3)
+    ]
+    clock.now += timedelta(hours=1)
+    await service.poll()
+    assert len(store.repo.audits()) == 1  # once a day
+
+
+async def test_audit_and_stats_commands_show_the_audit(
+    service: PaperService,
+    fake_arxiv: FakeArxiv,
+    clock: FakeClock,
+    platform: SimPlatform,
+    settings: Settings,
+    run_cli: RunCli,
+) -> None:
+    await follow(service, "cv", "cs.CV")
+    await follow(service, "kw", "gaussian splatting")
+    splats = paper(2, MONDAY, 10, abstract="Gaussian splatting.", categories=["cs.GR"])
+    announce(fake_arxiv, MONDAY, [paper(1, MONDAY), splats])
+    await poll_and_deliver(service, clock, platform, announcement_of(MONDAY) + timedelta(hours=1))
+    await poll_and_deliver(service, clock, platform, announcement_of(MONDAY) + timedelta(hours=7))
+    database = {"PAPERBOT_DB": str(settings.db_path)}
+
+    shown = run_cli("audit", extra_env=database)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0].startswith(f"completeness audit of {MONDAY}")
+    assert lines[1].split() == ["listing", *AUDIT_COUNTS]
+    assert [line.split() for line in lines[2:]] == [
+        ["cs", "2", "2", "1", "1", "0", "0"],
+        ["cs.CV", "1", "1", "1", "1", "0", "0"],
+    ]
+    other = run_cli("audit", "--date", "2026-11-17", extra_env=database)
+    assert other.stdout.strip() == "no completeness audit recorded for 2026-11-17"
+    bad = run_cli("audit", "--date", "yesterday", extra_env=database)
+    assert bad.returncode == 2 and "not a date" in bad.stderr
+    stats = run_cli("stats", extra_env=database).stdout.splitlines()
+    figures = dict(line.split(None, 1) for line in stats)
+    assert figures["last_audit"] == MONDAY.isoformat()
+    assert figures["last_audit_result"] == (
+        "2 listings: 3 announced, 3 stored, 2 matched, 2 delivered, 0 pending, 0 missing"
+    )

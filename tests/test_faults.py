@@ -15,6 +15,7 @@ from bot.figures import NoFigures
 from bot.models import Card, Chat, Paper, Summary
 from bot.retry import RetryPolicy
 from bot.runner import Runner
+from bot.schedule import next_announcement
 from bot.service import ChatRef, PaperService
 from bot.summarize import ModelUnavailable, SummaryRun
 from bot.summarize.extractive import ExtractiveSummarizer
@@ -74,7 +75,9 @@ async def test_arxiv_fault_delays_only_what_it_touches(
     platform: SimPlatform,
     source: str,
     fault: Scripted,
+    clock: FakeClock,
 ) -> None:
+    clock.now = next_announcement(clock.now) + timedelta(minutes=10)  # before the audit
     await follow(quick, "a", "cs.CV", "cs.GR", 'q:ti:"radiance field"')
     fake_arxiv.feeds["cs.CV"] = [make_paper(1)]
     fake_arxiv.feeds["cs.GR"] = [make_paper(2, categories=["cs.GR"])]

@@ -1,14 +1,21 @@
 """Schedule math and the failure policy's circuit breaker, as pure functions."""
 
 import random
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
 from bot.models import Chat
 from bot.retry import CircuitBreaker, ServiceUnavailable
 from bot.runner import ANNOUNCEMENT_SETTLE, PollTrigger
-from bot.schedule import is_due, latest_slot, missed_announcement, next_announcement
+from bot.schedule import (
+    is_due,
+    latest_announcement,
+    latest_slot,
+    listing_day,
+    missed_announcement,
+    next_announcement,
+)
 from tests.sim import Ticker, utc
 
 
@@ -145,3 +152,19 @@ def test_circuit_opens_after_failures_in_a_row_and_probes_later() -> None:
     clock.now = 380
     circuit.succeeded()
     assert (circuit.state, circuit.failures) == ("closed", 0)
+
+
+@pytest.mark.parametrize(
+    ("now", "announced", "listing"),
+    [
+        ("2026-11-21T12:00", "2026-11-20T01:00", "2026-11-20"),  # Saturday: Thursday's
+        ("2026-11-23T00:59", "2026-11-20T01:00", "2026-11-20"),  # Sunday 19:59 New York
+        ("2026-11-23T01:00", "2026-11-23T01:00", "2026-11-23"),  # Sunday's is Monday's
+    ],
+)
+def test_latest_announcement_and_the_day_of_its_listing(
+    now: str, announced: str, listing: str
+) -> None:
+    latest = latest_announcement(utc(now))
+    assert latest == utc(announced)
+    assert listing_day(latest) == date.fromisoformat(listing)
