@@ -33,6 +33,7 @@ class Settings:
     arxiv_api_url: str = "https://export.arxiv.org/api/query"
     arxiv_pdf_url: str = "https://arxiv.org/pdf/"
     arxiv_rss_url: str = "https://rss.arxiv.org/rss/"
+    arxiv_oai_url: str = "https://oaipmh.arxiv.org/oai"
     arxiv_delay: float = 3.0
     poll_interval: float = 3600.0
     language: str = "en"
@@ -73,6 +74,7 @@ class Settings:
             arxiv_api_url=get("PAPERBOT_ARXIV_API_URL", _url, d.arxiv_api_url),
             arxiv_pdf_url=get("PAPERBOT_ARXIV_PDF_URL", _url, d.arxiv_pdf_url),
             arxiv_rss_url=get("PAPERBOT_ARXIV_RSS_URL", _url, d.arxiv_rss_url),
+            arxiv_oai_url=get("PAPERBOT_ARXIV_OAI_URL", _url, d.arxiv_oai_url),
             arxiv_delay=get("PAPERBOT_ARXIV_DELAY", _seconds, d.arxiv_delay),
             poll_interval=get("PAPERBOT_POLL_INTERVAL", _positive_seconds, d.poll_interval),
             language=get("PAPERBOT_LANGUAGE", _language, d.language),

@@ -19,6 +19,8 @@ from bot.models import Chat
 ANNOUNCEMENT_ZONE = ZoneInfo("America/New_York")
 ANNOUNCEMENT_TIME = time(20, 0)
 ANNOUNCEMENT_WEEKDAYS = frozenset({6, 0, 1, 2, 3})  # Sun, Mon, Tue, Wed, Thu
+# submissions received by then (New York time) are in that evening's announcement
+SUBMISSION_DEADLINE = time(14, 0)
 # how long after an announcement a feed may still show the previous one
 FEED_LAG = timedelta(hours=1)
 
@@ -54,6 +56,17 @@ def listing_day(announcement: datetime) -> date:
     """The day an announcement's listing is dated (the next day in New York: Sunday
     evening's announcement is Monday's listing)."""
     return announcement.astimezone(ANNOUNCEMENT_ZONE).date() + timedelta(days=1)
+
+
+def submissions_since(listing: date) -> datetime:
+    """When the submissions listed on `listing` began (unless held longer): the deadline
+    two weekdays before it (Monday's listing: Thursday 14:00 New York time)."""
+    day = listing
+    for _ in range(2):
+        day -= timedelta(days=1)
+        while day.weekday() >= 5:  # deadlines are on weekdays
+            day -= timedelta(days=1)
+    return local_instant(day, SUBMISSION_DEADLINE, ANNOUNCEMENT_ZONE)
 
 
 def missed_announcement(last_read: datetime, now: datetime) -> bool:

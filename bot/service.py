@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import partial
 
 from bot.arxiv.ids import ArxivId, parse_arxiv_id
@@ -26,7 +26,13 @@ from bot.delivery import ChatUnavailable, DeliveryFailed, MessageRejected, Platf
 from bot.figures import FigureSource
 from bot.models import Card, Chat, Digest, Paper, Summary
 from bot.retry import CircuitBreaker, RetryPolicy, ServiceUnavailable
-from bot.schedule import is_due, missed_announcement
+from bot.schedule import (
+    is_due,
+    latest_announcement,
+    listing_day,
+    missed_announcement,
+    submissions_since,
+)
 from bot.summaries import SummaryCache
 from bot.summarize import Summarizer
 from bot.topics import Topic, TopicError, parse_topic
@@ -35,11 +41,7 @@ from storage.repository import Repository, Row, iso
 
 log = logging.getLogger(__name__)
 
-FIRST_POLL_WINDOW = timedelta(days=2)
 OVERLAP = timedelta(days=2)
-# a paper submitted this long before a topic's first poll may still be announced after it
-# (a weekend and a holiday): announced late, it is new to the topic
-ANNOUNCEMENT_LAG = timedelta(days=4)
 # A failed delivery is retried after about 1, 2, 4, ... minutes (at most 6 hours apart,
 # or when the platform's Retry-After says); after 10 failed attempts made while its
 # platform worked for other chats (4 to 8 hours), it is given up (`failed`).
@@ -286,7 +288,8 @@ class PaperService:
         topics = _parsed_topics(by_topic)
         report.topics = len(topics)
         marks = await self.store.call(lambda r: r.windows(by_topic))
-        first = (iso(now - FIRST_POLL_WINDOW),) * 2
+        # a topic polled for the first time starts with the latest announcement
+        first = (iso(submissions_since(listing_day(latest_announcement(now)))),) * 2
         windows = {
             topic: Window(*(datetime.fromisoformat(m) for m in marks.get(name, first)))
             for topic, name in topics.items()
@@ -300,11 +303,13 @@ class PaperService:
 
         categories = set(plan(topics).listings)
         read = await self.store.call(lambda r: r.feeds_read(categories))
-        missed = [
-            c for c, at in read.items() if missed_announcement(datetime.fromisoformat(at), now)
-        ]
+        missed = {
+            name: date.fromisoformat(day or at[:10]) - timedelta(days=1)
+            for name, (at, day) in read.items()
+            if missed_announcement(datetime.fromisoformat(at), now)
+        }
         if missed:
-            log.info("listings that missed an announcement, searched since: %s", ", ".join(missed))
+            log.info("listings that missed an announcement, harvested: %s", ", ".join(missed))
         found = await self.source.poll(topics, windows, first_seen, now, missed)
         report.fetch_seconds = time.monotonic() - started
         items = [
@@ -314,9 +319,7 @@ class PaperService:
             for chat in by_topic[topics[topic]]
         ]
         rows = [p.to_row() for p in found.papers.values()]
-        begun = {t: replace(w, since=now - ANNOUNCEMENT_LAG) for t, w in windows.items()}
-        kept = {t: w for t, w in windows.items() if topics[t] in marks}
-        next_windows = _next_windows(found.papers, found.hits, topics, {**begun, **kept})
+        next_windows = _next_windows(found.papers, found.hits, topics, windows)
         day = {name: d.isoformat() if d else None for name, d in found.listings.items()}
         outcome, report.deliveries_queued = await self.store.call(
             lambda r: r.save_poll(rows, items, next_windows, iso(now), day)

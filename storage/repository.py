@@ -348,16 +348,16 @@ class Repository:
         )
         return {r["topic"]: (r["since"] or r["cutoff"], r["cutoff"]) for r in rows if r["cutoff"]}
 
-    def feeds_read(self, categories: Iterable[str]) -> dict[str, str]:
-        """When each category feed was last read."""
+    def feeds_read(self, categories: Iterable[str]) -> dict[str, tuple[str, str | None]]:
+        """When each listing was last read, and the announcement day it showed then."""
         names = list(categories)
         if not names:
             return {}
         marks = ",".join("?" * len(names))
         rows = self._rows(
-            f"SELECT category, read_at FROM feed_state WHERE category IN ({marks})", names
+            f"SELECT category, read_at, day FROM feed_state WHERE category IN ({marks})", names
         )
-        return {r["category"]: r["read_at"] for r in rows}
+        return {r["category"]: (r["read_at"], r["day"]) for r in rows}
 
     def save_poll(
         self,

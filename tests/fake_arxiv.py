@@ -42,6 +42,7 @@ class FakePaper:
     journal_ref: str = ""
     doi: str = ""
     announce_type: str = "new"
+    announced: date | None = None  # its OAI-PMH datestamp
 
 
 PDF_HEADERS = {"Content-Type": "application/pdf"}
@@ -59,11 +60,13 @@ class FakeArxiv(FakeServer):
         self.feeds: dict[str, list[FakePaper]] = {}
         self.announced: list[FakePaper] = []
         self.listing_day: date | None = None
+        self.oai_page_size = 1000
         self.raw_ids: dict[str, bytes] = {}
         self.pdfs: dict[str, bytes] = {}
         self.api_script: deque[Scripted] = deque()
         self.rss_script: deque[Scripted] = deque()
         self.pdf_script: deque[Scripted] = deque()
+        self.oai_script: deque[Scripted] = deque()
         self.requests: list[tuple[str, dict[str, str]]] = []
 
     @property
@@ -72,11 +75,15 @@ class FakeArxiv(FakeServer):
             "PAPERBOT_ARXIV_API_URL": f"{self.base}/api/query",
             "PAPERBOT_ARXIV_RSS_URL": f"{self.base}/rss/",
             "PAPERBOT_ARXIV_PDF_URL": f"{self.base}/pdf/",
+            "PAPERBOT_ARXIV_OAI_URL": f"{self.base}/oai",
             "PAPERBOT_ARXIV_DELAY": "0",
         }
 
     def api_requests(self) -> list[dict[str, str]]:
         return [params for path, params in self.requests if path.startswith("/api/")]
+
+    def oai_requests(self) -> list[dict[str, str]]:
+        return [params for path, params in self.requests if path == "/oai"]
 
     def rss_requests(self) -> list[str]:
         return [path for path, _ in self.requests if path.startswith("/rss/")]
@@ -93,6 +100,12 @@ class FakeArxiv(FakeServer):
             if self.rss_script:
                 return self.rss_script.popleft()
             return Scripted(body=self._listing(path[len("/rss/") :]))
+        if path == "/oai":
+            return (
+                self.oai_script.popleft()
+                if self.oai_script
+                else Scripted(body=self._harvest(params))
+            )
         if self.api_script:
             return self.api_script.popleft()
         if params.get("id_list"):
@@ -123,6 +136,28 @@ class FakeArxiv(FakeServer):
             kind = kind if primary else {"new": "cross", "replace": "replace-cross"}[kind]
             papers.append(replace(paper, announce_type=kind))
         return rss_feed(name, papers, self.listing_day)
+
+    def _harvest(self, params: dict[str, str]) -> bytes:
+        """OAI-PMH ListRecords in the arXiv format: the papers with a datestamp on or after
+        `from` in the set (`cs`, `physics:quant-ph`), `oai_page_size` a page."""
+        token = params.get("resumptionToken", "")
+        if token:
+            offset, name, since = token.split("|")
+        else:
+            offset, name, since = "0", params["set"], params["from"]
+        archive = name.split(":")[-1]
+        matching = [
+            p
+            for p in self.papers
+            if p.announced is not None
+            and p.announced >= date.fromisoformat(since)
+            and any(_listed_in(c, [archive]) for c in p.categories)
+        ]
+        start = int(offset)
+        page = matching[start : start + self.oai_page_size]
+        more = start + len(page) < len(matching)
+        following = f"{start + len(page)}|{name}|{since}" if more else ""
+        return oai_records(page, following)
 
     def _pdf(self, versioned_id: str) -> Scripted:
         if self.pdf_script:
@@ -265,6 +300,37 @@ def rss_feed(category: str, papers: list[FakePaper], day: date | None = None) ->
         f"    <description>{category} updates</description>\n{_pub_date(day)}{items}"
         "  </channel>\n</rss>\n"
     ).encode()
+
+
+def oai_records(papers: list[FakePaper], token: str) -> bytes:
+    if not papers:
+        body = '<error code="noRecordsMatch">no records</error>'
+    else:
+        records = "".join(_oai_record(p) for p in papers)
+        body = f"<ListRecords>{records}<resumptionToken>{token}</resumptionToken></ListRecords>"
+    return (
+        "<?xml version='1.0' encoding='UTF-8'?>\n"
+        '<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/">'
+        f"<responseDate>{_iso(datetime.now(UTC))}</responseDate>{body}</OAI-PMH>"
+    ).encode()
+
+
+def _oai_record(p: FakePaper) -> str:
+    authors = "".join(
+        f"<author><keyname>{escape(a.split()[-1])}</keyname>"
+        f"<forenames>{escape(' '.join(a.split()[:-1]))}</forenames></author>"
+        for a in p.authors
+    )
+    updated = f"<updated>{(p.updated or p.published):%Y-%m-%d}</updated>" if p.version > 1 else ""
+    return (
+        f"<record><header><identifier>oai:arXiv.org:{p.id}</identifier>"
+        f"<datestamp>{p.announced}</datestamp></header><metadata>"
+        '<arXiv xmlns="http://arxiv.org/OAI/arXiv/">'
+        f"<id>{p.id}</id><created>{p.published:%Y-%m-%d}</created>{updated}"
+        f"<authors>{authors}</authors><title>{escape(p.title)}</title>"
+        f"<categories>{' '.join(p.categories)}</categories>"
+        f"<abstract>{escape(p.abstract)}</abstract></arXiv></metadata></record>"
+    )
 
 
 def _pub_date(day: date | None) -> str:

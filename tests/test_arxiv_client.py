@@ -1,5 +1,7 @@
 """The arXiv client against the local fake server: retries, limits, bad answers."""
 
+from datetime import date, timedelta
+
 import httpx
 import pytest
 
@@ -108,3 +110,32 @@ async def test_lookup_by_ids(client: ArxivClient, fake_arxiv: FakeArxiv, fixture
     (paper,) = await client.papers(["astro-ph/0601001"])
     assert paper.title.startswith("Frequency of Hot Jupiters")
     assert await client.papers(["2404.99999"]) == []
+
+
+async def test_oai_harvest_follows_resumption_tokens_and_flow_control(
+    client: ArxivClient, fake_arxiv: FakeArxiv, sleeps: SleepLog
+) -> None:
+    day = date(2025, 10, 21)
+    fake_arxiv.papers = [
+        make_paper(1, authors=["Ben Mildenhall"], announced=day),
+        make_paper(2, categories=["quant-ph"], announced=day),
+        make_paper(3, categories=["cs.GR", "cs.CV"], announced=day),
+        make_paper(4, version=2, announced=day),
+        make_paper(5, announced=day - timedelta(days=3)),
+    ]
+    fake_arxiv.oai_page_size = 1
+    fake_arxiv.oai_script.append(Scripted(503, headers={"Retry-After": "5"}))
+    records = await client.harvest("cs", day - timedelta(days=1))
+    assert [(p.id, p.version, stamp) for p, stamp in records] == [
+        ("2511.00001", 1, day),
+        ("2511.00003", 1, day),
+        ("2511.00004", 2, day),
+    ]
+    assert records[0][0].authors == ("Ben Mildenhall",)
+    assert records[1][0].categories == ("cs.GR", "cs.CV")
+    first, again, *rest = fake_arxiv.oai_requests()  # 503, then after its Retry-After
+    assert first == again and sleeps.waits == [5.0]
+    assert (first["set"], first["from"], first["metadataPrefix"]) == ("cs", "2025-10-20", "arXiv")
+    assert [r["resumptionToken"] for r in rest] == ["1|cs|2025-10-20", "2|cs|2025-10-20"]
+    assert (await client.harvest("quant-ph", day))[0][0].id == "2511.00002"
+    assert fake_arxiv.oai_requests()[-1]["set"] == "physics:quant-ph"

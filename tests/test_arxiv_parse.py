@@ -4,7 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.arxiv.parse import ArxivQueryError, MalformedFeed, parse_api_response, parse_rss
+from bot.arxiv.parse import (
+    ArxivQueryError,
+    MalformedFeed,
+    parse_api_response,
+    parse_oai,
+    parse_rss,
+)
 
 
 def load(fixtures: Path, name: str) -> bytes:
@@ -92,3 +98,53 @@ def test_real_rss_feed(fixtures: Path) -> None:
     assert cross.authors[0] == "Seik Pak" and len(cross.authors) == 6
     assert all(i.paper.version >= 1 for i in items)
     assert any(i.paper.version > 1 for i in items if i.announce_type == "replace")
+
+
+OAI_PAGE = b"""<?xml version="1.0" encoding="UTF-8"?>
+<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/">
+<responseDate>2025-10-22T03:00:00Z</responseDate>
+<request verb="ListRecords" metadataPrefix="arXiv" set="cs" from="2025-10-20">https://oaipmh.arxiv.org/oai</request>
+<ListRecords>
+<record><header><identifier>oai:arXiv.org:2510.17224</identifier><datestamp>2025-10-21</datestamp>
+<setSpec>cs:cs:CV</setSpec></header><metadata>
+<arXiv xmlns="http://arxiv.org/OAI/arXiv/"><id>2510.17224</id><created>2025-10-02</created>
+<authors><author><keyname>M\xc3\xbcller</keyname><forenames>Anna</forenames></author>
+<author><keyname>Wang</keyname><forenames>Wei</forenames></author></authors>
+<title>Held for two weeks:
+  a study</title><categories>cs.CV cs.GR</categories><comments>12 pages</comments>
+<doi>10.1000/x</doi><abstract>  We study holds.  </abstract></arXiv></metadata></record>
+<record><header status="deleted"><identifier>oai:arXiv.org:2510.00001</identifier>
+<datestamp>2025-10-21</datestamp></header></record>
+<record><header><identifier>oai:arXiv.org:2401.00001</identifier><datestamp>2025-10-21</datestamp>
+</header><metadata><arXiv xmlns="http://arxiv.org/OAI/arXiv/"><id>2401.00001</id>
+<created>2024-01-01</created><updated>2025-10-20</updated><title>Replaced</title>
+<categories>cs.CV</categories><abstract>Again.</abstract></arXiv></metadata></record>
+<resumptionToken cursor="0" completeListSize="3000">6825723|1001</resumptionToken>
+</ListRecords></OAI-PMH>"""
+
+
+def test_oai_records() -> None:
+    harvest = parse_oai(OAI_PAGE)
+    assert harvest.token == "6825723|1001"
+    (held, stamp), (replaced, _) = harvest.records
+    assert (held.id, held.version, stamp) == ("2510.17224", 1, date(2025, 10, 21))
+    assert held.published == datetime(2025, 10, 2, tzinfo=UTC)
+    assert held.title == "Held for two weeks: a study"
+    assert held.authors == ("Anna M\u00fcller", "Wei Wang")
+    assert (held.categories, held.primary_category) == (("cs.CV", "cs.GR"), "cs.CV")
+    assert (held.comment, held.doi, held.abstract) == ("12 pages", "10.1000/x", "We study holds.")
+    assert (replaced.version, replaced.updated) == (2, datetime(2025, 10, 20, tzinfo=UTC))
+
+
+def test_oai_errors() -> None:
+    def error(code: str) -> bytes:
+        return (
+            b'<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/">'
+            + f'<error code="{code}">no luck</error></OAI-PMH>'.encode()
+        )
+
+    assert parse_oai(error("noRecordsMatch")).records == []
+    with pytest.raises(ArxivQueryError, match="badArgument"):
+        parse_oai(error("badArgument"))
+    with pytest.raises(MalformedFeed):
+        parse_oai(b"<html>busy")

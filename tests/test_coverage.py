@@ -41,9 +41,12 @@ def paper(number: int, day: date, days_held: float = 0, **fields: object) -> Fak
 
 
 def announce(fake: FakeArxiv, day: date, papers: list[FakePaper]) -> None:
-    """The listing dated `day` comes out: the feeds show it, the API has its papers."""
+    """The listing dated `day` comes out: the feeds show it, the API and OAI-PMH have its
+    papers."""
     fake.listing_day = day
     fake.announced = papers
+    for made in papers:
+        made.announced = day
     fake.papers.extend(p for p in papers if p.announce_type == "new")
 
 
@@ -55,6 +58,20 @@ async def poll_and_deliver(
     await service.deliver_due({"test": platform})
 
 
+async def followed_since_monday(
+    service: PaperService,
+    fake: FakeArxiv,
+    clock: FakeClock,
+    platform: SimPlatform,
+    **follows: str,
+) -> None:
+    """Chats (name=topic) polled once after Monday's listing announced paper 1."""
+    for chat, topic in follows.items():
+        await follow(service, chat, topic)
+    announce(fake, MONDAY, [paper(1, MONDAY)])
+    await poll_and_deliver(service, clock, platform, announcement_of(MONDAY) + timedelta(hours=1))
+
+
 def received(platform: SimPlatform, chat: str) -> list[str]:
     return sorted(paper for (to, paper) in platform.received() if to == chat)
 
@@ -63,12 +80,11 @@ async def test_held_papers_reach_keyword_author_and_category_chats(
     service: PaperService, fake_arxiv: FakeArxiv, clock: FakeClock, platform: SimPlatform
 ) -> None:
     tuesday = MONDAY + timedelta(days=1)
-    await follow(service, "cv", "cs.CV")
-    await follow(service, "kw", "gaussian splatting")
-    await follow(service, "au", "au:Mildenhall")
-    await follow(service, "q", 'q:abs:"gaussian splatting"')
-    announce(fake_arxiv, MONDAY, [paper(1, MONDAY)])
-    await poll_and_deliver(service, clock, platform, announcement_of(MONDAY) + timedelta(hours=1))
+    splatting = "gaussian splatting"
+    await followed_since_monday(
+        service, fake_arxiv, clock, platform,
+        cv="cs.CV", kw=splatting, au="au:Mildenhall", q=f'q:abs:"{splatting}"',
+    )  # fmt: skip
     splats = "We render cities with gaussian splatting."
     held = [
         paper(2, tuesday, 15, abstract=splats, categories=["cs.GR"]),
@@ -115,15 +131,14 @@ async def test_weekend_and_holiday_lags_in_a_bot_that_reads_no_listing(
 async def test_a_day_of_downtime_is_caught_up_for_every_topic_kind(
     service: PaperService, fake_arxiv: FakeArxiv, clock: FakeClock, platform: SimPlatform
 ) -> None:
-    """Topics followed for weeks: what Tuesday's listing announced while the bot was down,
-    held papers included, arrives with Wednesday's."""
+    """What Tuesday's listing announced while the bot was down, held papers included,
+    arrives with Wednesday's: from the archive's OAI-PMH records."""
     tuesday, wednesday = MONDAY + timedelta(days=1), MONDAY + timedelta(days=2)
-    await follow(service, "cv", "cs.CV")
-    await follow(service, "kw", "gaussian splatting")
-    await follow(service, "in", "gaussian splatting in:cs.CV")
-    await poll_and_deliver(service, clock, platform, announcement_of(MONDAY) - timedelta(days=28))
-    announce(fake_arxiv, MONDAY, [paper(1, MONDAY)])
-    await poll_and_deliver(service, clock, platform, announcement_of(MONDAY) + timedelta(hours=1))
+    splatting = "gaussian splatting"
+    await followed_since_monday(
+        service, fake_arxiv, clock, platform,
+        cv="cs.CV", kw=splatting, **{"in": f"{splatting} in:cs.CV"},
+    )  # fmt: skip
     splats = "Fast gaussian splatting."
     missed = [
         paper(2, tuesday, abstract=splats),
@@ -138,6 +153,8 @@ async def test_a_day_of_downtime_is_caught_up_for_every_topic_kind(
     assert received(platform, "cv") == ["2511.00001", "2511.00002", "2511.00003", "2511.00005"]
     assert received(platform, "kw") == ["2511.00002", "2511.00003", "2511.00004", "2511.00005"]
     assert received(platform, "in") == ["2511.00002", "2511.00003", "2511.00005"]
+    (harvest,) = fake_arxiv.oai_requests()  # cs.CV and cs: one archive
+    assert (harvest["set"], harvest["from"]) == ("cs", str(MONDAY - timedelta(days=1)))
 
 
 async def test_first_poll_mid_week_delivers_the_latest_announcement(
@@ -167,9 +184,7 @@ async def test_audit_finds_what_no_poll_read_and_delivers_it_late(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     tuesday = MONDAY + timedelta(days=1)
-    await follow(service, "cv", "cs.CV")
-    announce(fake_arxiv, MONDAY, [paper(1, MONDAY)])
-    await poll_and_deliver(service, clock, platform, announcement_of(MONDAY) + timedelta(hours=1))
+    await followed_since_monday(service, fake_arxiv, clock, platform, cv="cs.CV")
     announce(fake_arxiv, tuesday, [paper(2, tuesday), paper(3, tuesday, 12)])
     fake_arxiv.rss_script.extend([Scripted(503)] * 3)  # the poll cannot read the listing
     with caplog.at_level(logging.WARNING):

@@ -6,7 +6,7 @@ says, ticks every tick interval, and nothing sleeps.
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -137,12 +137,15 @@ async def test_catch_up_after_three_days_down_is_one_digest_per_chat(
         )
 
 
-async def test_announcements_missed_while_down_are_searched_for(
+async def test_announcements_missed_while_down_are_harvested(
     service: PaperService, fake_arxiv: FakeArxiv, clock: FakeClock, platform: SimPlatform
 ) -> None:
     await follow(service, "i", "cs.CV")
-    papers = [make_paper(n, age=timedelta(days=5 - n)) for n in range(1, 5)]
-    fake_arxiv.papers = papers  # the API has them all; each feed lists one announcement
+    papers = [
+        make_paper(n, age=timedelta(days=5 - n), announced=date(2026, 11, 16 + n))
+        for n in range(1, 5)
+    ]
+    fake_arxiv.papers = papers  # OAI-PMH has them all; each feed lists one announcement
     fake_arxiv.feeds["cs.CV"] = papers[:1]
     clock.now = utc("2026-11-17T01:10")  # after Monday's announcement
     runner = runner_for(service, platform)
@@ -153,11 +156,12 @@ async def test_announcements_missed_while_down_are_searched_for(
     clock.now = utc("2026-11-20T02:00")  # down through two announcements
     await runner.poll()
     assert [p for _, _, _, (p,) in platform.sent] == [p.id for p in papers]
-    assert [r["search_query"] for r in fake_arxiv.api_requests()] == ["cat:cs.CV"]
+    assert [(r["set"], r["from"]) for r in fake_arxiv.oai_requests()] == [("cs", "2026-11-16")]
 
     clock.now += timedelta(hours=1)
     await runner.poll()
-    assert len(fake_arxiv.api_requests()) == 1 and len(platform.sent) == 4
+    assert len(fake_arxiv.oai_requests()) == 1 and len(platform.sent) == 4
+    assert fake_arxiv.api_requests() == []
 
 
 @pytest.mark.parametrize("weekend_feed", ["unchanged", "empty"])

@@ -1,9 +1,10 @@
-"""HTTP access to arXiv: the query API and PDFs (rate-limited) and category RSS feeds.
+"""HTTP access to arXiv: the query API, OAI-PMH and PDFs (rate-limited) and category RSS
+feeds.
 
 Every request goes through the shared retry policy: 429/5xx (with
 `Retry-After`), timeouts, malformed XML and arXiv's spurious empty pages are
 retried; an error entry (bad id or query) is not. The API and the RSS feeds
-each have a circuit breaker: when one keeps failing, further requests fail at
+and OAI-PMH each have a circuit breaker: when one keeps failing, further requests fail at
 once until it is probed again. Parsing runs in a thread.
 A PDF is streamed with a size limit and a deadline; a missing (withdrawn) or
 HTML-only paper is `PdfUnavailable` at once, not retried.
@@ -17,10 +18,19 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 
 import httpx
 
-from bot.arxiv.parse import ApiPage, Listing, MalformedFeed, parse_api_response, parse_rss
+from bot.arxiv.parse import (
+    ApiPage,
+    Harvest,
+    Listing,
+    MalformedFeed,
+    parse_api_response,
+    parse_oai,
+    parse_rss,
+)
 from bot.config import Settings
 from bot.models import Paper
 from bot.retry import (
@@ -40,6 +50,9 @@ ID_BATCH = 50
 PDF_MAX_BYTES = 50 * 1024 * 1024
 PDF_DEADLINE = 120.0  # seconds for one whole download, however slowly the bytes come
 PDF_HEAD = 1024  # a PDF's `%PDF-` header is within its first bytes
+MAX_HARVEST_PAGES = 10  # OAI-PMH pages (about 1000 records each) per harvest
+# the OAI-PMH set of each archive: physics archives are subsets of `physics`
+OAI_TOP_SETS = frozenset({"cs", "econ", "eess", "math", "nlin", "q-bio", "q-fin", "stat"})
 
 
 class PdfUnavailable(Exception):
@@ -59,6 +72,7 @@ class RequestCounts:
     api: int = 0
     rss: int = 0
     pdf: int = 0
+    oai: int = 0
 
 
 class ArxivClient:
@@ -73,6 +87,7 @@ class ArxivClient:
     ) -> None:
         self.api_url = settings.arxiv_api_url
         self.rss_url = settings.arxiv_rss_url
+        self.oai_url = settings.arxiv_oai_url
         self.pdf_url = settings.arxiv_pdf_url
         self.delay = settings.arxiv_delay
         self.policy = policy or RetryPolicy(base_delay=max(settings.arxiv_delay, 0.5))
@@ -88,6 +103,7 @@ class ArxivClient:
         self._last_api: float | None = None
         self.api_circuit = self._circuit("arXiv API")
         self.rss_circuit = self._circuit("arXiv RSS")
+        self.oai_circuit = self._circuit("arXiv OAI-PMH")
 
     def _circuit(self, name: str) -> CircuitBreaker:
         return CircuitBreaker(
@@ -136,6 +152,37 @@ class ArxivClient:
             what=f"arXiv RSS {category}",
             sleep=self._sleep,
             circuit=self.rss_circuit,
+        )
+
+    async def harvest(self, archive: str, since: date) -> list[tuple[Paper, date]]:
+        """Every record of the archive that arXiv changed on or after `since` (new papers,
+        replacements, corrections), with its datestamp: an OAI-PMH `ListRecords` harvest,
+        following resumption tokens for at most `MAX_HARVEST_PAGES` pages."""
+        name = archive if archive in OAI_TOP_SETS else f"physics:{archive}"
+        params = {"verb": "ListRecords", "metadataPrefix": "arXiv", "set": name}
+        params["from"] = since.isoformat()
+        records: list[tuple[Paper, date]] = []
+        for _ in range(MAX_HARVEST_PAGES):
+            page = await self._harvest_page(params, f"arXiv OAI-PMH {name} from {since}")
+            records.extend(page.records)
+            if not page.token:
+                return records
+            params = {"verb": "ListRecords", "resumptionToken": page.token}
+        log.warning("OAI-PMH harvest of %s stopped after %d pages", name, MAX_HARVEST_PAGES)
+        return records
+
+    async def _harvest_page(self, params: dict[str, str], what: str) -> Harvest:
+        async def once() -> Harvest:
+            await self._wait_turn()
+            self.counts.oai += 1
+            body = await self._get(self.oai_url, params)
+            try:
+                return await asyncio.to_thread(parse_oai, body)
+            except MalformedFeed as exc:
+                raise Transient(str(exc)) from exc
+
+        return await with_retries(
+            once, policy=self.policy, what=what, sleep=self._sleep, circuit=self.oai_circuit
         )
 
     async def pdf(self, versioned_id: str, max_bytes: int = PDF_MAX_BYTES) -> bytes:

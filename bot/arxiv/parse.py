@@ -1,12 +1,13 @@
-"""Parse arXiv API (Atom) and category RSS responses into `Paper`s.
+"""Parse arXiv API (Atom), category RSS and OAI-PMH responses into `Paper`s.
 
-Pure and blocking (feedparser): callers run these in a thread.
+Pure and blocking (feedparser, ElementTree): callers run these in a thread.
 """
 
 from __future__ import annotations
 
 import calendar
 import re
+import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -19,6 +20,8 @@ from bot.models import Paper
 
 _ANNOUNCED = re.compile(r"Announce Type:\s*(?P<type>[\w-]+)\s*Abstract:\s*", re.S)
 _ERROR_ID = "api/errors"
+_OAI = "{http://www.openarchives.org/OAI/2.0/}"
+_ARXIV = "{http://arxiv.org/OAI/arXiv/}"
 # a listing's `<pubDate>` is midnight US Eastern of its announcement day
 _LISTING_ZONE = ZoneInfo("America/New_York")
 
@@ -58,6 +61,16 @@ class Listing:
     items: list[FeedItem]
 
 
+@dataclass(frozen=True)
+class Harvest:
+    """One OAI-PMH `ListRecords` page: each record's paper (version 1 unless the record
+    says it was replaced, then 2) with its datestamp (when arXiv last changed it), and
+    the token of the next page (empty on the last)."""
+
+    records: list[tuple[Paper, date]]
+    token: str
+
+
 def parse_api_response(body: bytes) -> ApiPage:
     feed = _parse(body)
     entries = feed.entries
@@ -81,6 +94,57 @@ def parse_rss(body: bytes) -> Listing:
     published = feed.feed.get("published_parsed")
     day = _when(published).astimezone(_LISTING_ZONE).date() if published else None
     return Listing(day, items)
+
+
+def parse_oai(body: bytes) -> Harvest:
+    try:
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError as exc:
+        raise MalformedFeed(f"malformed XML: {exc}") from None
+    error = root.find(f"{_OAI}error")
+    if error is not None:
+        if error.get("code") == "noRecordsMatch":
+            return Harvest([], "")
+        raise ArxivQueryError(f"OAI-PMH {error.get('code')}: {_clean(error.text or '')}")
+    listed = root.find(f"{_OAI}ListRecords")
+    if listed is None:
+        raise MalformedFeed("not an OAI-PMH ListRecords response")
+    records = []
+    for record in listed.iter(f"{_OAI}record"):
+        header = record.find(f"{_OAI}header")
+        meta = record.find(f"{_OAI}metadata/{_ARXIV}arXiv")
+        if header is None or meta is None or header.get("status") == "deleted":
+            continue
+        stamp = date.fromisoformat(header.findtext(f"{_OAI}datestamp", "").strip())
+        records.append((_oai_paper(meta), stamp))
+    return Harvest(records, (listed.findtext(f"{_OAI}resumptionToken") or "").strip())
+
+
+def _oai_paper(meta: ElementTree.Element) -> Paper:
+    def text(tag: str) -> str:
+        return _clean(meta.findtext(f"{_ARXIV}{tag}") or "")
+
+    authors = tuple(
+        _clean(f"{a.findtext(f'{_ARXIV}forenames') or ''} {a.findtext(f'{_ARXIV}keyname') or ''}")
+        for a in meta.iter(f"{_ARXIV}author")
+    )
+    categories = tuple(text("categories").split())
+    created = datetime.fromisoformat(text("created")).replace(tzinfo=UTC)
+    updated = text("updated")
+    return Paper(
+        id=split_versioned(text("id")).base,
+        version=2 if updated else 1,
+        title=text("title"),
+        authors=authors,
+        abstract=text("abstract"),
+        categories=categories,
+        primary_category=categories[0] if categories else "",
+        published=created,
+        updated=datetime.fromisoformat(updated).replace(tzinfo=UTC) if updated else created,
+        comment=text("comments"),
+        journal_ref=text("journal-ref"),
+        doi=text("doi"),
+    )
 
 
 def _parse(body: bytes) -> Any:

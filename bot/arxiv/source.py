@@ -18,8 +18,11 @@ so a search by date never sees such a paper. Hence:
   search reaches back `HOLD_WINDOW` before its cutoff, so that a paper
   announced late (held, or late in the API's index) is still found.
 * A listing shows only the latest announcement. When one was missed (the bot
-  was down, or the listing failed through a whole announcement), the topics
-  read from it are searched through the API the same way, back `HOLD_WINDOW`.
+  was down, or the listing failed through a whole announcement), the archive's
+  OAI-PMH set is harvested from the last day read: every record arXiv made
+  public since, with its datestamp. A first version whose datestamp is within
+  `HOLD_WINDOW` of its submission was announced then, and is matched against
+  the missed listings' topics like a listing item.
 
 A paper submitted before a topic's cutoff is new to it only when it is a
 first version that arXiv announced recently: listed in a listing read now, or
@@ -33,13 +36,13 @@ deliver to whom is the service's business.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Collection, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from bot.arxiv.client import PAGE_SIZE, ArxivClient
 from bot.arxiv.parse import ArxivQueryError
-from bot.categories import archive_of
+from bot.categories import archive_of, in_category
 from bot.models import Paper
 from bot.retry import ServiceUnavailable
 from bot.topics import Topic, TopicKind
@@ -49,8 +52,8 @@ log = logging.getLogger(__name__)
 GROUP_SIZE = 20
 MAX_QUERY_CHARS = 2000
 MAX_PAGES = 5
-# moderation holds a paper at most about three weeks before announcing it
-HOLD_WINDOW = timedelta(days=21)
+# moderation holds a paper at most about three weeks (plus a weekend) before announcing it
+HOLD_WINDOW = timedelta(days=28)
 # a paper paperbot first saw this recently was announced recently
 LATE_WINDOW = timedelta(days=3)
 # searches that reach back `HOLD_WINDOW` read this many results per request
@@ -165,20 +168,25 @@ class ArxivSource:
         windows: dict[Topic, Window],
         first_seen: FirstSeen,
         now: datetime,
-        backfill: Collection[str] = (),
+        backfill: Mapping[str, date] | None = None,
     ) -> Found:
         """New papers of every topic: the latest listings, and API results new to each
-        topic's window; the topics of the listings in `backfill` (which missed an
-        announcement) are searched back `HOLD_WINDOW` as well. A failing listing or
-        search is reported in `errors` and does not stop the others."""
+        topic's window. `backfill`: listings that missed an announcement, with the day to
+        harvest their archive from. A failing listing, harvest or search is reported in
+        `errors` and does not stop the others."""
         todo = plan(topics)
         found = Found()
         for name, listing_topics in todo.listings.items():
             await self._guard(found, f"RSS {name}", self._read_listing(name, listing_topics, found))
-        missed = {t for name in backfill for t in todo.listings.get(name, [])}
-        fresh = [g for g in todo.groups if not missed.intersection(g.topics)]
-        searches = [(g, False) for g in fresh] + [(g, True) for g in grouped(missed)]
-        for group, late in searches + [(q, True) for q in todo.queries]:
+        missed = {n: day for n, day in (backfill or {}).items() if n in todo.listings}
+        for archive in sorted({archive_of(n) for n in missed}):
+            names = {n: todo.listings[n] for n in missed if archive_of(n) == archive}
+            since = min(missed[n] for n in names)
+            await self._guard(
+                found, f"OAI-PMH {archive}", self._catch_up(archive, since, names, found)
+            )
+        searches = [(g, False) for g in todo.groups] + [(q, True) for q in todo.queries]
+        for group, late in searches:
             search = _Search(group, windows, first_seen, now, found, late=late)
             await self._guard(found, f"API {group.query[:80]}", self._search(search))
         return found
@@ -221,6 +229,23 @@ class ArxivSource:
             found.add(item.paper, matched)
         found.listings[name] = listing.day
 
+    async def _catch_up(
+        self, archive: str, since: date, listings: dict[str, list[Topic]], found: Found
+    ) -> None:
+        """What the missed listings announced, from the archive's OAI-PMH records."""
+        for paper, stamp in await self.client.harvest(archive, since):
+            if paper.version > 1 or paper.published.date() < stamp - HOLD_WINDOW:
+                continue  # a replacement, or a correction of an older paper
+            matched = [
+                topic
+                for name, topics in listings.items()
+                if in_category(paper.categories, name)
+                for topic in topics
+                if topic.matches(paper)
+            ]
+            found.announced.add(paper.id)
+            found.add(paper, matched)
+
     async def _search(self, search: _Search) -> None:
         size = LATE_PAGE_SIZE if search.late else PAGE_SIZE
         for page_number in range(MAX_PAGES):
@@ -233,8 +258,7 @@ class ArxivSource:
 class _Search:
     """One API search for a group: which of its results are new to which topic, and
     whether to read on. `late`: read back `HOLD_WINDOW` before the cutoff (raw
-    queries, missed announcements) instead of stopping at the cutoff or at known
-    papers."""
+    queries) instead of stopping at the cutoff or at known papers."""
 
     group: Group
     windows: dict[Topic, Window]
