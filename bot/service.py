@@ -76,6 +76,7 @@ class PollReport:
     topics: int = 0
     rss_requests: int = 0
     api_requests: int = 0
+    oai_requests: int = 0
     papers_seen: int = 0
     papers_new: int = 0
     papers_updated: int = 0
@@ -294,7 +295,8 @@ class PaperService:
             topic: Window(*(datetime.fromisoformat(m) for m in marks.get(name, first)))
             for topic, name in topics.items()
         }
-        counts_before = (self.source.client.counts.rss, self.source.client.counts.api)
+        counts = self.source.client.counts
+        counts_before = (counts.rss, counts.api, counts.oai)
 
         async def first_seen(ids: Iterable[str]) -> dict[str, datetime]:
             wanted = list(ids)
@@ -324,8 +326,9 @@ class PaperService:
         outcome, report.deliveries_queued = await self.store.call(
             lambda r: r.save_poll(rows, items, next_windows, iso(now), day)
         )
-        report.rss_requests = self.source.client.counts.rss - counts_before[0]
-        report.api_requests = self.source.client.counts.api - counts_before[1]
+        report.rss_requests = counts.rss - counts_before[0]
+        report.api_requests = counts.api - counts_before[1]
+        report.oai_requests = counts.oai - counts_before[2]
         report.papers_seen = len(found.papers)
         report.papers_new = sum(1 for v in outcome.values() if v == "new")
         report.papers_updated = sum(1 for v in outcome.values() if v == "updated")
@@ -337,12 +340,13 @@ class PaperService:
         report.seconds = time.monotonic() - started
         await self.store.call(lambda r: r.record_poll(_poll_row(report, now, self.clock())))
         log.info(
-            "poll: ok=%s topics=%d rss=%d api=%d seen=%d new=%d updated=%d queued=%d late=%d "
-            "errors=%d fetch=%.2fs total=%.2fs",
+            "poll: ok=%s topics=%d rss=%d api=%d oai=%d seen=%d new=%d updated=%d queued=%d "
+            "late=%d errors=%d fetch=%.2fs total=%.2fs",
             "yes" if report.ok else "no",
             report.topics,
             report.rss_requests,
             report.api_requests,
+            report.oai_requests,
             report.papers_seen,
             report.papers_new,
             report.papers_updated,
