@@ -2,6 +2,8 @@
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot.arxiv.client import ArxivClient
 from bot.arxiv.source import GROUP_SIZE, MAX_QUERY_CHARS, ArxivSource, Window, plan
 from bot.topics import Topic, parse_topic
@@ -126,3 +128,13 @@ async def test_one_failing_feed_does_not_stop_the_poll(
     found = await ArxivSource(client).poll(wanted, {}, nothing_known, now())
     assert found.errors and "RSS cs.CV" in found.errors[0]
     assert {t.canonical: ids for t, ids in found.hits.items()} == {"cs.GR": ["2511.00005"]}
+
+
+async def test_a_listing_at_arxivs_limit_is_reported(
+    client: ArxivClient, fake_arxiv: FakeArxiv, caplog: pytest.LogCaptureFixture
+) -> None:
+    fake_arxiv.feeds["cs.LG"] = [make_paper(n, categories=["cs.LG"]) for n in range(2000)]
+    wanted = topics("cs.LG")
+    found = await ArxivSource(client).poll(wanted, windows(wanted, now()), nothing_known, now())
+    assert len(found.hits[wanted[0]]) == 2000
+    assert "listing cs.LG has 2000 items, arXiv's limit: it may be cut short" in caplog.text

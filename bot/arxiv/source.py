@@ -58,6 +58,8 @@ HOLD_WINDOW = timedelta(days=28)
 LATE_WINDOW = timedelta(days=3)
 # searches that reach back `HOLD_WINDOW` read this many results per request
 LATE_PAGE_SIZE = 1000
+# arXiv's listings stop at this many items (its RSS documentation)
+LISTING_LIMIT = 2000
 
 # ids → when paperbot first saw each of them (absent: never)
 FirstSeen = Callable[[Iterable[str]], Awaitable[dict[str, datetime]]]
@@ -222,6 +224,12 @@ class ArxivSource:
 
     async def _read_listing(self, name: str, topics: list[Topic], found: Found) -> None:
         listing = await self.client.feed(name)
+        if len(listing.items) >= LISTING_LIMIT:
+            log.warning(
+                "listing %s has %d items, arXiv's limit: it may be cut short",
+                name,
+                len(listing.items),
+            )
         for item in listing.items:
             matched = [t for t in topics if t.matches(item.paper)] if item.is_new else []
             if item.is_new:
