@@ -15,7 +15,7 @@ One chat per topic: categories, `in:`-narrowed keywords, plain keywords,
 authors, raw queries. Per topic kind: expected (chat, paper) pairs (papers
 listed from the first poll's listing on that match the topic, replacements
 excluded), delivered, missed (with their lags), duplicates; and arXiv requests
-per poll. Run: python benchmarks/coverage.py [--interval SECONDS]
+per poll. Run: python benchmarks/coverage.py [--interval SECONDS] [--no-listings]
 """
 
 from __future__ import annotations
@@ -130,8 +130,10 @@ def load(rng: random.Random) -> tuple[list[tuple[FakePaper, date]], dict[str, fl
     return papers, lags
 
 
-def expected_pairs(papers: list[tuple[FakePaper, date]], first_day: date) -> set[tuple[str, str]]:
-    """(chat, paper) pairs due: chat `i` follows `TOPICS[i]`."""
+def expected_pairs(
+    papers: list[tuple[FakePaper, date]], first_day: date, followed: list[str]
+) -> set[tuple[str, str]]:
+    """(chat, paper) pairs due: chat `i` follows `followed[i]`."""
     pairs = set()
     for paper, listed in papers:
         if listed < first_day or paper.announce_type != "new":
@@ -147,7 +149,7 @@ def expected_pairs(papers: list[tuple[FakePaper, date]], first_day: date) -> set
             published=paper.published,
             updated=paper.published,
         )
-        for number, text in enumerate(TOPICS):
+        for number, text in enumerate(followed):
             topic = parse_topic(text)
             hit = (
                 evaluate(topic.value, paper)
@@ -183,11 +185,11 @@ class Replay:
         self._seen = len(self.fake.requests)
 
 
-async def main(interval: int) -> None:
+async def main(interval: int, followed: list[str]) -> None:
     rng = random.Random(16)
     papers, lags = load(rng)
     first_day = max(d for d in {listed for _, listed in papers} if announcement_of(d) <= FIRST_POLL)
-    expected = expected_pairs(papers, first_day)
+    expected = expected_pairs(papers, first_day, followed)
     fake = FakeArxiv().start()
     replay = Replay(fake, papers)
     started = time.perf_counter()
@@ -197,7 +199,7 @@ async def main(interval: int) -> None:
         async with open_service(settings) as service:
             clock = service.clock = FakeClock(FIRST_POLL)
             service.figures = NoFigures()
-            for number, text in enumerate(TOPICS):
+            for number, text in enumerate(followed):
                 chat = await service.chat(ChatRef("bench", str(number)))
                 await service.subscribe(chat, [parse_topic(text)])
             platform = SimPlatform(clock, "bench")
@@ -210,11 +212,12 @@ async def main(interval: int) -> None:
             replay.show(END)
             polls = sim.polls + restarted.polls
     fake.stop()
-    report(expected, platform.received(), lags, replay.requests[1:], polls)
+    report(followed, expected, platform.received(), lags, replay.requests[1:], polls)
     print(f"wall time {time.perf_counter() - started:.0f}s")
 
 
 def report(
+    followed: list[str],
     expected: set[tuple[str, str]],
     received: Counter[tuple[str, str]],
     lags: dict[str, float],
@@ -222,23 +225,23 @@ def report(
     polls: int,
 ) -> None:
     print(
-        f"topics={len(TOPICS)} (one chat each) first poll={FIRST_POLL:%a %d %b %H:%M} UTC "
+        f"topics={len(followed)} (one chat each) first poll={FIRST_POLL:%a %d %b %H:%M} UTC "
         f"down {DOWN[0]:%a %H:%M}–{DOWN[1]:%a %H:%M} holiday={HOLIDAY:%a %d %b} "
         f"held={HELD_SHARE:.0%} polls={polls}"
     )
-    kinds = sorted({kind_of(t) for t in TOPICS})
+    kinds = sorted({kind_of(t) for t in followed})
     print(
         f"{'kind':<12} {'expected':>8} {'delivered':>9} {'%':>7} {'missed':>6} "
         f"{'extra':>5} {'dup':>4}  missed lags (days)"
     )
     for kind in kinds:
-        chats = {str(n) for n, t in enumerate(TOPICS) if kind_of(t) == kind}
+        chats = {str(n) for n, t in enumerate(followed) if kind_of(t) == kind}
         want = {pair for pair in expected if pair[0] in chats}
         got = {pair for pair in received if pair[0] in chats}
         missed = sorted(want - got)
         duplicates = sum(n - 1 for pair, n in received.items() if pair[0] in chats)
         share = 100 * len(want & got) / max(len(want), 1)
-        shown = ", ".join(f"{TOPICS[int(c)]}:{p} {lags[p]:.1f}" for c, p in missed[:6])
+        shown = ", ".join(f"{followed[int(c)]}:{p} {lags[p]:.1f}" for c, p in missed[:6])
         print(
             f"{kind:<12} {len(want):>8} {len(want & got):>9} {share:>6.2f}% {len(missed):>6} "
             f"{len(got - want):>5} {duplicates:>4}  {shown}{' …' if len(missed) > 6 else ''}"
@@ -258,4 +261,11 @@ def report(
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--interval", type=int, default=3600, help="seconds between polls")
-    asyncio.run(main(parser.parse_args().interval))
+    parser.add_argument(
+        "--no-listings",
+        action="store_true",
+        help="follow no category (and no in: topic): keywords and authors through the API only",
+    )
+    arguments = parser.parse_args()
+    followed = [t for t in TOPICS if not (arguments.no_listings and parse_topic(t).feeds)]
+    asyncio.run(main(arguments.interval, followed))

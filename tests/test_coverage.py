@@ -92,7 +92,7 @@ async def test_held_papers_reach_keyword_author_and_category_chats(
         paper(4, tuesday, 9, categories=["cs.RO", "cs.CV"], abstract=splats),
     ]
     old = paper(5, tuesday, 300, abstract=splats, version=2, announce_type="replace")
-    fake_arxiv.papers.append(replace_of(old))
+    fake_arxiv.papers.append(old)  # the API has it too, with its first version's date
     announce(fake_arxiv, tuesday, [*held, old])
     await poll_and_deliver(service, clock, platform, announcement_of(tuesday) + timedelta(hours=1))
     assert received(platform, "cv") == ["2511.00001", "2511.00003", "2511.00004"]
@@ -100,11 +100,6 @@ async def test_held_papers_reach_keyword_author_and_category_chats(
     assert received(platform, "au") == ["2511.00003"]
     assert received(platform, "q") == ["2511.00002", "2511.00004"]
     assert max(platform.received().values()) == 1
-
-
-def replace_of(replacement: FakePaper) -> FakePaper:
-    """The replaced paper as the API shows it (its first version long ago)."""
-    return FakePaper(**{**replacement.__dict__, "announce_type": "new"})
 
 
 async def test_weekend_and_holiday_lags_in_a_bot_that_reads_no_listing(
