@@ -35,13 +35,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.app import open_service
+from bot.app import build_app
+from bot.arxiv.client import ArxivClient
+from bot.arxiv.source import ArxivSource
+from bot.chats import ChatRef
 from bot.config import Settings
 from bot.figures import NoFigures
 from bot.models import Paper
 from bot.runner import Runner
-from bot.service import ChatRef
+from bot.summarize.extractive import ExtractiveSummarizer
 from bot.topics import TopicKind, parse_topic
+from storage.database import Store
 from tests.fake_arxiv import (
     FakeArxiv,
     FakePaper,
@@ -196,14 +200,15 @@ async def main(interval: int, followed: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         env = {**fake.env, "PAPERBOT_DB": f"{tmp}/coverage.db"}
         settings = Settings.from_env({**env, "PAPERBOT_POLL_INTERVAL": str(interval)}, None)
-        async with open_service(settings) as service:
-            clock = service.clock = FakeClock(FIRST_POLL)
-            service.figures = NoFigures()
+        store, client, clock = Store(settings.db_path), ArxivClient(settings), FakeClock(FIRST_POLL)
+        source, summarizer = ArxivSource(client), ExtractiveSummarizer()
+        app = build_app(settings, store, source, summarizer, NoFigures(), clock)
+        try:
             for number, text in enumerate(followed):
-                chat = await service.chat(ChatRef("bench", str(number)))
-                await service.subscribe(chat, [parse_topic(text)])
+                chat = await app.chats.chat(ChatRef("bench", str(number)))
+                await app.chats.subscribe(chat, [parse_topic(text)])
             platform = SimPlatform(clock, "bench")
-            runner = Runner(service, {"bench": platform}, interval, tick=TICK_SECONDS)
+            runner = Runner(app, {"bench": platform}, interval, tick=TICK_SECONDS)
             sim = Simulation(runner, clock, before_poll=replay.show)
             await sim.run_until(DOWN[0])
             clock.now = DOWN[1]
@@ -211,6 +216,9 @@ async def main(interval: int, followed: list[str]) -> None:
             await restarted.run_until(END)
             replay.show(END)
             polls = sim.polls + restarted.polls
+        finally:
+            await client.aclose()
+            store.close()
     fake.stop()
     report(followed, expected, platform.received(), lags, replay.requests[1:], polls)
     print(f"wall time {time.perf_counter() - started:.0f}s")

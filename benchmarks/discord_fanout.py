@@ -25,11 +25,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.app import build_app
 from bot.arxiv.client import ArxivClient
 from bot.arxiv.source import ArxivSource
+from bot.chats import ChatRef
 from bot.config import Settings
 from bot.models import Figure, Paper
-from bot.service import ChatRef, PaperService
 from bot.summarize.extractive import ExtractiveSummarizer
 from bot.topics import parse_topic
 from handlers.discord_webhook import PLATFORM, DiscordWebhooks
@@ -61,7 +62,7 @@ async def fan_out(channels: int, mode: str) -> None:
         store = Store(settings.db_path)
         client = ArxivClient(settings)
         now = [datetime.now(UTC)]
-        service = PaperService(
+        app = build_app(
             settings,
             store,
             ArxivSource(client),
@@ -71,14 +72,14 @@ async def fan_out(channels: int, mode: str) -> None:
         )
         for number in range(channels):
             ref = ChatRef(PLATFORM, discord.webhook(str(100 + number)), "channel", f"#{number}")
-            chat = await service.chat(ref)
-            await service.subscribe(chat, [parse_topic("cs.CV")])
-            await service.change_setting(chat, "mode", mode)
-        await service.poll()
+            chat = await app.chats.chat(ref)
+            await app.chats.subscribe(chat, [parse_topic("cs.CV")])
+            await app.chats.change_setting(chat, "mode", mode)
+        await app.polling.poll()
         now[0] += timedelta(days=1)  # the daily digests are due
         async with DiscordWebhooks() as webhooks:
             started = time.perf_counter()
-            report = await service.deliver_due({PLATFORM: webhooks})
+            report = await app.outbox.deliver_due({PLATFORM: webhooks})
             seconds = time.perf_counter() - started
         pending = store.repo.delivery_counts().get("pending", 0)
         await client.aclose()

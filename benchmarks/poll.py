@@ -19,11 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.app import build_app
 from bot.arxiv.client import ArxivClient
 from bot.arxiv.source import ArxivSource
+from bot.chats import ChatRef
 from bot.config import Settings
 from bot.figures import NoFigures
-from bot.service import ChatRef, PaperService
 from bot.summarize.extractive import ExtractiveSummarizer
 from bot.topics import parse_topic
 from storage.database import Store
@@ -102,15 +103,13 @@ async def main() -> None:
         settings = Settings.from_env({**fake.env, "PAPERBOT_DB": f"{tmp}/bench.db"}, None)
         store = Store(settings.db_path)
         client = ArxivClient(settings)
-        service = PaperService(
-            settings, store, ArxivSource(client), ExtractiveSummarizer(), NoFigures()
-        )
+        app = build_app(settings, store, ArxivSource(client), ExtractiveSummarizer(), NoFigures())
         pairs = {(c, names[c % 60]) for c in range(CHATS)}
         while len(pairs) < SUBSCRIPTIONS:
             pairs.add((rng.randrange(CHATS), rng.choice(names)))
         for chat_number, topic in sorted(pairs):
-            chat = await service.chat(ChatRef("bench", str(chat_number)))
-            await service.subscribe(chat, [parse_topic(topic)])
+            chat = await app.chats.chat(ChatRef("bench", str(chat_number)))
+            await app.chats.subscribe(chat, [parse_topic(topic)])
         feeds = len({c for t in names for c in parse_topic(t).feeds})
         print(
             f"chats={CHATS} subscriptions={len(pairs)} distinct topics={len(names)} "
@@ -119,7 +118,7 @@ async def main() -> None:
         for label in ("first poll", "second poll"):
             fake.requests.clear()
             started = time.perf_counter()
-            report = await service.poll()
+            report = await app.polling.poll()
             seconds = time.perf_counter() - started
             pages = len(fake.api_requests())
             groups = len({r["search_query"] for r in fake.api_requests()})

@@ -34,16 +34,19 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.app import open_service
+from bot.app import App, build_app
+from bot.arxiv.client import ArxivClient
+from bot.arxiv.source import ArxivSource
+from bot.chats import ChatRef
 from bot.config import Settings
 from bot.figures import NoFigures
 from bot.models import Paper, Summary
 from bot.runner import Runner
 from bot.schedule import next_announcement
-from bot.service import ChatRef, PaperService
 from bot.summarize.base import SummaryRun
 from bot.summarize.extractive import ExtractiveSummarizer
 from bot.topics import parse_topic
+from storage.database import Store
 from tests.fake_arxiv import FakeArxiv, FakePaper, make_paper
 from tests.sim import FakeClock, SimPlatform, Simulation
 
@@ -105,19 +108,19 @@ def publish(fake: FakeArxiv, batch: list[FakePaper]) -> None:
     fake.feeds = feeds
 
 
-async def add_chats(service: PaperService, rng: random.Random, count: int) -> dict[str, set[str]]:
+async def add_chats(app: App, rng: random.Random, count: int) -> dict[str, set[str]]:
     """The chats and their settings; returns chat id → followed categories."""
     follows: dict[str, set[str]] = {}
     for number in range(count):
-        chat = await service.chat(ChatRef("soak", str(number)))
+        chat = await app.chats.chat(ChatRef("soak", str(number)))
         categories = set(rng.sample(CATEGORIES, rng.randint(1, 3)))
-        await service.subscribe(chat, [parse_topic(c) for c in sorted(categories)])
+        await app.chats.subscribe(chat, [parse_topic(c) for c in sorted(categories)])
         if rng.random() < 0.1:
-            chat = await service.change_setting(chat, "language", "zh")
+            chat = await app.chats.change_setting(chat, "language", "zh")
         if rng.random() < 0.4:
             at = f"{rng.randrange(24):02d}:{rng.choice([0, 15, 30, 45]):02d}"
             for name, value in (("mode", "daily"), ("timezone", rng.choice(ZONES)), ("time", at)):
-                chat = await service.change_setting(chat, name, value)
+                chat = await app.chats.change_setting(chat, name, value)
         follows[str(number)] = categories
     return follows
 
@@ -133,26 +136,32 @@ async def main(chats: int, days: int, papers: int) -> None:
     batches = announced_batches(rng, days, papers)
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings.from_env({**fake.env, "PAPERBOT_DB": f"{tmp}/soak.db"}, None)
-        async with open_service(settings) as service:
-            await soak(service, fake, batches, chats, days, rng)
+        store, client, clock = Store(settings.db_path), ArxivClient(settings), FakeClock(START)
+        summarizer = CountingSummarizer()
+        # PDFs are benchmarks/figures.py's business
+        app = build_app(settings, store, ArxivSource(client), summarizer, NoFigures(), clock)
+        try:
+            await soak(app, clock, summarizer, fake, batches, chats, days, rng)
+        finally:
+            await client.aclose()
+            store.close()
     fake.stop()
 
 
 async def soak(
-    service: PaperService,
+    app: App,
+    clock: FakeClock,
+    summarizer: CountingSummarizer,
     fake: FakeArxiv,
     batches: dict[datetime, list[FakePaper]],
     chats: int,
     days: int,
     rng: random.Random,
 ) -> None:
-    """Run the simulated days on `service`, then print what was delivered."""
-    clock = service.clock = FakeClock(START)
-    service.figures = NoFigures()  # PDFs are benchmarks/figures.py's business
-    summarizer = service.summarizer = CountingSummarizer()
-    follows = await add_chats(service, rng, chats)
+    """Run the simulated days on `app`, then print what was delivered."""
+    follows = await add_chats(app, rng, chats)
     platform = SimPlatform(clock, "soak")
-    runner = Runner(service, {"soak": platform}, service.settings.poll_interval, tick=TICK_SECONDS)
+    runner = Runner(app, {"soak": platform}, app.settings.poll_interval, tick=TICK_SECONDS)
     waiting = sorted(batches)
 
     def before_poll(now: datetime) -> None:
@@ -165,7 +174,7 @@ async def soak(
         f"{len(CATEGORIES)} announcements={len(batches)} papers="
         f"{sum(len(b) for b in batches.values())} days={days} tick={TICK_SECONDS}s"
     )
-    path = service.settings.db_path
+    path = app.settings.db_path
     size = database_bytes(path)
     started = time.perf_counter()
     for day in range(days):
@@ -192,7 +201,7 @@ async def soak(
         f"summaries: model calls={calls} unique papers={len(unique)} "
         f"calls per unique paper={calls / max(len(unique), 1):.2f} "
         f"per (paper, language)={calls / max(len(summarizer.calls), 1):.2f} "
-        f"stored summaries={service.store.repo.db['summaries'].count}"
+        f"stored summaries={app.store.repo.db['summaries'].count}"
     )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(

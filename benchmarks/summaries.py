@@ -3,7 +3,7 @@
 The papers' real metadata (title, authors, abstract, comment) is read from the seed posts
 (`../shared/seeds/*.txt`: the `## title` heading, the `**Authors:…**` line, the abstract
 and the `[PDF](http://arxiv.org/abs/ID)` line) and served by the local fake arXiv, so no
-network is needed for arXiv. Each paper is summarized twice through the service (the
+network is needed for arXiv. Each paper is summarized twice through the app (the
 second run must be answered from the cache), and the script prints the grounding failures
 per check, model calls per unique paper, mean latency and tokens per paper.
 
@@ -33,11 +33,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.app import open_service
+from bot.app import App, open_app
 from bot.arxiv.ids import parse_arxiv_id
 from bot.config import Settings
 from bot.models import Paper
-from bot.service import PaperService
 from bot.summarize.grounding import CHECKS, Evidence, check
 from tests.fake_arxiv import FakeArxiv, FakePaper
 from tests.fake_llm import FakeGemini
@@ -76,29 +75,29 @@ def seed_papers(folder: Path) -> list[FakePaper]:
 
 
 async def summarize_all(
-    service: PaperService, papers: list[Paper], language: str
+    app: App, papers: list[Paper], language: str
 ) -> tuple[list[float], dict[str, int]]:
     """Summarize every paper once; the latencies and the model usage of this run."""
-    before = await service.store.call(lambda r: r.summary_stats())
+    before = await app.store.call(lambda r: r.summary_stats())
     latencies = []
     for paper in papers:
         started = time.perf_counter()
-        await service.summary(paper, language)
+        await app.summaries.summary(paper, language)
         latencies.append(time.perf_counter() - started)
-    after = await service.store.call(lambda r: r.summary_stats())
+    after = await app.store.call(lambda r: r.summary_stats())
     return latencies, {key: after[key] - before[key] for key in after}
 
 
 async def run(settings: Settings, seeds: list[FakePaper], language: str, where: str) -> int:
-    async with open_service(settings) as service:
-        papers = [await service.paper(parse_arxiv_id(p.id)) for p in seeds]
+    async with open_app(settings) as app:
+        papers = [await app.papers.paper(parse_arxiv_id(p.id)) for p in seeds]
         count = len(papers)
         print(
-            f"summarizer: {service.summarizer.model} ({settings.llm_backend}{where});"
+            f"summarizer: {app.summaries.summarizer.model} ({settings.llm_backend}{where});"
             f" {count} unique papers; language {language}"
         )
         for label in ("first run", "second run"):
-            latencies, used = await summarize_all(service, papers, language)
+            latencies, used = await summarize_all(app, papers, language)
             print(
                 f"{label}: model calls per paper {used['model_calls'] / count:.2f}"
                 f" (errors {used['model_errors']}), cache hits {used['summary_cache_hits']},"
@@ -106,13 +105,13 @@ async def run(settings: Settings, seeds: list[FakePaper], language: str, where: 
                 f" tokens per paper in {used['tokens_in'] / count:.0f}"
                 f" / out {used['tokens_out'] / count:.0f}"
             )
-        rows = service.store.repo.db.execute(
+        rows = app.store.repo.db.execute(
             "SELECT paper_id, grounding, checks FROM summaries WHERE language = ?", [language]
         ).fetchall()
         stored = {paper_id: json.loads(checks) for paper_id, _, checks in rows}
         failing = Counter()
         for paper in papers:
-            summary = await service.summary(paper, language)
+            summary = await app.summaries.summary(paper, language)
             failing.update(f.check for f in check(summary, Evidence(paper), language))
         drafts = Counter(
             label.split(":")[0] for checks in stored.values() for label in checks["draft"]

@@ -1,7 +1,7 @@
 """Benchmark a Telegram fan-out: one daily digest of 10 papers to 500 chats.
 
 Runs the real adapter (PTB, our rate limiter, the retry policy) through the
-service's delivery against the local fake Bot API, which enforces Telegram's
+app's delivery against the local fake Bot API, which enforces Telegram's
 flood limits (30 messages/s overall, 1/s per chat, 20/min per group) and
 answers 429 when one is exceeded. Prints the wall time against the ideal at
 30 messages/s (target at most 1.2x), the 429s received (target 0) and the
@@ -23,12 +23,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.app import build_app
 from bot.arxiv.client import ArxivClient
 from bot.arxiv.source import ArxivSource
+from bot.chats import ChatRef
+from bot.clock import utc_now
 from bot.commands import CommandLayer
 from bot.config import Settings
 from bot.figures import NoFigures
-from bot.service import ChatRef, PaperService, utc_now
 from bot.summarize.extractive import ExtractiveSummarizer
 from bot.topics import parse_topic
 from handlers.telegram import TelegramAdapter
@@ -47,10 +49,10 @@ async def fan_out(chats: int, papers: int, groups: int, directory: Path) -> dict
     store = Store(settings.db_path)
     client = ArxivClient(settings)
     now = [utc_now()]
-    service = PaperService(
+    app = build_app(
         settings, store, ArxivSource(client), ExtractiveSummarizer(), NoFigures(), lambda: now[0]
     )
-    adapter = TelegramAdapter(settings, CommandLayer(service))
+    adapter = TelegramAdapter(settings, CommandLayer(app))
     try:
         ids = [-(10**12) - i if i < groups else 10**9 + i for i in range(chats)]
         for chat_id in ids:
@@ -59,16 +61,16 @@ async def fan_out(chats: int, papers: int, groups: int, directory: Path) -> dict
             else:
                 telegram.private(chat_id)
             ref = ChatRef("telegram", str(chat_id), "group" if chat_id < 0 else "private")
-            chat = await service.chat(ref)
-            chat = await service.change_setting(chat, "mode", "daily")
-            await service.change_setting(chat, "figures", "off")
-            await service.subscribe(chat, [parse_topic("cs.CV")])
+            chat = await app.chats.chat(ref)
+            chat = await app.chats.change_setting(chat, "mode", "daily")
+            await app.chats.change_setting(chat, "figures", "off")
+            await app.chats.subscribe(chat, [parse_topic("cs.CV")])
         arxiv.feeds["cs.CV"] = [make_paper(i) for i in range(1, papers + 1)]
-        await service.poll()
+        await app.polling.poll()
         now[0] += timedelta(days=1)  # every chat's daily digest is due
         await adapter.start()
         started = time.monotonic()
-        report = await service.deliver_due({"telegram": adapter})
+        report = await app.outbox.deliver_due({"telegram": adapter})
         seconds = time.monotonic() - started
     finally:
         await adapter.stop()

@@ -1,17 +1,28 @@
-"""Wiring of the core: settings → store, arXiv source, summarizer, figures → service."""
+"""Wiring of the core: settings → store, arXiv source, summarizer, figures → services.
+
+`App` holds the services, each with one job (chats, papers and cards,
+polling, the outbox), built by `build_app` on one store and one clock.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from bot.arxiv.client import ArxivClient
 from bot.arxiv.source import ArxivSource
+from bot.chats import Chats
+from bot.clock import Clock, utc_now
 from bot.config import ConfigError, Settings
+from bot.figures import FigureSource
 from bot.figures.cache import PdfCache
 from bot.figures.source import PdfFigures
-from bot.service import PaperService
+from bot.outbox import Outbox
+from bot.papers import Papers
+from bot.polling import Poller
+from bot.summaries import SummaryCache
 from bot.summarize import Summarizer
 from bot.summarize.extractive import ExtractiveSummarizer
 from bot.summarize.llm import ChatModel, LanguageModelSummarizer
@@ -48,15 +59,51 @@ def make_summarizer(settings: Settings) -> Summarizer:
     return LanguageModelSummarizer(model, settings.llm_model)
 
 
+@dataclass
+class App:
+    """The core's services, for the adapters, the CLI and the scheduler."""
+
+    settings: Settings
+    store: Store
+    summaries: SummaryCache
+    chats: Chats
+    papers: Papers
+    polling: Poller
+    outbox: Outbox
+
+
+def build_app(
+    settings: Settings,
+    store: Store,
+    source: ArxivSource,
+    summarizer: Summarizer,
+    figures: FigureSource,
+    clock: Clock = utc_now,
+) -> App:
+    """The services on one store and one clock."""
+    summaries = SummaryCache(store, summarizer, figures.fulltext, clock)
+    chats = Chats(store, settings.language, clock)
+    papers = Papers(store, source, summaries, figures, settings.arxiv_pdf_url, clock)
+    return App(
+        settings=settings,
+        store=store,
+        summaries=summaries,
+        chats=chats,
+        papers=papers,
+        polling=Poller(store, source, clock),
+        outbox=Outbox(store, papers, chats, clock),
+    )
+
+
 @asynccontextmanager
-async def open_service(settings: Settings) -> AsyncIterator[PaperService]:
-    """A ready service; its database and HTTP connections close on exit."""
+async def open_app(settings: Settings) -> AsyncIterator[App]:
+    """The ready services; their database and HTTP connections close on exit."""
     summarizer = make_summarizer(settings)
     store = Store(settings.db_path)
     client = ArxivClient(settings)
     figures = PdfFigures(client, PdfCache(settings.pdf_cache_dir))
     try:
-        yield PaperService(settings, store, ArxivSource(client), summarizer, figures)
+        yield build_app(settings, store, ArxivSource(client), summarizer, figures)
     finally:
         await summarizer.aclose()
         await client.aclose()

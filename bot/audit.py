@@ -79,7 +79,7 @@ async def audit(
         )
         row = await _check(store, source, (name, day, iso(now)), items, wanted, late_reason)
         rows.append({**row, "checked_at": iso(now)})
-        await store.call(lambda r, row=rows[-1]: r.save_audit(row))
+        await store.call(Repository.save_audit, rows[-1])
         log.info(
             "audit %s %s: announced=%d stored=%d matched=%d delivered=%d pending=%d missing=%d",
             name,
@@ -101,8 +101,8 @@ async def _check(
     """The audit row of one listing (`where`: its name, day, and now)."""
     name, day, now = where
     ids = [item.paper.id for item in items]
-    stored = await store.call(lambda r: r.first_seen(ids))
-    rows = await store.call(lambda r: r.deliveries_of(ids))
+    stored = await store.call(Repository.first_seen, ids)
+    rows = await store.call(Repository.deliveries_of, ids)
     status = {(d["chat"], d["paper_id"]): d["status"] for d in rows}
     missing = [(c, item, t) for c, item, t in wanted if (c, item.paper.id) not in status]
     matched = {item.paper.id for _, item, _ in wanted}
@@ -140,11 +140,6 @@ async def _deliver_late(
         log.warning("audit: arXiv lookup failed, the listing's metadata is used: %s", exc)
     rows = [p.to_row() for p in papers.values()]
     items = [(chat, item.paper.id, topic) for chat, item, topic in missing]
-
-    def save(repo: Repository) -> int:
-        repo.upsert_papers(rows, now)
-        return repo.queue_deliveries(items, now)
-
-    await store.call(save)
+    await store.call(Repository.save_poll, rows, items, {}, now)
     for chat, item, topic in missing:
         log.warning("late: %s queued for chat %d (%s): %s", item.paper.id, chat, topic, why)

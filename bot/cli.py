@@ -21,18 +21,20 @@ from typing import Annotated, NoReturn, TypeVar
 import typer
 from rich.console import Console
 
-from bot.app import open_service
+from bot.app import App, open_app
 from bot.arxiv.ids import InvalidArxivId, parse_arxiv_id
 from bot.arxiv.parse import ArxivQueryError
 from bot.audit import AUDIT_COUNTS
+from bot.chats import ChatRef
 from bot.commands import Command, CommandLayer
 from bot.config import ConfigError, Settings
 from bot.i18n import normalize_language
 from bot.logs import setup_logging
 from bot.models import Card, Chat
+from bot.papers import PaperNotFound
 from bot.retry import ServiceUnavailable
 from bot.runner import Runner, cycle, stop_on_signals
-from bot.service import ChatRef, PaperNotFound, PaperService
+from bot.stats import stats as gather_stats
 from bot.topics import TopicError, parse_topic
 from handlers.discord_webhook import (
     PLATFORM as WEBHOOK,
@@ -173,10 +175,10 @@ def summarize(
     async def work(settings: Settings) -> None:
         ident = parse_arxiv_id(paper_id)
         language = _language(lang, settings)
-        async with open_service(settings) as service:
+        async with open_app(settings) as core:
             with progress(f"fetching {ident}"):
-                paper = await service.paper(ident)
-                card = await service.card(paper, language, figures is not None)
+                paper = await core.papers.paper(ident)
+                card = await core.papers.card(paper, language, figures is not None)
         if figures is not None:
             _save_figures([card], figures)
         if format is CardFormat.json:
@@ -207,9 +209,9 @@ def digest(
         parsed = [parse_topic(t) for t in topics]
         language = _language(lang, settings)
         start = _since(days, since)
-        async with open_service(settings) as service:
+        async with open_app(settings) as core:
             with progress("searching arXiv"):
-                result = await service.topic_digest(parsed, start, max, language)
+                result = await core.papers.topic_digest(parsed, start, max, language)
         figure_links: dict[str, str] = {}
         if out is not None and format is not DigestFormat.json:
             figure_links = {
@@ -244,16 +246,16 @@ def poll(
 
     async def work(settings: Settings) -> None:
         async with (
-            open_service(settings) as service,
+            open_app(settings) as core,
             delivery_platforms() as delivering,
-            started(settings, CommandLayer(service), receive=False) as sending,
+            started(settings, CommandLayer(core), receive=False) as sending,
         ):
             platforms = {"shell": ShellPlatform(sys.stdout), **delivering, **sending}
             if not once:
-                runner = Runner(service, platforms, settings.poll_interval)
+                runner = Runner(core, platforms, settings.poll_interval)
                 await runner.run(stop_on_signals())
                 return
-            report, _ = await cycle(service, platforms)
+            report, _ = await cycle(core, platforms)
             if not report.ok:
                 raise ServiceUnavailable("; ".join(report.errors))
 
@@ -267,16 +269,16 @@ def run_bot() -> None:
     async def work(settings: Settings) -> None:
         stopping = stop_on_signals()
         async with (
-            open_service(settings) as service,
+            open_app(settings) as core,
             delivery_platforms() as delivering,
-            started(settings, CommandLayer(service), receive=True) as receiving,
+            started(settings, CommandLayer(core), receive=True) as receiving,
         ):
             if not receiving:
                 raise BadInput(
                     "no platform configured: set TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN"
                 )
             platforms = {**delivering, **receiving}
-            await Runner(service, platforms, settings.poll_interval).run(stopping)
+            await Runner(core, platforms, settings.poll_interval).run(stopping)
 
     run(work)
 
@@ -286,8 +288,8 @@ def stats() -> None:
     """Chats, topics, papers, deliveries, summaries, model use, the last poll and audit."""
 
     async def work(settings: Settings) -> None:
-        async with open_service(settings) as service:
-            figures = await service.stats()
+        async with open_app(settings) as core:
+            figures = await gather_stats(core.store)
         width = max(len(name) for name in figures)
         for name, value in figures.items():
             typer.echo(f"{name:<{width}}  {value}")
@@ -311,8 +313,8 @@ def audit(
             fail(f"--date {day!r} is not a date like 2025-10-21", 2)
 
     async def work(settings: Settings) -> None:
-        async with open_service(settings) as service:
-            rows = await service.store.call(lambda r: r.audits(day))
+        async with open_app(settings) as core:
+            rows = await core.store.call(Repository.audits, day)
         if not rows:
             typer.echo(f"no completeness audit recorded{f' for {day}' if day else ''}")
             return
@@ -380,8 +382,8 @@ def shell() -> None:
     """Talk to the bot in the terminal, as one chat (stdin lines are messages)."""
 
     async def work(settings: Settings) -> None:
-        async with open_service(settings) as service:
-            await run_shell(CommandLayer(service), sys.stdin, sys.stdout, sys.stdin.isatty())
+        async with open_app(settings) as core:
+            await run_shell(CommandLayer(core), sys.stdin, sys.stdout, sys.stdin.isatty())
 
     run(work)
 
@@ -409,20 +411,20 @@ def _webhook(value: str) -> WebhookUrl:
     return parse_webhook_url(sys.stdin.readline() if value == "-" else value)
 
 
-async def _webhook_chat(service: PaperService, value: str) -> Chat:
+async def _webhook_chat(core: App, value: str) -> Chat:
     """The stored webhook channel given by its URL or webhook id."""
     wanted = value.strip() if value.strip().isdigit() else _webhook(value).webhook_id
-    for chat in await service.chats(WEBHOOK):
+    for chat in await core.chats.chats(WEBHOOK):
         if parse_webhook_url(chat.chat_id).webhook_id == wanted:
             return chat
     raise BadInput(f"no webhook channel {wanted}; see paperbot channel list")
 
 
-async def _say(service: PaperService, chat: ChatRef, name: str, args: str) -> None:
+async def _say(core: App, chat: ChatRef, name: str, args: str) -> None:
     """Run a chat command for a channel as its administrator; print the replies."""
     command = Command(chat=chat, user_id="cli", name=name, args=args, user_is_admin=True)
     async with delivery_platforms() as delivering:
-        replies = await CommandLayer(service).handle(command, delivering[chat.platform])
+        replies = await CommandLayer(core).handle(command, delivering[chat.platform])
     for reply in replies:
         if reply.problem:
             raise BadInput(reply.text)
@@ -441,11 +443,11 @@ def channel_add(
         url = _webhook(webhook)
         async with DiscordWebhooks() as webhooks:
             name = await webhooks.check(url)
-        async with open_service(settings) as service:
+        async with open_app(settings) as core:
             ref = ChatRef(WEBHOOK, url.url, "channel", name)
-            await service.set_active(await service.chat(ref), True)
+            await core.chats.set_active(await core.chats.chat(ref), True)
             typer.echo(f"{name}: {url.masked}")
-            await _say(service, ref, "subscribe", "; ".join(topics))
+            await _say(core, ref, "subscribe", "; ".join(topics))
 
     run(work)
 
@@ -459,10 +461,10 @@ def channel_set(
     """Change one setting of a webhook channel."""
 
     async def work(settings: Settings) -> None:
-        async with open_service(settings) as service:
-            chat = await _webhook_chat(service, webhook)
+        async with open_app(settings) as core:
+            chat = await _webhook_chat(core, webhook)
             ref = ChatRef(chat.platform, chat.chat_id, chat.kind, chat.title)
-            await _say(service, ref, "set", f"{name} {value}")
+            await _say(core, ref, "set", f"{name} {value}")
 
     run(work)
 
@@ -472,10 +474,10 @@ def channel_list() -> None:
     """The webhook channels (tokens masked), their state, settings and topics."""
 
     async def work(settings: Settings) -> None:
-        async with open_service(settings) as service:
-            for chat in await service.chats(WEBHOOK):
+        async with open_app(settings) as core:
+            for chat in await core.chats.chats(WEBHOOK):
                 url = parse_webhook_url(chat.chat_id)
-                topics = ", ".join(await service.topics(chat)) or "(no topics)"
+                topics = ", ".join(await core.chats.topics(chat)) or "(no topics)"
                 state = "active" if chat.active else "paused"
                 typer.echo(
                     f"{url.webhook_id}  {chat.title}  {url.masked}  {state}  {chat.mode}"
@@ -490,9 +492,9 @@ def channel_remove(webhook: WebhookArg) -> None:
     """Forget a webhook channel: its topics, settings and undelivered papers."""
 
     async def work(settings: Settings) -> None:
-        async with open_service(settings) as service:
-            chat = await _webhook_chat(service, webhook)
-            await service.remove_chat(chat)
+        async with open_app(settings) as core:
+            chat = await _webhook_chat(core, webhook)
+            await core.chats.remove_chat(chat)
             typer.echo(f"Removed {chat.title}: {parse_webhook_url(chat.chat_id).masked}")
 
     run(work)

@@ -13,13 +13,15 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from bot.app import App
 from bot.arxiv.ids import InvalidArxivId, parse_arxiv_id
 from bot.arxiv.parse import ArxivQueryError
 from bot.chat_settings import SETTINGS, SettingError
+from bot.chats import ChatRef
 from bot.delivery import Platform
 from bot.models import Card, Chat
+from bot.papers import PaperNotFound
 from bot.retry import ServiceUnavailable
-from bot.service import ChatRef, PaperNotFound, PaperService
 from bot.topics import TopicError, parse_topics
 
 log = logging.getLogger(__name__)
@@ -115,8 +117,8 @@ Handler = Callable[["CommandLayer", Command, Chat, Platform], Awaitable[list[Rep
 
 
 class CommandLayer:
-    def __init__(self, service: PaperService) -> None:
-        self.service = service
+    def __init__(self, app: App) -> None:
+        self.app = app
 
     async def handle(self, command: Command, platform: Platform) -> list[Reply]:
         """Replies for one command; never raises."""
@@ -134,7 +136,7 @@ class CommandLayer:
         ):
             return [problem("Only administrators of this channel can post to it.")]
         try:
-            chat = await self.service.chat(command.chat)
+            chat = await self.app.chats.chat(command.chat)
             return await handler(self, command, chat, platform)
         except ServiceUnavailable as exc:
             log.warning("/%s: %s", command.name, exc)
@@ -149,7 +151,7 @@ class CommandLayer:
         return (
             command.chat.kind == "private"
             or command.user_is_admin
-            or command.user_id in self.service.settings.admin_ids
+            or command.user_id in self.app.settings.admin_ids
         )
 
     async def on_start(self, command: Command, chat: Chat, platform: Platform) -> list[Reply]:
@@ -162,7 +164,7 @@ class CommandLayer:
             topics = parse_topics(command.args)
         except TopicError as exc:
             return [problem(f"Not subscribed: {exc}.")]
-        added, already = await self.service.subscribe(chat, topics)
+        added, already = await self.app.chats.subscribe(chat, topics)
         lines = [f"Following {name}" for name in added]
         lines += [f"Already following {name}" for name in already]
         if added and chat.mode == "daily":
@@ -177,7 +179,7 @@ class CommandLayer:
         if not command.args:
             return [problem("Give a topic to stop following, or /unsubscribe all")]
         if command.args.lower() == "all":
-            removed = await self.service.unsubscribe(chat, None)
+            removed = await self.app.chats.unsubscribe(chat, None)
             return [
                 Reply(
                     f"Stopped following {len(removed)} topics."
@@ -189,14 +191,14 @@ class CommandLayer:
             topics = parse_topics(command.args)
         except TopicError as exc:
             return [problem(f"Not changed: {exc}.")]
-        removed = await self.service.unsubscribe(chat, topics)
+        removed = await self.app.chats.unsubscribe(chat, topics)
         missing = [t.canonical for t in topics if t.canonical not in removed]
         lines = [f"Stopped following {name}" for name in removed]
         lines += [f"Not followed here: {name}" for name in missing]
         return [Reply("\n".join(lines))]
 
     async def on_list(self, command: Command, chat: Chat, platform: Platform) -> list[Reply]:
-        topics = await self.service.topics(chat)
+        topics = await self.app.chats.topics(chat)
         listing = "\n".join(f"• {t}" for t in topics) if topics else "(none; try /subscribe cs.CV)"
         return [Reply(f"Topics:\n{listing}\n\n{_settings_text(chat)}")]
 
@@ -208,7 +210,7 @@ class CommandLayer:
         if not name:
             return [problem(f"Usage: /set <name> <value>; names: {', '.join(SETTINGS)}")]
         try:
-            updated = await self.service.change_setting(chat, name, value)
+            updated = await self.app.chats.change_setting(chat, name, value)
         except SettingError as exc:
             return [problem(f"Not changed: {exc}.")]
         return [Reply(f"Saved.\n{_settings_text(updated)}")]
@@ -218,14 +220,14 @@ class CommandLayer:
             return [problem("Give an arXiv id or link: /summarize 2404.00409")]
         try:
             ident = parse_arxiv_id(command.args.split()[0])
-            paper = await self.service.paper(ident)
-            card = await self.service.card(paper, chat.language, chat.figures)
+            paper = await self.app.papers.paper(ident)
+            card = await self.app.papers.card(paper, chat.language, chat.figures)
         except (InvalidArxivId, PaperNotFound, ArxivQueryError) as exc:
             return [problem(f"{str(exc)[:1].upper()}{str(exc)[1:]}.")]
         return [Reply(card=card)]
 
     async def on_digest(self, command: Command, chat: Chat, platform: Platform) -> list[Reply]:
-        report = await self.service.deliver_chat(chat, platform)
+        report = await self.app.outbox.deliver_chat(chat, platform)
         if report.failed:
             return [problem("The digest could not be sent completely; the rest follows later.")]
         if not report.papers:

@@ -32,9 +32,11 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
+from bot.app import App
 from bot.delivery import Platform
+from bot.outbox import DeliveryReport, Outbox
+from bot.polling import PollReport
 from bot.schedule import next_announcement
-from bot.service import DeliveryReport, PaperService, PollReport
 from storage.repository import Repository
 
 log = logging.getLogger(__name__)
@@ -48,9 +50,9 @@ JITTER_SHARE, MAX_JITTER = 0.05, 300.0
 STOP_GRACE = 20.0
 
 
-async def deliver(service: PaperService, platforms: Mapping[str, Platform]) -> DeliveryReport:
+async def deliver(outbox: Outbox, platforms: Mapping[str, Platform]) -> DeliveryReport:
     """Deliver everything due now; one log line when anything happened."""
-    report = await service.deliver_due(platforms)
+    report = await outbox.deliver_due(platforms)
     if report.eventful:
         log.info(
             "deliver: papers=%d cards=%d digests=%d failed=%d given_up=%d paused=%d waiting=%d",
@@ -65,14 +67,12 @@ async def deliver(service: PaperService, platforms: Mapping[str, Platform]) -> D
     return report
 
 
-async def cycle(
-    service: PaperService, platforms: Mapping[str, Platform]
-) -> tuple[PollReport, DeliveryReport]:
+async def cycle(app: App, platforms: Mapping[str, Platform]) -> tuple[PollReport, DeliveryReport]:
     """One poll, delivery of everything due, then upgrades of summaries that fell back to
     extractive while the model failed (`paperbot poll --once`)."""
-    report = await service.poll()
-    delivered = await deliver(service, platforms)
-    await service.upgrade_summaries()
+    report = await app.polling.poll()
+    delivered = await deliver(app.outbox, platforms)
+    await app.summaries.upgrade()
     return report, delivered
 
 
@@ -120,14 +120,14 @@ class Runner:
 
     def __init__(
         self,
-        service: PaperService,
+        app: App,
         platforms: Mapping[str, Platform],
         interval: float,
         *,
         tick: float = TICK_SECONDS,
         grace: float = STOP_GRACE,
     ) -> None:
-        self.service = service
+        self.app = app
         self.platforms = platforms
         self.interval = interval
         self.tick_seconds = tick
@@ -140,7 +140,7 @@ class Runner:
     async def poll(self) -> None:
         """The poll job: fetch (cancelled at once by a stop), deliver, then upgrade
         summaries that fell back to extractive while the model failed."""
-        fetch = asyncio.ensure_future(self.service.poll())
+        fetch = asyncio.ensure_future(self.app.polling.poll())
         self._fetches.add(fetch)
         try:
             await fetch
@@ -152,12 +152,12 @@ class Runner:
         finally:
             self._fetches.discard(fetch)
         await self.tick()
-        await self.service.upgrade_summaries()
+        await self.app.summaries.upgrade()
 
     async def tick(self) -> None:
         """The tick job: deliver what is due now (after a delivery pass in progress)."""
         async with self._delivering:
-            await deliver(self.service, self.platforms)
+            await deliver(self.app.outbox, self.platforms)
 
     def scheduler(self) -> AsyncIOScheduler:
         """The scheduler with both jobs, not started; both run as soon as it starts."""
@@ -203,7 +203,7 @@ class Runner:
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Run the jobs until `stopping` is set, then stop gracefully."""
-        waiting = await self.service.store.call(Repository.delivery_counts)
+        waiting = await self.app.store.call(Repository.delivery_counts)
         log.info(
             "start: %d deliveries waiting in the outbox; polling every %.0fs",
             waiting.get("pending", 0),
@@ -219,7 +219,7 @@ class Runner:
     async def _stop(self, scheduler: AsyncIOScheduler) -> None:
         self._stopping = True
         scheduler.pause()
-        self.service.request_stop()
+        self.app.outbox.request_stop()
         for fetch in self._fetches:
             fetch.cancel()
         if self._jobs:

@@ -20,6 +20,7 @@ from bot.summarize.extractive import summarize_abstract
 from bot.summarize.grounding import Evidence, check
 from bot.summarize.prompt import paper_text
 from storage.database import Store
+from storage.repository import Repository, iso
 
 log = logging.getLogger(__name__)
 
@@ -59,13 +60,10 @@ class SummaryCache:
         lock = self._locks.setdefault(key, asyncio.Lock())
         model = self.summarizer.model
         async with lock:
-            row = await self.store.call(
-                lambda r: r.summary(paper.id, paper.version, language, model)
-            )
+            stored = (paper.id, paper.version, language, model)
+            row = await self.store.call(Repository.summary, *stored)
             if row is not None and self._is_current(row):
-                await self.store.call(
-                    lambda r: r.count_summary_hit(paper.id, paper.version, language, model)
-                )
+                await self.store.call(Repository.count_summary_hit, *stored)
                 summary = Summary.model_validate_json(row["data"])
             else:
                 summary = await self._make_summary(paper, language, row)
@@ -122,16 +120,16 @@ class SummaryCache:
         }
         calls = [asdict(call) for call in run.calls]
         await self.store.call(
-            lambda r: r.save_summary(
-                paper.id,
-                paper.version,
-                language,
-                self.summarizer.model,
-                summary.source,
-                summary.model_dump(),
-                run=details,
-                calls=calls,
-            )
+            Repository.save_summary,
+            paper.id,
+            paper.version,
+            language,
+            self.summarizer.model,
+            summary.source,
+            summary.model_dump(),
+            iso(now),
+            run=details,
+            calls=calls,
         )
         return summary
 
@@ -153,7 +151,7 @@ class SummaryCache:
         chats and digests still to come). Returns how many were upgraded."""
         due = self.clock().isoformat(timespec="seconds")
         model = self.summarizer.model
-        rows = await self.store.call(lambda r: r.summaries_to_upgrade(model, due, limit))
+        rows = await self.store.call(Repository.summaries_to_upgrade, model, due, limit)
         upgraded = 0
         for row in rows:
             summary = await self.summary(Paper.from_row(row), row["summary_language"])

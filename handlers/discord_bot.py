@@ -31,12 +31,12 @@ from discord.http import Route
 
 from bot.categories import ARCHIVES, CATEGORIES
 from bot.chat_settings import SETTINGS, suggest_values
+from bot.chats import ChatRef
 from bot.commands import Command, CommandLayer, Reply
 from bot.config import ConfigError, Settings
 from bot.delivery import ChatUnavailable, DeliveryFailed, Sent
 from bot.models import Card, Chat, Digest
 from bot.retry import ServiceUnavailable
-from bot.service import ChatRef
 from handlers.discord_render import (
     AUTOCOMPLETE_CHOICES,
     BUTTON_LABEL_CHARS,
@@ -402,9 +402,9 @@ class DiscordAdapter:
         self, interaction: discord.Interaction, current: str
     ) -> list[app_commands.Choice[str]]:
         """The channel's own topics (and `all`) containing what was typed."""
-        service = self.layer.service
+        chats = self.layer.app.chats
         try:
-            topics = await service.topics(await service.chat(chat_ref(interaction)))
+            topics = await chats.topics(await chats.chat(chat_ref(interaction)))
         except Exception:
             log.exception("topic autocomplete failed")
             return []

@@ -10,10 +10,10 @@ import asyncio
 import getpass
 from typing import TextIO
 
+from bot.chats import ChatRef
 from bot.commands import NOT_A_COMMAND, Command, CommandLayer, Reply, parse_command
 from bot.delivery import Sent
 from bot.models import Card, Chat, Digest
-from bot.service import ChatRef
 from handlers.render import card_text, digest_text
 
 PLATFORM = "shell"

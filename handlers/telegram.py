@@ -57,6 +57,7 @@ from telegram.ext import (
 )
 
 from bot.arxiv.ids import InvalidArxivId
+from bot.chats import ChatRef
 from bot.commands import (
     CHANGING,
     MENU,
@@ -71,8 +72,8 @@ from bot.commands import (
 from bot.config import ConfigError, Settings
 from bot.delivery import ChatUnavailable, DeliveryFailed, Sent
 from bot.models import Card, Chat, Digest
+from bot.papers import PaperNotFound
 from bot.retry import RetryPolicy, ServiceUnavailable, Transient, with_retries
-from bot.service import ChatRef, PaperNotFound
 from bot.summarize import SummaryError
 from handlers.telegram_rate import TelegramRateLimiter, retry_after_seconds
 from handlers.telegram_render import (
@@ -189,7 +190,7 @@ class TelegramAdapter:
         if not settings.telegram_bot_token:
             raise ConfigError("TELEGRAM_BOT_TOKEN is not set")
         self.layer = layer
-        self.service = layer.service
+        self.core = layer.app
         self.retry = retry
         self.poll_timeout = poll_timeout
         root = settings.telegram_api_url.rstrip("/")
@@ -345,7 +346,7 @@ class TelegramAdapter:
         except Forbidden as error:
             raise ChatUnavailable(f"chat {chat_id}: {error.message}") from error
         except ChatMigrated as error:
-            await self.service.move_chat(ChatRef(PLATFORM, str(chat_id)), str(error.new_chat_id))
+            await self.core.chats.move_chat(ChatRef(PLATFORM, str(chat_id)), str(error.new_chat_id))
             raise DeliveryFailed(f"chat {chat_id}: {error.message}") from error
         except BadRequest as error:
             if _gone(error):
@@ -378,7 +379,7 @@ class TelegramAdapter:
         if message is None:
             return
         if message.migrate_to_chat_id:
-            await self.service.move_chat(chat_ref(message.chat), str(message.migrate_to_chat_id))
+            await self.core.chats.move_chat(chat_ref(message.chat), str(message.migrate_to_chat_id))
             return
         private = message.chat.type == ChatType.PRIVATE
         if message.text is None:
@@ -481,11 +482,11 @@ class TelegramAdapter:
         if button is None or message is None:
             await query.answer()
             return
-        chat = await self.service.chat(chat_ref(message.chat))
+        chat = await self.core.chats.chat(chat_ref(message.chat))
         language = button.language or chat.language
         figures = button.kind == CARD and chat.figures
         try:
-            card = await self.service.known_card(button.paper_id, language, figures)
+            card = await self.core.papers.known_card(button.paper_id, language, figures)
         except (InvalidArxivId, PaperNotFound):
             await query.answer(PAPER_GONE)
             return
@@ -526,14 +527,14 @@ class TelegramAdapter:
         if was == now:
             return
         if not now:
-            chat = await self.service.known_chat(ref)
+            chat = await self.core.chats.known_chat(ref)
             if chat is not None:
                 reason = f"bot {change.new_chat_member.status} by user {change.from_user.id}"
-                await self.service.set_active(chat, False, reason)
+                await self.core.chats.set_active(chat, False, reason)
                 log.info("Telegram chat %s paused: %s", ref.chat_id, reason)
             return
-        chat = await self.service.chat(ref)
-        await self.service.set_active(chat, True)
+        chat = await self.core.chats.chat(ref)
+        await self.core.chats.set_active(chat, True)
         log.info("Telegram chat %s (%s) active", ref.chat_id, ref.kind)
         if ref.kind == "group":
             await self._greet(change.chat.id, str(change.from_user.id), ref)

@@ -13,8 +13,9 @@ import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
+from functools import partial
 from pathlib import Path
-from typing import TypeVar
+from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlite_utils import Database
 
@@ -22,6 +23,7 @@ from storage.migrations import migrations
 from storage.repository import Repository
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 def open_database(path: Path | str, *, migrate: bool = True) -> Database:
@@ -52,16 +54,16 @@ def backup(path: Path | str, target: Path) -> int:
     checked, and replaces `target` only when complete. Returns its size in bytes."""
     source = open_existing(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(target.name + ".partial")
-    partial.unlink(missing_ok=True)
-    with closing(source.conn), closing(sqlite3.connect(partial)) as copy:
+    unfinished = target.with_name(target.name + ".partial")
+    unfinished.unlink(missing_ok=True)
+    with closing(source.conn), closing(sqlite3.connect(unfinished)) as copy:
         source.conn.backup(copy)
         copy.execute("PRAGMA journal_mode = DELETE")
         (check,) = copy.execute("PRAGMA integrity_check").fetchone()
     if check != "ok":
-        partial.unlink()
+        unfinished.unlink()
         raise sqlite3.DatabaseError(f"the copy failed its integrity check: {check}")
-    partial.replace(target)
+    unfinished.replace(target)
     return target.stat().st_size
 
 
@@ -78,9 +80,14 @@ class Store:
         self._db = self._executor.submit(open_database, path).result()
         self.repo = Repository(self._db)
 
-    async def call(self, fn: Callable[[Repository], T]) -> T:
+    async def call(
+        self, method: Callable[Concatenate[Repository, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Run a repository method on the database thread: `store.call(Repository.chat,
+        platform, chat_id)`."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, fn, self.repo)
+        work = partial(method, self.repo, *args, **kwargs)
+        return await loop.run_in_executor(self._executor, work)
 
     def close(self) -> None:
         self._executor.submit(self._db.close).result()

@@ -8,8 +8,9 @@ the row pending with the time it may be tried again (`next_attempt_at`); a row
 that kept failing while its platform worked for others is `failed`: given up by
 the scheduler, still sent by an explicit `/digest`.
 
-Timestamps are UTC ISO strings to the second (`iso`); the service passes its
-clock's time (`at`), the wall clock is the default.
+Timestamps are UTC ISO strings to the second (`iso`), always given by the
+caller from the service's clock (`at`): the repository never reads the wall
+clock, so simulated-time tests cover every stored time.
 """
 
 from __future__ import annotations
@@ -32,26 +33,19 @@ def iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def now_iso() -> str:
-    return iso(datetime.now(UTC))
-
-
 class Repository:
     def __init__(self, db: Database) -> None:
         self.db = db
 
     def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
-        cursor = self.db.execute(sql, params)
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+        return list(self.db.query(sql, params))
 
     def _row(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
-        rows = self._rows(sql, params)
-        return rows[0] if rows else None
+        return next(self.db.query(sql, params), None)
 
     # papers
 
-    def upsert_papers(self, rows: Iterable[Row], at: str | None = None) -> dict[str, str]:
+    def upsert_papers(self, rows: Iterable[Row], at: str) -> dict[str, str]:
         """Store papers (first seen `at`); returns id → `new`, `updated` (newer version)
         or `known`.
 
@@ -63,7 +57,7 @@ class Repository:
             for row in rows:
                 old = self._row("SELECT version, published FROM papers WHERE id = ?", [row["id"]])
                 if old is None:
-                    self.db["papers"].insert({**row, "first_seen": at or now_iso()})
+                    self.db["papers"].insert({**row, "first_seen": at})
                     outcome[row["id"]] = "new"
                 elif row["version"] > old["version"]:
                     published = min(old["published"], row["published"])
@@ -108,6 +102,7 @@ class Repository:
         model: str,
         source: str,
         data: dict[str, Any],
+        at: str,
         *,
         run: Row | None = None,
         calls: Sequence[Row] = (),
@@ -122,13 +117,13 @@ class Repository:
                     **key,
                     "source": source,
                     "data": json.dumps(data, ensure_ascii=False),
-                    "created_at": now_iso(),
+                    "created_at": at,
                     **(run or {}),
                 },
                 pk=("paper_id", "version", "language", "model"),
             )
             for call in calls:
-                self.db["model_calls"].insert({**key, **call, "created_at": now_iso()})
+                self.db["model_calls"].insert({**key, **call, "created_at": at})
 
     def count_summary_hit(self, paper_id: str, version: int, language: str, model: str) -> None:
         self.db.execute(
@@ -176,15 +171,13 @@ class Repository:
         return self._row("SELECT * FROM chats WHERE id = ?", [chat])
 
     def ensure_chat(self, platform: str, chat_id: str, defaults: Row) -> Row:
-        """The chat's row, created with `defaults` on first contact (`created_at` now
-        unless the defaults give it)."""
+        """The chat's row, created with `defaults` (its `created_at` among them) on first
+        contact."""
         with self.db.atomic():
             existing = self.chat(platform, chat_id)
             if existing is not None:
                 return existing
-            self.db["chats"].insert(
-                {"created_at": now_iso(), **defaults, "platform": platform, "chat_id": chat_id}
-            )
+            self.db["chats"].insert({**defaults, "platform": platform, "chat_id": chat_id})
             created = self.chat(platform, chat_id)
         assert created is not None
         return created
@@ -209,7 +202,7 @@ class Repository:
 
     # subscriptions
 
-    def subscribe(self, chat: int, topics: Sequence[str]) -> list[str]:
+    def subscribe(self, chat: int, topics: Sequence[str], at: str) -> list[str]:
         """Add topics to a chat; returns those that were new to it."""
         added = []
         with self.db.atomic():
@@ -217,7 +210,7 @@ class Repository:
                 cursor = self.db.execute(
                     "INSERT OR IGNORE INTO subscriptions (chat, topic, created_at) "
                     "VALUES (?, ?, ?)",
-                    [chat, topic, now_iso()],
+                    [chat, topic, at],
                 )
                 if cursor.rowcount:
                     added.append(topic)
@@ -247,16 +240,15 @@ class Repository:
 
     # deliveries (outbox + sent ids)
 
-    def queue_deliveries(self, items: Iterable[tuple[int, str, str]], at: str | None = None) -> int:
+    def queue_deliveries(self, items: Iterable[tuple[int, str, str]], at: str) -> int:
         """Record (chat, paper id, topic) as due unless that chat already has the paper."""
         queued = 0
-        created = at or now_iso()
         with self.db.atomic():
             for chat, paper_id, topic in items:
                 cursor = self.db.execute(
                     "INSERT OR IGNORE INTO deliveries (chat, paper_id, topic, status, attempts, "
                     "created_at) VALUES (?, ?, ?, ?, 0, ?)",
-                    [chat, paper_id, topic, PENDING, created],
+                    [chat, paper_id, topic, PENDING, at],
                 )
                 queued += cursor.rowcount
         return queued
@@ -289,14 +281,13 @@ class Repository:
             [PENDING, now],
         )
 
-    def mark_sent(self, delivery_ids: Sequence[int], at: str | None = None) -> None:
-        sent_at = at or now_iso()
+    def mark_sent(self, delivery_ids: Sequence[int], at: str) -> None:
         with self.db.atomic():
             for delivery in delivery_ids:
                 self.db.execute(
                     "UPDATE deliveries SET status = ?, sent_at = ?, attempts = attempts + 1 "
                     "WHERE id = ? AND status IN (?, ?)",
-                    [SENT, sent_at, delivery, PENDING, FAILED],
+                    [SENT, at, delivery, PENDING, FAILED],
                 )
 
     def mark_attempt_failed(
@@ -364,24 +355,23 @@ class Repository:
         papers: Iterable[Row],
         deliveries: Iterable[tuple[int, str, str]],
         windows: dict[str, tuple[str, str]],
-        at: str | None = None,
+        at: str,
         feeds: dict[str, str | None] | None = None,
     ) -> tuple[dict[str, str], int]:
         """Store what a poll found in one transaction: the papers, the deliveries now due,
         the topics' windows (since, next cutoff) and the listings it read (name → the
         announcement day shown). Returns the papers' outcome and how many were queued."""
-        polled_at = at or now_iso()
         with self.db.atomic():
-            outcome = self.upsert_papers(papers, polled_at)
-            queued = self.queue_deliveries(deliveries, polled_at)
+            outcome = self.upsert_papers(papers, at)
+            queued = self.queue_deliveries(deliveries, at)
             for topic, (since, cutoff) in windows.items():
                 self.db["topic_state"].upsert(
-                    {"topic": topic, "since": since, "cutoff": cutoff, "polled_at": polled_at},
+                    {"topic": topic, "since": since, "cutoff": cutoff, "polled_at": at},
                     pk="topic",
                 )
             for category, day in (feeds or {}).items():
                 self.db["feed_state"].upsert(
-                    {"category": category, "read_at": polled_at, "day": day}, pk="category"
+                    {"category": category, "read_at": at, "day": day}, pk="category"
                 )
         return outcome, queued
 

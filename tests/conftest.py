@@ -4,23 +4,25 @@ import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
+from bot.app import App, build_app
 from bot.arxiv.client import ArxivClient
 from bot.arxiv.source import ArxivSource
 from bot.config import Settings
 from bot.figures import NoFigures
 from bot.models import Figure, Paper
 from bot.retry import RetryPolicy
-from bot.service import PaperService
 from bot.summarize.extractive import ExtractiveSummarizer
 from storage.database import Store
 from tests.fake_arxiv import FIXTURES, FakeArxiv
 from tests.fake_discord import FakeDiscord
 from tests.fake_llm import FakeGemini, FakeOpenAI
+from tests.sim import FakeClock
 
 
 class SleepLog:
@@ -95,8 +97,16 @@ def store(settings: Settings) -> Iterator[Store]:
 
 
 @pytest.fixture
-def service(settings: Settings, store: Store, client: ArxivClient) -> PaperService:
-    return PaperService(settings, store, ArxivSource(client), ExtractiveSummarizer(), NoFigures())
+def clock() -> FakeClock:
+    """The services' clock: now, until the test moves it."""
+    return FakeClock(datetime.now(UTC).replace(microsecond=0))
+
+
+@pytest.fixture
+def app(settings: Settings, store: Store, client: ArxivClient, clock: FakeClock) -> App:
+    return build_app(
+        settings, store, ArxivSource(client), ExtractiveSummarizer(), NoFigures(), clock
+    )
 
 
 @pytest.fixture
@@ -158,10 +168,10 @@ class OneFigure:
         return None
 
 
-def service_with_figure(
-    settings: Settings, store: Store, client: ArxivClient, figure: Figure
-) -> PaperService:
-    """The extractive service whose cards all carry `figure`."""
-    return PaperService(
-        settings, store, ArxivSource(client), ExtractiveSummarizer(), OneFigure(figure)
+def app_with_figure(
+    settings: Settings, store: Store, client: ArxivClient, figure: Figure, clock: FakeClock
+) -> App:
+    """The extractive app whose cards all carry `figure`."""
+    return build_app(
+        settings, store, ArxivSource(client), ExtractiveSummarizer(), OneFigure(figure), clock
     )

@@ -18,7 +18,6 @@ import pytest
 from bot.delivery import DeliveryFailed, Sent
 from bot.models import Card, Chat, Digest
 from bot.runner import Runner
-from bot.service import PaperService
 
 
 def utc(text: str) -> datetime:
@@ -27,7 +26,7 @@ def utc(text: str) -> datetime:
 
 
 class FakeClock:
-    """The service's clock: returns `now`, which the test moves."""
+    """The app's clock: returns `now`, which the test moves."""
 
     def __init__(self, start: datetime) -> None:
         self.now = start
@@ -113,11 +112,9 @@ class SimPlatform:
 
 
 @pytest.fixture
-def clock(service: PaperService) -> FakeClock:
-    """The service's clock, moved by the test; it starts on Monday 16 November 2026."""
-    fake = FakeClock(datetime(2026, 11, 16, tzinfo=UTC))
-    service.clock = fake
-    return fake
+def clock() -> FakeClock:
+    """The services' clock, moved by the test; it starts on Monday 16 November 2026."""
+    return FakeClock(datetime(2026, 11, 16, tzinfo=UTC))
 
 
 @pytest.fixture

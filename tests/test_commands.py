@@ -2,8 +2,9 @@
 
 import pytest
 
+from bot.app import App
+from bot.chats import ChatRef
 from bot.commands import Command, CommandLayer, Reply, parse_command
-from bot.service import ChatRef, PaperService
 from storage.database import Store
 from tests.fake_arxiv import FakeArxiv, Scripted, make_paper
 from tests.test_service import RecordingPlatform
@@ -13,8 +14,8 @@ GROUP = ChatRef("test", "-100", "group", "Lab")
 
 
 @pytest.fixture
-def layer(service: PaperService) -> CommandLayer:
-    return CommandLayer(service)
+def layer(app: App) -> CommandLayer:
+    return CommandLayer(app)
 
 
 async def say(
@@ -119,11 +120,11 @@ async def test_only_admins_change_groups(layer: CommandLayer, store: Store) -> N
     assert [r["topic"] for r in store.repo.active_subscriptions()] == ["cs.CV"]
 
 
-async def test_global_admin_ids(service: PaperService, store: Store) -> None:
+async def test_global_admin_ids(app: App, store: Store) -> None:
     from dataclasses import replace
 
-    service.settings = replace(service.settings, admin_ids=frozenset({"7"}))
-    layer = CommandLayer(service)
+    app.settings = replace(app.settings, admin_ids=frozenset({"7"}))
+    layer = CommandLayer(app)
     assert "Following cs.CV" in await text_of(layer, "/subscribe cs.CV", chat=GROUP)
 
 
@@ -146,7 +147,7 @@ async def test_digest_command_sends_pending(layer: CommandLayer, fake_arxiv: Fak
     fake_arxiv.feeds["cs.CV"] = [make_paper(1), make_paper(2)]
     await say(layer, "/subscribe cs.CV")
     await say(layer, "/set mode daily")
-    await layer.service.poll()
+    await layer.app.polling.poll()
     platform = RecordingPlatform()
     assert await say(layer, "/digest", platform=platform) == []
     assert platform.digests == [("42", ["2511.00001", "2511.00002"])]
@@ -159,7 +160,7 @@ async def test_unexpected_error_is_logged_not_raised(
     async def broken(*args, **kwargs):
         raise RuntimeError("database exploded")
 
-    layer.service.topics = broken  # type: ignore[method-assign]
+    layer.app.chats.topics = broken  # type: ignore[method-assign]
     assert "Something went wrong" in await text_of(layer, "/list")
     assert "database exploded" in caplog.text
 

@@ -7,9 +7,9 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from bot.app import App
 from bot.audit import AUDIT_COUNTS
 from bot.config import Settings
-from bot.service import PaperService
 from storage.database import Store
 from tests.conftest import RunCli
 from tests.fake_arxiv import (
@@ -50,16 +50,14 @@ def announce(fake: FakeArxiv, day: date, papers: list[FakePaper]) -> None:
     fake.papers.extend(p for p in papers if p.announce_type == "new")
 
 
-async def poll_and_deliver(
-    service: PaperService, clock: FakeClock, platform: SimPlatform, at: datetime
-) -> None:
+async def poll_and_deliver(app: App, clock: FakeClock, platform: SimPlatform, at: datetime) -> None:
     clock.now = at
-    await service.poll()
-    await service.deliver_due({"test": platform})
+    await app.polling.poll()
+    await app.outbox.deliver_due({"test": platform})
 
 
 async def followed_since_monday(
-    service: PaperService,
+    app: App,
     fake: FakeArxiv,
     clock: FakeClock,
     platform: SimPlatform,
@@ -67,9 +65,9 @@ async def followed_since_monday(
 ) -> None:
     """Chats (name=topic) polled once after Monday's listing announced paper 1."""
     for chat, topic in follows.items():
-        await follow(service, chat, topic)
+        await follow(app, chat, topic)
     announce(fake, MONDAY, [paper(1, MONDAY)])
-    await poll_and_deliver(service, clock, platform, announcement_of(MONDAY) + timedelta(hours=1))
+    await poll_and_deliver(app, clock, platform, announcement_of(MONDAY) + timedelta(hours=1))
 
 
 def received(platform: SimPlatform, chat: str) -> list[str]:
@@ -77,12 +75,12 @@ def received(platform: SimPlatform, chat: str) -> list[str]:
 
 
 async def test_held_papers_reach_keyword_author_and_category_chats(
-    service: PaperService, fake_arxiv: FakeArxiv, clock: FakeClock, platform: SimPlatform
+    app: App, fake_arxiv: FakeArxiv, clock: FakeClock, platform: SimPlatform
 ) -> None:
     tuesday = MONDAY + timedelta(days=1)
     splatting = "gaussian splatting"
     await followed_since_monday(
-        service, fake_arxiv, clock, platform,
+        app, fake_arxiv, clock, platform,
         cv="cs.CV", kw=splatting, au="au:Mildenhall", q=f'q:abs:"{splatting}"',
     )  # fmt: skip
     splats = "We render cities with gaussian splatting."
@@ -94,7 +92,7 @@ async def test_held_papers_reach_keyword_author_and_category_chats(
     old = paper(5, tuesday, 300, abstract=splats, version=2, announce_type="replace")
     fake_arxiv.papers.append(old)  # the API has it too, with its first version's date
     announce(fake_arxiv, tuesday, [*held, old])
-    await poll_and_deliver(service, clock, platform, announcement_of(tuesday) + timedelta(hours=1))
+    await poll_and_deliver(app, clock, platform, announcement_of(tuesday) + timedelta(hours=1))
     assert received(platform, "cv") == ["2511.00001", "2511.00003", "2511.00004"]
     assert received(platform, "kw") == ["2511.00002", "2511.00004"]
     assert received(platform, "au") == ["2511.00003"]
@@ -103,35 +101,35 @@ async def test_held_papers_reach_keyword_author_and_category_chats(
 
 
 async def test_weekend_and_holiday_lags_in_a_bot_that_reads_no_listing(
-    service: PaperService, fake_arxiv: FakeArxiv, clock: FakeClock, platform: SimPlatform
+    app: App, fake_arxiv: FakeArxiv, clock: FakeClock, platform: SimPlatform
 ) -> None:
     """Keyword and author topics alone are searched through the API: a paper submitted
     before the cutoff is still new to them when it is first seen now."""
-    await follow(service, "kw", "diffusion")
-    await follow(service, "au", "au:Turing")
+    await follow(app, "kw", "diffusion")
+    await follow(app, "au", "au:Turing")
     wednesday = MONDAY + timedelta(days=2)
     friday = MONDAY + timedelta(days=4)  # Thursday is a holiday: no listing
     next_monday = MONDAY + timedelta(days=7)
     announce(fake_arxiv, wednesday, [paper(1, wednesday, title="Diffusion one")])
-    await poll_and_deliver(service, clock, platform, announcement_of(wednesday))
+    await poll_and_deliver(app, clock, platform, announcement_of(wednesday))
     announce(fake_arxiv, friday, [paper(2, friday, 1, title="Diffusion after a holiday")])
-    await poll_and_deliver(service, clock, platform, announcement_of(friday) + timedelta(hours=1))
+    await poll_and_deliver(app, clock, platform, announcement_of(friday) + timedelta(hours=1))
     weekend = paper(3, next_monday, title="Diffusion over the weekend")
     announce(fake_arxiv, next_monday, [weekend, paper(4, next_monday, 2, title="Held Diffusion")])
-    await poll_and_deliver(service, clock, platform, announcement_of(next_monday))
+    await poll_and_deliver(app, clock, platform, announcement_of(next_monday))
     assert received(platform, "kw") == ["2511.00001", "2511.00002", "2511.00003", "2511.00004"]
     assert received(platform, "au") == received(platform, "kw")
 
 
 async def test_a_day_of_downtime_is_caught_up_for_every_topic_kind(
-    service: PaperService, fake_arxiv: FakeArxiv, clock: FakeClock, platform: SimPlatform
+    app: App, fake_arxiv: FakeArxiv, clock: FakeClock, platform: SimPlatform
 ) -> None:
     """What Tuesday's listing announced while the bot was down, held papers included,
     arrives with Wednesday's: from the archive's OAI-PMH records."""
     tuesday, wednesday = MONDAY + timedelta(days=1), MONDAY + timedelta(days=2)
     splatting = "gaussian splatting"
     await followed_since_monday(
-        service, fake_arxiv, clock, platform,
+        app, fake_arxiv, clock, platform,
         cv="cs.CV", kw=splatting, **{"in": f"{splatting} in:cs.CV"},
     )  # fmt: skip
     splats = "Fast gaussian splatting."
@@ -142,9 +140,7 @@ async def test_a_day_of_downtime_is_caught_up_for_every_topic_kind(
     ]
     announce(fake_arxiv, tuesday, missed)
     announce(fake_arxiv, wednesday, [paper(5, wednesday, abstract=splats)])
-    await poll_and_deliver(
-        service, clock, platform, announcement_of(wednesday) + timedelta(hours=1)
-    )
+    await poll_and_deliver(app, clock, platform, announcement_of(wednesday) + timedelta(hours=1))
     assert received(platform, "cv") == ["2511.00001", "2511.00002", "2511.00003", "2511.00005"]
     assert received(platform, "kw") == ["2511.00002", "2511.00003", "2511.00004", "2511.00005"]
     assert received(platform, "in") == ["2511.00002", "2511.00003", "2511.00005"]
@@ -153,25 +149,23 @@ async def test_a_day_of_downtime_is_caught_up_for_every_topic_kind(
 
 
 async def test_first_poll_mid_week_delivers_the_latest_announcement(
-    service: PaperService, fake_arxiv: FakeArxiv, clock: FakeClock, platform: SimPlatform
+    app: App, fake_arxiv: FakeArxiv, clock: FakeClock, platform: SimPlatform
 ) -> None:
     tuesday, wednesday = MONDAY + timedelta(days=1), MONDAY + timedelta(days=2)
-    await follow(service, "cv", "cs.CV")
-    await follow(service, "kw", "gaussian splatting")
-    await follow(service, "q", 'q:abs:"gaussian splatting"')
+    await follow(app, "cv", "cs.CV")
+    await follow(app, "kw", "gaussian splatting")
+    await follow(app, "q", 'q:abs:"gaussian splatting"')
     splats = "Gaussian splatting on phones."
     announce(fake_arxiv, tuesday, [paper(1, tuesday, abstract=splats)])
     latest = [paper(2, wednesday, abstract=splats), paper(3, wednesday, 10, abstract=splats)]
     announce(fake_arxiv, wednesday, latest)
-    await poll_and_deliver(
-        service, clock, platform, announcement_of(wednesday) + timedelta(hours=9)
-    )
+    await poll_and_deliver(app, clock, platform, announcement_of(wednesday) + timedelta(hours=9))
     for chat in ("cv", "kw", "q"):
         assert received(platform, chat) == ["2511.00002", "2511.00003"], chat
 
 
 async def test_audit_finds_what_no_poll_read_and_delivers_it_late(
-    service: PaperService,
+    app: App,
     fake_arxiv: FakeArxiv,
     store: Store,
     clock: FakeClock,
@@ -179,13 +173,11 @@ async def test_audit_finds_what_no_poll_read_and_delivers_it_late(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     tuesday = MONDAY + timedelta(days=1)
-    await followed_since_monday(service, fake_arxiv, clock, platform, cv="cs.CV")
+    await followed_since_monday(app, fake_arxiv, clock, platform, cv="cs.CV")
     announce(fake_arxiv, tuesday, [paper(2, tuesday), paper(3, tuesday, 12)])
     fake_arxiv.rss_script.extend([Scripted(503)] * 3)  # the poll cannot read the listing
     with caplog.at_level(logging.WARNING):
-        await poll_and_deliver(
-            service, clock, platform, announcement_of(tuesday) + timedelta(hours=7)
-        )
+        await poll_and_deliver(app, clock, platform, announcement_of(tuesday) + timedelta(hours=7))
     assert received(platform, "cv") == ["2511.00001", "2511.00002", "2511.00003"]
     (row,) = store.repo.audits()
     assert (row["category"], row["day"]) == ("cs.CV", tuesday.isoformat())
@@ -198,24 +190,24 @@ async def test_audit_finds_what_no_poll_read_and_delivers_it_late(
         for n in (2, 3)
     ]
     clock.now += timedelta(hours=1)
-    await service.poll()
+    await app.polling.poll()
     assert len(store.repo.audits()) == 1  # once a day
 
 
 async def test_audit_and_stats_commands_show_the_audit(
-    service: PaperService,
+    app: App,
     fake_arxiv: FakeArxiv,
     clock: FakeClock,
     platform: SimPlatform,
     settings: Settings,
     run_cli: RunCli,
 ) -> None:
-    await follow(service, "cv", "cs.CV")
-    await follow(service, "kw", "gaussian splatting")
+    await follow(app, "cv", "cs.CV")
+    await follow(app, "kw", "gaussian splatting")
     splats = paper(2, MONDAY, 10, abstract="Gaussian splatting.", categories=["cs.GR"])
     announce(fake_arxiv, MONDAY, [paper(1, MONDAY), splats])
-    await poll_and_deliver(service, clock, platform, announcement_of(MONDAY) + timedelta(hours=1))
-    await poll_and_deliver(service, clock, platform, announcement_of(MONDAY) + timedelta(hours=7))
+    await poll_and_deliver(app, clock, platform, announcement_of(MONDAY) + timedelta(hours=1))
+    await poll_and_deliver(app, clock, platform, announcement_of(MONDAY) + timedelta(hours=7))
     database = {"PAPERBOT_DB": str(settings.db_path)}
 
     shown = run_cli("audit", extra_env=database)

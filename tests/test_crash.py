@@ -59,17 +59,18 @@ class Bot:
 
     def interrupt(self, sig: signal.Signals, after_cards: int, after_seconds: float) -> int:
         """Run `paperbot poll` until it printed `after_cards` more cards (or, when that
-        is 0, for `after_seconds`), then send `sig`; returns the exit status."""
+        is 0, for `after_seconds` after it started running), then send `sig`; returns
+        the exit status."""
         process = subprocess.Popen(
             [sys.executable, "-m", "bot", "poll"],
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
             text=True,
             env=self.env,
             cwd=self.cwd,
         )
-        assert process.stdout is not None
-        enough = threading.Event()
+        assert process.stdout is not None and process.stderr is not None
+        enough, running = threading.Event(), threading.Event()
         printed: list[str] = []
 
         def read() -> None:
@@ -78,12 +79,21 @@ class Bot:
                 if after_cards and len(printed) >= after_cards:
                     enough.set()
 
-        reader = threading.Thread(target=read)
-        reader.start()
+        def read_log() -> None:
+            for line in process.stderr:  # type: ignore[union-attr]
+                if " start: " in line:
+                    running.set()
+
+        readers = [threading.Thread(target=read), threading.Thread(target=read_log)]
+        for reader in readers:
+            reader.start()
+        if not after_cards:
+            running.wait(timeout=30)  # imports take a while on a busy machine
         enough.wait(timeout=30 if after_cards else after_seconds)
         process.send_signal(sig)
         status = process.wait(timeout=30)
-        reader.join(timeout=30)
+        for reader in readers:
+            reader.join(timeout=30)
         self.received.update(printed)
         return status
 

@@ -15,30 +15,31 @@ import simcord
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
+from bot.app import App
 from bot.arxiv.client import ArxivClient
 from bot.commands import Command, CommandLayer, Reply
 from bot.config import Settings
 from bot.delivery import Platform
 from bot.models import Figure
-from bot.service import PaperService
 from handlers.discord_bot import DiscordAdapter
 from storage.database import Store
-from tests.conftest import service_with_figure
+from tests.conftest import app_with_figure
 from tests.fake_arxiv import FakeArxiv, make_paper
 from tests.fake_discord import BOT_TOKEN, FakeDiscord
+from tests.sim import FakeClock
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 64
 
 
 @pytest.fixture
-def service(settings: Settings, store: Store, client: ArxivClient) -> PaperService:
+def app(settings: Settings, store: Store, client: ArxivClient, clock: FakeClock) -> App:
     figure = Figure(number=1, page=1, caption="Overview of the method.", image=PNG)
-    return service_with_figure(settings, store, client, figure)
+    return app_with_figure(settings, store, client, figure, clock)
 
 
 @pytest.fixture
-def adapter(settings: Settings, service: PaperService) -> DiscordAdapter:
-    return DiscordAdapter(settings, CommandLayer(service))
+def adapter(settings: Settings, app: App) -> DiscordAdapter:
+    return DiscordAdapter(settings, CommandLayer(app))
 
 
 @pytest.fixture
@@ -225,18 +226,18 @@ def answers(env: simcord.Env) -> list[str]:
 
 
 async def follow_and_poll(
-    server: Server, service: PaperService, fake_arxiv: FakeArxiv, channel: object = None
+    server: Server, app: App, fake_arxiv: FakeArxiv, channel: object = None
 ) -> None:
     fake_arxiv.feeds["cs.CV"] = [make_paper(1, title="First"), make_paper(2, title="Second")]
     await server.mod.slash(channel or server.channel, "subscribe", topics="cs.CV")
-    await service.poll()
+    await app.polling.poll()
 
 
 async def test_cards_are_delivered_to_the_channel(
-    server: Server, service: PaperService, adapter: DiscordAdapter, fake_arxiv: FakeArxiv
+    server: Server, app: App, adapter: DiscordAdapter, fake_arxiv: FakeArxiv
 ) -> None:
-    await follow_and_poll(server, service, fake_arxiv)
-    report = await service.deliver_due({"discord": adapter})
+    await follow_and_poll(server, app, fake_arxiv)
+    report = await app.outbox.deliver_due({"discord": adapter})
     assert (report.cards, report.failed, report.paused) == (2, [], [])
     titles = [m.embeds[0].title for m in server.channel.history()[-2:]]
     assert sorted(titles) == ["First", "Second"]
@@ -244,10 +245,10 @@ async def test_cards_are_delivered_to_the_channel(
 
 
 async def test_digest_command_posts_the_digest(
-    server: Server, service: PaperService, fake_arxiv: FakeArxiv, store: Store
+    server: Server, app: App, fake_arxiv: FakeArxiv, store: Store
 ) -> None:
     await server.mod.slash(server.channel, "set", name="mode", value="daily")
-    await follow_and_poll(server, service, fake_arxiv)
+    await follow_and_poll(server, app, fake_arxiv)
     result = await server.member.slash(server.channel, "digest")
     assert result.acknowledged
     digest = server.channel.last_message
@@ -258,13 +259,13 @@ async def test_digest_command_posts_the_digest(
 
 
 async def test_channel_closed_to_the_bot_is_paused(
-    server: Server, service: PaperService, adapter: DiscordAdapter, fake_arxiv: FakeArxiv,
+    server: Server, app: App, adapter: DiscordAdapter, fake_arxiv: FakeArxiv,
     store: Store,
 ) -> None:  # fmt: skip
     deny = {adapter.client.user: discord.PermissionOverwrite(send_messages=False)}
     closed = server.guild.create_text_channel("read-only", overwrites=deny)
-    await follow_and_poll(server, service, fake_arxiv, closed)
-    report = await service.deliver_due({"discord": adapter})
+    await follow_and_poll(server, app, fake_arxiv, closed)
+    report = await app.outbox.deliver_due({"discord": adapter})
     assert report.paused == [f"discord:{closed.id}"]
     chat = store.repo.chat("discord", str(closed.id))
     assert chat["active"] == 0 and "may not post" in chat["paused_reason"]
@@ -272,12 +273,12 @@ async def test_channel_closed_to_the_bot_is_paused(
 
 
 async def test_deleted_channel_is_paused(
-    server: Server, service: PaperService, adapter: DiscordAdapter, fake_arxiv: FakeArxiv,
+    server: Server, app: App, adapter: DiscordAdapter, fake_arxiv: FakeArxiv,
     store: Store,
 ) -> None:  # fmt: skip
-    await follow_and_poll(server, service, fake_arxiv)
+    await follow_and_poll(server, app, fake_arxiv)
     server.env.backend.delete_channel(server.channel.id)
-    report = await service.deliver_due({"discord": adapter})
+    report = await app.outbox.deliver_due({"discord": adapter})
     assert report.paused == [f"discord:{server.channel.id}"]
     chat = store.repo.chat("discord", str(server.channel.id))
     assert "deleted" in chat["paused_reason"]
@@ -285,12 +286,12 @@ async def test_deleted_channel_is_paused(
 
 
 async def test_start_uses_the_configured_api_root_and_stop_restores_it(
-    settings: Settings, service: PaperService, fake_discord: FakeDiscord
+    settings: Settings, app: App, fake_discord: FakeDiscord
 ) -> None:
     configured = replace(
         settings, discord_bot_token=BOT_TOKEN, discord_api_url=f"{fake_discord.api_url}/"
     )
-    adapter = DiscordAdapter(configured, CommandLayer(service))
+    adapter = DiscordAdapter(configured, CommandLayer(app))
     await adapter.start()
     try:
         assert adapter.client.is_ready()

@@ -6,15 +6,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import httpx
 import pytest
 
+from bot.app import App
+from bot.chats import ChatRef
 from bot.delivery import ChatUnavailable, DeliveryFailed
 from bot.logs import RedactSecrets
 from bot.models import Chat
-from bot.service import ChatRef, PaperService
 from bot.topics import parse_topic
 from handlers.discord_webhook import (
     PLATFORM,
@@ -26,6 +27,7 @@ from storage.database import Store
 from tests.conftest import SleepLog
 from tests.fake_arxiv import FakeArxiv, make_paper
 from tests.fake_discord import FakeDiscord, Scripted
+from tests.sim import FakeClock
 from tests.test_discord_render import card
 
 
@@ -43,9 +45,9 @@ async def webhooks() -> AsyncIterator[DiscordWebhooks]:
         yield platform
 
 
-async def webhook_chat(service: PaperService, url: str, *topics: str) -> Chat:
-    chat = await service.chat(ChatRef(PLATFORM, parse_webhook_url(url).url, "channel", "papers"))
-    await service.subscribe(chat, [parse_topic(t) for t in topics])
+async def webhook_chat(app: App, url: str, *topics: str) -> Chat:
+    chat = await app.chats.chat(ChatRef(PLATFORM, parse_webhook_url(url).url, "channel", "papers"))
+    await app.chats.subscribe(chat, [parse_topic(t) for t in topics])
     return chat
 
 
@@ -87,9 +89,9 @@ def test_logs_never_show_webhook_tokens() -> None:
 
 
 async def test_card_with_figure_is_posted_as_multipart(
-    fake_discord: FakeDiscord, service: PaperService, webhooks: DiscordWebhooks
+    fake_discord: FakeDiscord, app: App, webhooks: DiscordWebhooks
 ) -> None:
-    chat = await webhook_chat(service, fake_discord.webhook("11"))
+    chat = await webhook_chat(app, fake_discord.webhook("11"))
     await webhooks.send_card(chat, card())
     (post,) = fake_discord.posts("11")
     (upload,) = post.files
@@ -112,34 +114,34 @@ def upload_description() -> str:
 async def test_outbox_delivers_through_webhooks(
     fake_discord: FakeDiscord,
     fake_arxiv: FakeArxiv,
-    service: PaperService,
+    app: App,
     webhooks: DiscordWebhooks,
     store: Store,
 ) -> None:
     fake_arxiv.feeds["cs.CV"] = [make_paper(1, title="First"), make_paper(2, title="Second")]
-    chat = await webhook_chat(service, fake_discord.webhook("12"), "cs.CV")
-    await service.poll()
-    report = await service.deliver_due({PLATFORM: webhooks})
+    chat = await webhook_chat(app, fake_discord.webhook("12"), "cs.CV")
+    await app.polling.poll()
+    report = await app.outbox.deliver_due({PLATFORM: webhooks})
     assert (report.cards, report.failed) == (2, [])
     posts = fake_discord.posts("12")
     assert [p.payload["embeds"][0]["title"] for p in posts] == ["First", "Second"]
     assert all(p.files == [] for p in posts)  # no figures: JSON bodies
     assert store.repo.unsent(chat.id) == []
-    assert (await service.deliver_due({PLATFORM: webhooks})).papers == 0
+    assert (await app.outbox.deliver_due({PLATFORM: webhooks})).papers == 0
 
 
 async def test_bucket_headers_are_honoured(
-    fake_discord: FakeDiscord, service: PaperService, webhooks: DiscordWebhooks
+    fake_discord: FakeDiscord, app: App, webhooks: DiscordWebhooks
 ) -> None:
-    chat = await webhook_chat(service, fake_discord.webhook("13"))
+    chat = await webhook_chat(app, fake_discord.webhook("13"))
     for number in range(1, 13):
         await webhooks.send_card(chat, card(number, with_figure=False))
     assert len(fake_discord.posts("13")) == 12
     assert fake_discord.rate_limited == {}
 
 
-async def test_429_retry_after_is_obeyed(fake_discord: FakeDiscord, service: PaperService) -> None:
-    chat = await webhook_chat(service, fake_discord.webhook("14"))
+async def test_429_retry_after_is_obeyed(fake_discord: FakeDiscord, app: App) -> None:
+    chat = await webhook_chat(app, fake_discord.webhook("14"))
     fake_discord.script(
         "14",
         Scripted(429, {"message": "rate limited", "retry_after": 0.05, "global": False}),
@@ -153,13 +155,13 @@ async def test_429_retry_after_is_obeyed(fake_discord: FakeDiscord, service: Pap
 
 
 async def test_a_full_bucket_is_waited_for(
-    fake_discord: FakeDiscord, service: PaperService, webhooks: DiscordWebhooks
+    fake_discord: FakeDiscord, app: App, webhooks: DiscordWebhooks
 ) -> None:
     url = fake_discord.webhook("15")
     async with httpx.AsyncClient() as other:  # another program used the webhook just now
         for _ in range(5):
             await other.post(url, json={"content": "hello"})
-    chat = await webhook_chat(service, url)
+    chat = await webhook_chat(app, url)
     await webhooks.send_card(chat, card(with_figure=False))
     assert len(fake_discord.posts("15")) == 6
     assert fake_discord.rate_limited == {"15": 1}
@@ -169,20 +171,20 @@ async def test_a_full_bucket_is_waited_for(
 async def test_lost_webhook_pauses_the_channel(
     fake_discord: FakeDiscord,
     fake_arxiv: FakeArxiv,
-    service: PaperService,
+    app: App,
     webhooks: DiscordWebhooks,
     store: Store,
     lost: str,
 ) -> None:
     fake_arxiv.feeds["cs.CV"] = [make_paper(1)]
     url = fake_discord.webhook("16")
-    chat = await webhook_chat(service, url, "cs.CV")
+    chat = await webhook_chat(app, url, "cs.CV")
     if lost == "deleted":
         fake_discord.deleted.add("16")
     else:
         fake_discord.webhooks["16"] = "a-new-token"
-    await service.poll()
-    report = await service.deliver_due({PLATFORM: webhooks})
+    await app.polling.poll()
+    report = await app.outbox.deliver_due({PLATFORM: webhooks})
     assert report.paused == [f"{PLATFORM}:{chat.chat_id}"]
     row = store.repo.chat(PLATFORM, chat.chat_id)
     assert row["active"] == 0
@@ -193,29 +195,28 @@ async def test_lost_webhook_pauses_the_channel(
 async def test_server_errors_are_retried_later_without_leaking_the_token(
     fake_discord: FakeDiscord,
     fake_arxiv: FakeArxiv,
-    service: PaperService,
+    app: App,
     webhooks: DiscordWebhooks,
     store: Store,
+    clock: FakeClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     fake_arxiv.feeds["cs.CV"] = [make_paper(1)]
-    chat = await webhook_chat(service, fake_discord.webhook("17"), "cs.CV")
+    chat = await webhook_chat(app, fake_discord.webhook("17"), "cs.CV")
     fake_discord.script("17", Scripted(500, {"message": "Internal Server Error", "code": 0}))
-    await service.poll()
-    report = await service.deliver_due({PLATFORM: webhooks})
+    await app.polling.poll()
+    report = await app.outbox.deliver_due({PLATFORM: webhooks})
     assert len(report.failed) == 1
     (pending,) = store.repo.unsent(chat.id)
     assert pending["last_error"] == "Discord answered 500 Internal Server Error (0)"
     assert "secret-token" not in pending["last_error"]
-    service.clock = lambda: datetime.now(UTC) + timedelta(minutes=5)  # past the retry time
-    assert (await service.deliver_due({PLATFORM: webhooks})).cards == 1
+    clock.now += timedelta(minutes=5)  # past the retry time
+    assert (await app.outbox.deliver_due({PLATFORM: webhooks})).cards == 1
     assert len(fake_discord.posts("17")) == 1
 
 
-async def test_unreachable_discord_is_a_retryable_failure(
-    service: PaperService, sleeps: SleepLog
-) -> None:
-    chat = await webhook_chat(service, "http://127.0.0.1:9/api/webhooks/18/secret-token")
+async def test_unreachable_discord_is_a_retryable_failure(app: App, sleeps: SleepLog) -> None:
+    chat = await webhook_chat(app, "http://127.0.0.1:9/api/webhooks/18/secret-token")
     async with DiscordWebhooks(sleep=sleeps) as webhooks:
         with pytest.raises(DeliveryFailed) as failure:
             await webhooks.send_card(chat, card())

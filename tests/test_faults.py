@@ -7,8 +7,10 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from bot.app import App, build_app
 from bot.arxiv.client import ArxivClient
 from bot.arxiv.source import ArxivSource
+from bot.chats import ChatRef
 from bot.config import Settings
 from bot.delivery import ChatUnavailable, DeliveryFailed, MessageRejected
 from bot.figures import NoFigures
@@ -16,7 +18,7 @@ from bot.models import Card, Chat, Paper, Summary
 from bot.retry import RetryPolicy
 from bot.runner import Runner
 from bot.schedule import next_announcement
-from bot.service import ChatRef, PaperService
+from bot.stats import stats as gather_stats
 from bot.summarize import ModelUnavailable, SummaryRun
 from bot.summarize.extractive import ExtractiveSummarizer
 from bot.topics import parse_topic
@@ -37,13 +39,13 @@ def ticker() -> Ticker:
 @pytest.fixture
 async def quick(
     settings: Settings, store: Store, clock: FakeClock, ticker: Ticker
-) -> AsyncIterator[PaperService]:
-    """A service whose arXiv client times out after 0.2 s and has a movable clock."""
+) -> AsyncIterator[App]:
+    """A app whose arXiv client times out after 0.2 s and has a movable clock."""
     http = httpx.AsyncClient(timeout=httpx.Timeout(0.2))
     client = ArxivClient(
         settings, http, policy=RetryPolicy(attempts=3), sleep=SleepLog(), clock=ticker
     )
-    yield PaperService(
+    yield build_app(
         settings, store, ArxivSource(client), ExtractiveSummarizer(), NoFigures(), clock
     )
     await client.aclose()
@@ -69,7 +71,7 @@ MALFORMED_RSS = b"<?xml version='1.0'?><rss><channel><item><title>cut"
     ids=["rss-503", "rss-timeout", "rss-malformed", "api-500", "api-empty", "api-timeout"],
 )
 async def test_arxiv_fault_delays_only_what_it_touches(
-    quick: PaperService,
+    quick: App,
     store: Store,
     fake_arxiv: FakeArxiv,
     platform: SimPlatform,
@@ -86,7 +88,7 @@ async def test_arxiv_fault_delays_only_what_it_touches(
     runner = Runner(quick, {"test": platform}, 3600)
 
     await runner.poll()
-    report = await quick.stats()
+    report = await gather_stats(quick.store)
     failed = {"rss": {"2511.00001"}, "api": {"2511.00003"}}[source]
     assert set(platform.received()) == {
         ("a", p) for p in {"2511.00001", "2511.00002", "2511.00003"} - failed
@@ -98,7 +100,7 @@ async def test_arxiv_fault_delays_only_what_it_touches(
 
 
 async def test_arxiv_down_is_left_alone_then_probed(
-    quick: PaperService, fake_arxiv: FakeArxiv, platform: SimPlatform, ticker: Ticker
+    quick: App, fake_arxiv: FakeArxiv, platform: SimPlatform, ticker: Ticker
 ) -> None:
     categories = ["cs.AI", "cs.CL", "cs.CV", "cs.GR", "cs.LG"]
     await follow(quick, "a", *categories)
@@ -109,7 +111,7 @@ async def test_arxiv_down_is_left_alone_then_probed(
 
     await runner.poll()
     assert len(fake_arxiv.rss_requests()) == 9  # three feeds, three attempts each, then none
-    last = await quick.stats()
+    last = await gather_stats(quick.store)
     assert "arXiv RSS is down; next try in 300s" in last["last_poll_result"]
     assert last["last_successful_poll"] == "never"
     await runner.poll()
@@ -121,21 +123,21 @@ async def test_arxiv_down_is_left_alone_then_probed(
 
 
 async def test_platform_5xx_and_429_are_retried_after_their_wait(
-    service: PaperService,
+    app: App,
     store: Store,
     fake_arxiv: FakeArxiv,
     clock: FakeClock,
     platform: SimPlatform,
 ) -> None:
-    await follow(service, "a", "cs.CV")
-    await follow(service, "b", "cs.CV")
+    await follow(app, "a", "cs.CV")
+    await follow(app, "b", "cs.CV")
     fake_arxiv.feeds["cs.CV"] = [make_paper(1), make_paper(2)]
     platform.failures = [
         DeliveryFailed("HTTP 502"),
         None,
         DeliveryFailed("HTTP 429", retry_after=600),
     ]
-    runner = Runner(service, {"test": platform}, 3600)
+    runner = Runner(app, {"test": platform}, 3600)
 
     await runner.poll()
     assert platform.received() == {("b", "2511.00001"): 1}
@@ -158,17 +160,17 @@ async def test_platform_5xx_and_429_are_retried_after_their_wait(
 
 
 async def test_blocked_chat_is_paused_without_holding_up_others(
-    service: PaperService,
+    app: App,
     store: Store,
     fake_arxiv: FakeArxiv,
     clock: FakeClock,
     platform: SimPlatform,
 ) -> None:
-    gone = await follow(service, "gone", "cs.CV")
-    await follow(service, "ok", "cs.CV")
+    gone = await follow(app, "gone", "cs.CV")
+    await follow(app, "ok", "cs.CV")
     fake_arxiv.feeds["cs.CV"] = [make_paper(1)]
     platform.failures = [ChatUnavailable("Forbidden: bot was kicked")]
-    runner = Runner(service, {"test": platform}, 3600)
+    runner = Runner(app, {"test": platform}, 3600)
     await runner.poll()
     assert platform.received() == {("ok", "2511.00001"): 1}
     assert store.repo.chat_by_id(gone.id)["paused_reason"] == "Forbidden: bot was kicked"
@@ -178,21 +180,21 @@ async def test_blocked_chat_is_paused_without_holding_up_others(
     await runner.poll()
     assert platform.to("gone") == []
     assert [d["paper_id"] for d in store.repo.unsent(gone.id)] == ["2511.00001"]  # kept
-    await service.set_active(gone, True)
+    await app.chats.set_active(gone, True)
     await runner.tick()
     assert platform.received()[("gone", "2511.00001")] == 1
 
 
 async def test_platform_down_opens_its_circuit_and_others_go_on(
-    service: PaperService, store: Store, fake_arxiv: FakeArxiv, clock: FakeClock
+    app: App, store: Store, fake_arxiv: FakeArxiv, clock: FakeClock
 ) -> None:
     down, other = SimPlatform(clock, "down"), SimPlatform(clock, "other")
     for ref in [ChatRef("down", str(n)) for n in range(8)] + [ChatRef("other", "x")]:
-        chat = await service.chat(ref)
-        await service.subscribe(chat, [parse_topic("cs.CV")])
+        chat = await app.chats.chat(ref)
+        await app.chats.subscribe(chat, [parse_topic("cs.CV")])
     fake_arxiv.feeds["cs.CV"] = [make_paper(1)]
     down.always_fail = DeliveryFailed("HTTP 503")
-    runner = Runner(service, {"down": down, "other": other}, 3600)
+    runner = Runner(app, {"down": down, "other": other}, 3600)
 
     await runner.poll()
     assert other.received() == {("x", "2511.00001"): 1}
@@ -201,7 +203,7 @@ async def test_platform_down_opens_its_circuit_and_others_go_on(
     for minutes in (1, 2, 4, 8):  # probes, each failing, charge nothing
         later(clock, minutes=minutes)
         await runner.tick()
-    assert service.circuit("down").state == "open"
+    assert app.outbox.circuit("down").state == "open"
 
     down.always_fail = None
     later(clock, minutes=16)
@@ -211,7 +213,7 @@ async def test_platform_down_opens_its_circuit_and_others_go_on(
 
 
 async def test_a_message_that_keeps_failing_is_given_up_and_sent_on_request(
-    service: PaperService, store: Store, fake_arxiv: FakeArxiv, clock: FakeClock
+    app: App, store: Store, fake_arxiv: FakeArxiv, clock: FakeClock
 ) -> None:
     class Picky(SimPlatform):
         fixed = False
@@ -222,26 +224,26 @@ async def test_a_message_that_keeps_failing_is_given_up_and_sent_on_request(
             await super().send_card(chat, card)
 
     platform = Picky(clock)
-    chat = await follow(service, "p", "cs.CV")
+    chat = await follow(app, "p", "cs.CV")
     fake_arxiv.feeds["cs.CV"] = [make_paper(1), make_paper(2)]
-    runner = Runner(service, {"test": platform}, 3600)
+    runner = Runner(app, {"test": platform}, 3600)
     await runner.poll()
     for _ in range(12):
         later(clock, hours=6)
         await runner.tick()
     assert platform.received() == {("p", "2511.00002"): 1}
     assert store.repo.delivery_counts() == {"failed": 1, "sent": 1}
-    figures = await service.stats()
+    figures = await gather_stats(app.store)
     assert (figures["deliveries_failed"], figures["deliveries_pending"]) == (1, 0)
 
     platform.fixed = True
-    report = await service.deliver_chat(chat, platform)  # what /digest does
+    report = await app.outbox.deliver_chat(chat, platform)  # what /digest does
     assert report.cards == 1
     assert platform.received() == {("p", "2511.00001"): 1, ("p", "2511.00002"): 1}
 
 
 async def test_model_failure_still_delivers_with_the_extractive_summary(
-    service: PaperService,
+    app: App,
     store: Store,
     fake_arxiv: FakeArxiv,
     clock: FakeClock,
@@ -259,10 +261,10 @@ async def test_model_failure_still_delivers_with_the_extractive_summary(
         ) -> Summary:
             raise ModelUnavailable("model: HTTP 500")
 
-    service.summarizer = Failing()
-    await follow(service, "m", "cs.CV")
+    app.summaries.summarizer = Failing()
+    await follow(app, "m", "cs.CV")
     fake_arxiv.feeds["cs.CV"] = [make_paper(1)]
-    runner = Runner(service, {"test": platform}, 3600)
+    runner = Runner(app, {"test": platform}, 3600)
     await runner.poll()
     assert platform.received() == {("m", "2511.00001"): 1}
     stored = store.repo.summary("2511.00001", 1, "en", "failing-model")

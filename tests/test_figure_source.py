@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.app import build_app
 from bot.arxiv.client import ArxivClient
 from bot.arxiv.ids import parse_arxiv_id
 from bot.arxiv.source import ArxivSource
@@ -22,7 +23,6 @@ from bot.figures.cache import Failed, PdfCache
 from bot.figures.source import PdfFigures, key_figure_first
 from bot.models import Figure, Paper, Summary
 from bot.retry import RetryPolicy
-from bot.service import PaperService
 from bot.summarize.base import SummaryRun
 from bot.summarize.extractive import ExtractiveSummarizer
 from storage.database import Store
@@ -231,11 +231,11 @@ async def test_card_shows_figure_one_and_the_summarizer_reads_the_paper(
     fake_arxiv.papers = [make_paper(1, title="Literature graph")]
     fake_arxiv.pdfs[VID] = fixture_bytes("acl2020_specter_2020.acl-main.207.pdf")
     summarizer = RecordingSummarizer()
-    service = PaperService(settings, store, ArxivSource(client), summarizer, figures)
-    found = await service.paper(parse_arxiv_id("2511.00001"))
-    card = await service.card(found, "en")
+    app = build_app(settings, store, ArxivSource(client), summarizer, figures)
+    found = await app.papers.paper(parse_arxiv_id("2511.00001"))
+    card = await app.papers.card(found, "en")
     assert card.figure is not None and card.figure.number == 1 and card.figure.page == 2
     assert card.figure.caption == "Figure 1: Overview of SPECTER."
     assert summarizer.fulltexts[0] is not None and "SPECTER" in summarizer.fulltexts[0]
-    assert (await service.card(found, "zh", figures=False)).figure is None
+    assert (await app.papers.card(found, "zh", figures=False)).figure is None
     assert fake_arxiv.pdf_requests() == [VID]

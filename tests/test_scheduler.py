@@ -10,11 +10,12 @@ from datetime import date, datetime, timedelta
 
 import pytest
 
+from bot.app import App, build_app
+from bot.chats import ChatRef
 from bot.commands import Command, CommandLayer
 from bot.models import Card, Chat
 from bot.runner import Runner
 from bot.schedule import next_announcement
-from bot.service import ChatRef, PaperService
 from storage.database import Store
 from tests.fake_arxiv import FakeArxiv, make_paper
 from tests.sim import FakeClock, SimPlatform, Simulation, utc
@@ -25,15 +26,15 @@ from tests.test_service import follow
 
 
 def runner_for(
-    service: PaperService, platform: SimPlatform, interval: float = 3600, tick: float = 600
+    app: App, platform: SimPlatform, interval: float = 3600, tick: float = 600
 ) -> Runner:
-    return Runner(service, {"test": platform}, interval, tick=tick)
+    return Runner(app, {"test": platform}, interval, tick=tick)
 
 
-async def daily_chat(service: PaperService, chat_id: str, zone: str, at: str) -> Chat:
-    chat = await follow(service, chat_id, "cs.CV")
+async def daily_chat(app: App, chat_id: str, zone: str, at: str) -> Chat:
+    chat = await follow(app, chat_id, "cs.CV")
     for name, value in (("mode", "daily"), ("timezone", zone), ("time", at)):
-        chat = await service.change_setting(chat, name, value)
+        chat = await app.chats.change_setting(chat, name, value)
     return chat
 
 
@@ -49,7 +50,7 @@ def fresh_paper_each_poll(fake: FakeArxiv) -> Callable[[datetime], None]:
 
 @pytest.mark.parametrize(("zone", "slots"), DST_CASES[:3])
 async def test_daily_digest_at_local_time_across_a_dst_change(
-    service: PaperService,
+    app: App,
     fake_arxiv: FakeArxiv,
     clock: FakeClock,
     platform: SimPlatform,
@@ -57,8 +58,8 @@ async def test_daily_digest_at_local_time_across_a_dst_change(
     slots: list[str],
 ) -> None:
     clock.now = utc(slots[0]) - timedelta(hours=20)
-    await daily_chat(service, "d", zone, "02:30")
-    runner = runner_for(service, platform, interval=4 * 3600)
+    await daily_chat(app, "d", zone, "02:30")
+    runner = runner_for(app, platform, interval=4 * 3600)
     sim = Simulation(runner, clock, before_poll=fresh_paper_each_poll(fake_arxiv))
     await sim.run_until(utc(slots[-1]) + timedelta(hours=20))
 
@@ -71,12 +72,12 @@ async def test_daily_digest_at_local_time_across_a_dst_change(
 
 
 async def test_instant_chat_gets_cards_in_the_poll_that_finds_them(
-    service: PaperService, fake_arxiv: FakeArxiv, clock: FakeClock, platform: SimPlatform
+    app: App, fake_arxiv: FakeArxiv, clock: FakeClock, platform: SimPlatform
 ) -> None:
-    await follow(service, "i", "cs.CV")
+    await follow(app, "i", "cs.CV")
     fake_arxiv.feeds["cs.CV"] = [make_paper(1), make_paper(2)]
     clock.now = utc("2026-11-19T01:10")
-    await runner_for(service, platform).poll()
+    await runner_for(app, platform).poll()
     assert platform.sent == [
         (clock.now, "i", "card", ["2511.00001"]),
         (clock.now, "i", "card", ["2511.00002"]),
@@ -84,14 +85,14 @@ async def test_instant_chat_gets_cards_in_the_poll_that_finds_them(
 
 
 async def test_set_time_takes_effect_at_the_next_tick(
-    service: PaperService, fake_arxiv: FakeArxiv, clock: FakeClock, platform: SimPlatform
+    app: App, fake_arxiv: FakeArxiv, clock: FakeClock, platform: SimPlatform
 ) -> None:
-    await daily_chat(service, "t", "UTC", "08:00")
+    await daily_chat(app, "t", "UTC", "08:00")
     sim = Simulation(
-        runner_for(service, platform, tick=60), clock, before_poll=fresh_paper_each_poll(fake_arxiv)
+        runner_for(app, platform, tick=60), clock, before_poll=fresh_paper_each_poll(fake_arxiv)
     )
     await sim.run_until(utc("2026-11-16T06:00"))
-    layer = CommandLayer(service)
+    layer = CommandLayer(app)
     command = Command(ChatRef("test", "t"), "7", "set", "time 07:00")
     (reply,) = await layer.handle(command, platform)
     assert "time 07:00" in reply.text
@@ -103,7 +104,7 @@ async def test_set_time_takes_effect_at_the_next_tick(
 
 
 async def test_catch_up_after_three_days_down_is_one_digest_per_chat(
-    service: PaperService,
+    app: App,
     store: Store,
     fake_arxiv: FakeArxiv,
     clock: FakeClock,
@@ -115,15 +116,15 @@ async def test_catch_up_after_three_days_down_is_one_digest_per_chat(
         "sh": ("Asia/Shanghai", "07:30"),
     }
     for name, (zone, at) in chats.items():
-        await daily_chat(service, name, zone, at)
+        await daily_chat(app, name, zone, at)
     fake_arxiv.feeds["cs.CV"] = [make_paper(1), make_paper(2)]
     clock.now = utc("2026-11-17T01:10")
-    await service.poll()  # queued, then the bot goes down before any digest time
+    await app.polling.poll()  # queued, then the bot goes down before any digest time
 
     fake_arxiv.feeds["cs.CV"] = [make_paper(3)]  # announced while the bot was down
     clock.now = utc("2026-11-20T12:00")
-    restarted = PaperService(
-        service.settings, store, service.source, service.summarizer, service.figures, clock
+    restarted = build_app(
+        app.settings, store, app.papers.source, app.summaries.summarizer, app.papers.figures, clock
     )
     sim = Simulation(runner_for(restarted, platform), clock)
     await sim.run_until(utc("2026-11-20T23:00"))
@@ -138,9 +139,9 @@ async def test_catch_up_after_three_days_down_is_one_digest_per_chat(
 
 
 async def test_announcements_missed_while_down_are_harvested(
-    service: PaperService, fake_arxiv: FakeArxiv, clock: FakeClock, platform: SimPlatform
+    app: App, fake_arxiv: FakeArxiv, clock: FakeClock, platform: SimPlatform
 ) -> None:
-    await follow(service, "i", "cs.CV")
+    await follow(app, "i", "cs.CV")
     papers = [
         make_paper(n, age=timedelta(days=5 - n), announced=date(2026, 11, 16 + n))
         for n in range(1, 5)
@@ -148,7 +149,7 @@ async def test_announcements_missed_while_down_are_harvested(
     fake_arxiv.papers = papers  # OAI-PMH has them all; each feed lists one announcement
     fake_arxiv.feeds["cs.CV"] = papers[:1]
     clock.now = utc("2026-11-17T01:10")  # after Monday's announcement
-    runner = runner_for(service, platform)
+    runner = runner_for(app, platform)
     await runner.poll()
     assert fake_arxiv.api_requests() == []
 
@@ -166,14 +167,14 @@ async def test_announcements_missed_while_down_are_harvested(
 
 @pytest.mark.parametrize("weekend_feed", ["unchanged", "empty"])
 async def test_no_digest_after_days_without_announcement(
-    service: PaperService,
+    app: App,
     fake_arxiv: FakeArxiv,
     clock: FakeClock,
     platform: SimPlatform,
     weekend_feed: str,
 ) -> None:
     clock.now = utc("2026-11-18T12:00")  # Wednesday
-    await daily_chat(service, "w", "UTC", "08:00")
+    await daily_chat(app, "w", "UTC", "08:00")
     announced: dict[datetime, list[int]] = {}
     moment = clock.now
     for number in range(1, 4):  # Wednesday, Thursday and Sunday evening in New York
@@ -186,7 +187,7 @@ async def test_no_digest_after_days_without_announcement(
         numbers = [] if stale else announced[latest]
         fake_arxiv.feeds["cs.CV"] = [make_paper(n) for n in numbers]
 
-    sim = Simulation(runner_for(service, platform), clock, before_poll=feed)
+    sim = Simulation(runner_for(app, platform), clock, before_poll=feed)
     await sim.run_until(utc("2026-11-24T12:00"))
     sent = platform.to("w")
     assert [(when.strftime("%a %H:%M"), len(papers)) for when, _, papers in sent] == [
@@ -196,10 +197,8 @@ async def test_no_digest_after_days_without_announcement(
     ]
 
 
-async def test_jobs_coalesce_and_never_overlap(
-    service: PaperService, platform: SimPlatform
-) -> None:
-    scheduler = runner_for(service, platform, interval=1800, tick=60).scheduler()
+async def test_jobs_coalesce_and_never_overlap(app: App, platform: SimPlatform) -> None:
+    scheduler = runner_for(app, platform, interval=1800, tick=60).scheduler()
     jobs = {job.id: job for job in scheduler.get_jobs()}
     assert set(jobs) == {"poll", "tick"}
     for job in jobs.values():
@@ -224,14 +223,14 @@ class SlowPlatform(SimPlatform):
 
 
 async def test_stop_finishes_the_message_in_flight_and_keeps_the_rest(
-    service: PaperService, store: Store, fake_arxiv: FakeArxiv
+    app: App, store: Store, fake_arxiv: FakeArxiv, clock: FakeClock
 ) -> None:
-    chat = await follow(service, "s", "cs.CV")
+    chat = await follow(app, "s", "cs.CV")
     fake_arxiv.feeds["cs.CV"] = [make_paper(i) for i in (1, 2, 3)]
-    await service.poll()  # in the outbox from before the start
-    platform = SlowPlatform(service.clock)
+    await app.polling.poll()  # in the outbox from before the start
+    platform = SlowPlatform(clock)
     stopping = asyncio.Event()
-    running = asyncio.create_task(Runner(service, {"test": platform}, 3600).run(stopping))
+    running = asyncio.create_task(Runner(app, {"test": platform}, 3600).run(stopping))
     await asyncio.wait_for(platform.in_flight.wait(), 10)
     stopping.set()
     for _ in range(20):  # let the runner see the stop before the send completes

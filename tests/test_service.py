@@ -1,17 +1,21 @@
-"""Polling and delivery through the service, against the fake arXiv and a real database."""
+"""Polling and delivery through the app, against the fake arXiv and a real database."""
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
+from bot.app import App
 from bot.arxiv.ids import parse_arxiv_id
+from bot.chats import ChatRef
 from bot.delivery import ChatUnavailable, DeliveryFailed, Sent
 from bot.models import Card, Chat, Digest
-from bot.service import ChatRef, PaperNotFound, PaperService
+from bot.papers import PaperNotFound
 from bot.topics import parse_topic
 from storage.database import Store
+from storage.repository import iso
 from tests.fake_arxiv import FakeArxiv, make_paper
+from tests.sim import FakeClock
 
 
 class Killed(BaseException):
@@ -43,17 +47,17 @@ class RecordingPlatform:
         self.digests.append((chat.chat_id, [c.paper.id for c in digest.cards]))
 
 
-async def follow(service: PaperService, chat_id: str, *topics: str) -> Chat:
-    chat = await service.chat(ChatRef("test", chat_id))
-    await service.subscribe(chat, [parse_topic(t) for t in topics])
+async def follow(app: App, chat_id: str, *topics: str) -> Chat:
+    chat = await app.chats.chat(ChatRef("test", chat_id))
+    await app.chats.subscribe(chat, [parse_topic(t) for t in topics])
     return chat
 
 
-async def one_paper_queued(service: PaperService, fake_arxiv: FakeArxiv, chat_id: str) -> Chat:
+async def one_paper_queued(app: App, fake_arxiv: FakeArxiv, chat_id: str) -> Chat:
     """A chat following cs.CV with one announced paper waiting for it."""
     fake_arxiv.feeds["cs.CV"] = [make_paper(1)]
-    chat = await follow(service, chat_id, "cs.CV")
-    await service.poll()
+    chat = await follow(app, chat_id, "cs.CV")
+    await app.polling.poll()
     return chat
 
 
@@ -62,7 +66,7 @@ def pending_ids(store: Store, chat: Chat) -> list[str]:
 
 
 async def test_poll_queues_each_paper_once_per_chat(
-    service: PaperService, store: Store, fake_arxiv: FakeArxiv
+    app: App, store: Store, fake_arxiv: FakeArxiv
 ) -> None:
     fake_arxiv.feeds["cs.CV"] = [
         make_paper(1, title="NeRF in the dark"),
@@ -70,35 +74,35 @@ async def test_poll_queues_each_paper_once_per_chat(
         make_paper(3, announce_type="replace", version=3),
     ]
     fake_arxiv.papers = [make_paper(1, title="NeRF in the dark"), make_paper(9, title="NeRF too")]
-    a = await follow(service, "a", "cs.CV", "nerf")
-    b = await follow(service, "b", "nerf")
-    report = await service.poll()
+    a = await follow(app, "a", "cs.CV", "nerf")
+    b = await follow(app, "b", "nerf")
+    report = await app.polling.poll()
     assert (report.rss_requests, report.api_requests) == (2, 1)  # cs.CV, the cs archive
     assert report.deliveries_queued == 5
     assert sorted(pending_ids(store, a)) == ["2511.00001", "2511.00002", "2511.00009"]
     assert sorted(pending_ids(store, b)) == ["2511.00001", "2511.00009"]
     assert store.repo.paper("2511.00003")["version"] == 3
 
-    again = await service.poll()
+    again = await app.polling.poll()
     assert again.deliveries_queued == 0
     assert store.repo.delivery_counts() == {"pending": 5}
 
 
 async def test_new_version_updates_row_and_is_not_sent_again(
-    service: PaperService, store: Store, fake_arxiv: FakeArxiv
+    app: App, store: Store, fake_arxiv: FakeArxiv
 ) -> None:
     first = make_paper(1, title="Gaussian splatting v1")
     fake_arxiv.papers = [first]
-    chat = await follow(service, "a", "gaussian splatting")
-    await service.poll()
+    chat = await follow(app, "a", "gaussian splatting")
+    await app.polling.poll()
     platform = RecordingPlatform()
-    await service.deliver_due({"test": platform})
+    await app.outbox.deliver_due({"test": platform})
     assert platform.cards == [("a", "2511.00001")]
 
     fake_arxiv.papers = [make_paper(1, title="Gaussian splatting v2", version=2)]
-    report = await service.poll()
+    report = await app.polling.poll()
     assert report.papers_updated == 1 and report.deliveries_queued == 0
-    await service.deliver_due({"test": platform})
+    await app.outbox.deliver_due({"test": platform})
     assert platform.cards == [("a", "2511.00001")]
     row = store.repo.paper("2511.00001")
     assert (row["version"], row["title"]) == (2, "Gaussian splatting v2")
@@ -106,15 +110,15 @@ async def test_new_version_updates_row_and_is_not_sent_again(
 
 
 async def test_instant_cards_and_burst_as_digest(
-    service: PaperService, store: Store, fake_arxiv: FakeArxiv
+    app: App, store: Store, fake_arxiv: FakeArxiv
 ) -> None:
     fake_arxiv.feeds["cs.CV"] = [make_paper(i) for i in range(1, 4)]
-    few = await follow(service, "few", "cs.CV")
-    many = await follow(service, "many", "cs.CV")
-    await service.change_setting(many, "max", "2")
-    await service.poll()
+    few = await follow(app, "few", "cs.CV")
+    many = await follow(app, "many", "cs.CV")
+    await app.chats.change_setting(many, "max", "2")
+    await app.polling.poll()
     platform = RecordingPlatform()
-    report = await service.deliver_due({"test": platform})
+    report = await app.outbox.deliver_due({"test": platform})
     assert sorted(platform.cards) == [("few", f"2511.0000{i}") for i in (1, 2, 3)]
     assert platform.digests == [("many", ["2511.00001", "2511.00002", "2511.00003"])]
     assert (report.cards, report.digests, report.papers) == (3, 1, 6)
@@ -122,97 +126,97 @@ async def test_instant_cards_and_burst_as_digest(
 
 
 async def test_daily_digest_waits_for_its_time(
-    service: PaperService, store: Store, fake_arxiv: FakeArxiv
+    app: App, store: Store, fake_arxiv: FakeArxiv, clock: FakeClock
 ) -> None:
     fake_arxiv.feeds["cs.CV"] = [make_paper(1)]
-    chat = await follow(service, "d", "cs.CV")
-    later = (datetime.now(UTC) + timedelta(hours=2)).strftime("%H:%M")
-    await service.change_setting(chat, "mode", "daily")
-    await service.change_setting(chat, "time", later)
-    await service.poll()
+    chat = await follow(app, "d", "cs.CV")
+    later = (clock.now + timedelta(hours=2)).strftime("%H:%M")
+    await app.chats.change_setting(chat, "mode", "daily")
+    await app.chats.change_setting(chat, "time", later)
+    await app.polling.poll()
     platform = RecordingPlatform()
-    await service.deliver_due({"test": platform})
+    await app.outbox.deliver_due({"test": platform})
     assert platform.digests == [] and platform.cards == []
 
-    service.clock = lambda: datetime.now(UTC) + timedelta(hours=3)
-    await service.deliver_due({"test": platform})
-    await service.deliver_due({"test": platform})
+    clock.now += timedelta(hours=3)
+    await app.outbox.deliver_due({"test": platform})
+    await app.outbox.deliver_due({"test": platform})
     assert platform.digests == [("d", ["2511.00001"])]
 
 
 async def test_blocked_chat_is_paused_and_keeps_its_papers(
-    service: PaperService, store: Store, fake_arxiv: FakeArxiv
+    app: App, store: Store, fake_arxiv: FakeArxiv
 ) -> None:
-    chat = await one_paper_queued(service, fake_arxiv, "gone")
+    chat = await one_paper_queued(app, fake_arxiv, "gone")
     platform = RecordingPlatform()
     platform.fail_with = ChatUnavailable("Forbidden: bot was blocked by the user")
-    report = await service.deliver_due({"test": platform})
+    report = await app.outbox.deliver_due({"test": platform})
     assert report.paused == ["test:gone"]
     assert store.repo.chat_by_id(chat.id)["active"] == 0
     assert pending_ids(store, chat) == ["2511.00001"]
     platform.fail_with = None
-    await service.deliver_due({"test": platform})
+    await app.outbox.deliver_due({"test": platform})
     assert platform.cards == []
 
 
 async def test_failed_send_stays_due_and_is_retried(
-    service: PaperService, store: Store, fake_arxiv: FakeArxiv
+    app: App, store: Store, fake_arxiv: FakeArxiv, clock: FakeClock
 ) -> None:
-    chat = await one_paper_queued(service, fake_arxiv, "flaky")
+    chat = await one_paper_queued(app, fake_arxiv, "flaky")
     platform = RecordingPlatform()
     platform.fail_with = DeliveryFailed("HTTP 502")
-    report = await service.deliver_due({"test": platform})
+    report = await app.outbox.deliver_due({"test": platform})
     assert report.failed and "HTTP 502" in report.failed[0]
     (row,) = store.repo.unsent(chat.id)
     assert (row["attempts"], row["last_error"]) == (1, "HTTP 502")
     platform.fail_with = None
-    await service.deliver_due({"test": platform})
+    await app.outbox.deliver_due({"test": platform})
     assert platform.cards == []  # waits for its retry time
-    service.clock = lambda: datetime.now(UTC) + timedelta(minutes=2)
-    await service.deliver_due({"test": platform})
+    clock.now += timedelta(minutes=2)
+    await app.outbox.deliver_due({"test": platform})
     assert platform.cards == [("flaky", "2511.00001")]
     assert store.repo.delivery_counts() == {"sent": 1}
 
 
 async def test_crash_between_send_and_record_repeats_only_that_card(
-    service: PaperService, store: Store, fake_arxiv: FakeArxiv
+    app: App, store: Store, fake_arxiv: FakeArxiv
 ) -> None:
     fake_arxiv.feeds["cs.CV"] = [make_paper(1), make_paper(2)]
-    await follow(service, "c", "cs.CV")
-    await service.poll()
+    await follow(app, "c", "cs.CV")
+    await app.polling.poll()
     platform = RecordingPlatform()
     platform.crash_after_send = True
     with pytest.raises(Killed):
-        await service.deliver_due({"test": platform})
+        await app.outbox.deliver_due({"test": platform})
     platform.crash_after_send = False
-    await service.deliver_due({"test": platform})
+    await app.outbox.deliver_due({"test": platform})
     assert platform.cards == [("c", "2511.00001"), ("c", "2511.00001"), ("c", "2511.00002")]
     assert store.repo.delivery_counts() == {"sent": 2}
 
 
 async def test_paper_lookup_and_cached_summary(
-    service: PaperService, store: Store, fake_arxiv: FakeArxiv
+    app: App, store: Store, fake_arxiv: FakeArxiv
 ) -> None:
     fake_arxiv.papers = [make_paper(7, title="Cached")]
-    paper = await service.paper(parse_arxiv_id("https://arxiv.org/abs/2511.00007"))
-    card = await service.card(paper, "en")
+    paper = await app.papers.paper(parse_arxiv_id("https://arxiv.org/abs/2511.00007"))
+    card = await app.papers.card(paper, "en")
     assert card.paper.title == "Cached" and card.summary.source == "extractive"
     assert card.pdf_url == f"{fake_arxiv.base}/pdf/2511.00007v1"
     assert store.repo.db["summaries"].count == 1
-    assert (await service.card(paper, "en")).summary == card.summary
+    assert (await app.papers.card(paper, "en")).summary == card.summary
     assert store.repo.db["summaries"].count == 1
     with pytest.raises(PaperNotFound, match=r"no arXiv paper 2404\.99999"):
-        await service.paper(parse_arxiv_id("2404.99999"))
+        await app.papers.paper(parse_arxiv_id("2404.99999"))
     with pytest.raises(PaperNotFound):
-        await service.paper(parse_arxiv_id("2511.00007v4"))
+        await app.papers.paper(parse_arxiv_id("2511.00007v4"))
 
 
 async def test_one_chat_crashing_does_not_stop_the_others(
-    service: PaperService, store: Store, fake_arxiv: FakeArxiv
+    app: App, store: Store, fake_arxiv: FakeArxiv
 ) -> None:
-    await one_paper_queued(service, fake_arxiv, "ok")
-    await follow(service, "bad", "cs.CV")
-    await service.poll()
+    await one_paper_queued(app, fake_arxiv, "ok")
+    await follow(app, "bad", "cs.CV")
+    await app.polling.poll()
 
     class Picky(RecordingPlatform):
         async def send_card(self, chat: Chat, card: Card) -> None:
@@ -221,44 +225,44 @@ async def test_one_chat_crashing_does_not_stop_the_others(
             await super().send_card(chat, card)
 
     platform = Picky()
-    report = await service.deliver_due({"test": platform})
+    report = await app.outbox.deliver_due({"test": platform})
     assert platform.cards == [("bad", "2511.00001")]
     assert report.failed == ["test:ok: renderer bug"]
 
 
 async def test_a_stored_topic_that_no_longer_parses_is_skipped(
-    service: PaperService, store: Store, fake_arxiv: FakeArxiv
+    app: App, store: Store, fake_arxiv: FakeArxiv, clock: FakeClock
 ) -> None:
-    chat = await one_paper_queued(service, fake_arxiv, "a")
-    store.repo.subscribe(chat.id, ["cs.NOPE"])
-    report = await service.poll()
+    chat = await one_paper_queued(app, fake_arxiv, "a")
+    store.repo.subscribe(chat.id, ["cs.NOPE"], iso(clock.now))
+    report = await app.polling.poll()
     assert report.topics == 1 and report.errors == []
 
 
 async def test_a_chat_moves_to_its_new_id_unless_that_id_is_taken(
-    service: PaperService, store: Store, fake_arxiv: FakeArxiv
+    app: App, store: Store, fake_arxiv: FakeArxiv
 ) -> None:
-    chat = await one_paper_queued(service, fake_arxiv, "old")
-    await service.set_active(chat, False, "upgraded")
-    await service.move_chat(ChatRef("test", "old"), "new")
+    chat = await one_paper_queued(app, fake_arxiv, "old")
+    await app.chats.set_active(chat, False, "upgraded")
+    await app.chats.move_chat(ChatRef("test", "old"), "new")
     moved = store.repo.chat("test", "new")
     assert (moved["id"], moved["active"], moved["paused_reason"]) == (chat.id, 1, None)
     assert pending_ids(store, chat) == ["2511.00001"]
 
-    other = await service.chat(ChatRef("test", "other"))
-    await service.move_chat(ChatRef("test", "new"), "other")
+    other = await app.chats.chat(ChatRef("test", "other"))
+    await app.chats.move_chat(ChatRef("test", "new"), "other")
     assert store.repo.chat("test", "new")["id"] == chat.id
     assert store.repo.chat("test", "other")["id"] == other.id
-    await service.move_chat(ChatRef("test", "unknown"), "x")
+    await app.chats.move_chat(ChatRef("test", "unknown"), "x")
     assert store.repo.chat("test", "x") is None
 
 
 async def test_two_deliveries_to_one_chat_at_once_send_each_paper_once(
-    service: PaperService, store: Store, fake_arxiv: FakeArxiv
+    app: App, store: Store, fake_arxiv: FakeArxiv
 ) -> None:
     fake_arxiv.feeds["cs.CV"] = [make_paper(1), make_paper(2)]
-    chat = await follow(service, "c", "cs.CV")
-    await service.poll()
+    chat = await follow(app, "c", "cs.CV")
+    await app.polling.poll()
 
     class Slow(RecordingPlatform):
         async def send_card(self, chat: Chat, card: Card) -> None:
@@ -267,13 +271,13 @@ async def test_two_deliveries_to_one_chat_at_once_send_each_paper_once(
 
     platform = Slow()
     await asyncio.gather(
-        service.deliver_chat(chat, platform), service.deliver_due({"test": platform})
+        app.outbox.deliver_chat(chat, platform), app.outbox.deliver_due({"test": platform})
     )
     assert platform.cards == [("c", "2511.00001"), ("c", "2511.00002")]
 
 
 async def test_digest_failing_half_way_repeats_only_what_did_not_arrive(
-    service: PaperService, store: Store, fake_arxiv: FakeArxiv
+    app: App, store: Store, fake_arxiv: FakeArxiv, clock: FakeClock
 ) -> None:
     class OneMessagePerPaper(RecordingPlatform):
         """Sends a digest as one message per paper and breaks after `breaks_after`."""
@@ -288,16 +292,16 @@ async def test_digest_failing_half_way_repeats_only_what_did_not_arrive(
                 await sent([card.paper.id])
 
     fake_arxiv.feeds["cs.CV"] = [make_paper(i) for i in range(1, 6)]
-    chat = await follow(service, "d", "cs.CV")
-    await service.change_setting(chat, "max", "2")  # five papers: a digest
-    await service.poll()
+    chat = await follow(app, "d", "cs.CV")
+    await app.chats.change_setting(chat, "max", "2")  # five papers: a digest
+    await app.polling.poll()
     platform = OneMessagePerPaper()
-    report = await service.deliver_due({"test": platform})
+    report = await app.outbox.deliver_due({"test": platform})
     assert report.papers == 2 and report.failed
     assert sorted(pending_ids(store, chat)) == ["2511.00003", "2511.00004", "2511.00005"]
 
     platform.breaks_after = None
-    service.clock = lambda: datetime.now(UTC) + timedelta(hours=1)  # past the retry time
-    await service.deliver_due({"test": platform})
+    clock.now += timedelta(hours=1)  # past the retry time
+    await app.outbox.deliver_due({"test": platform})
     assert [paper for _, paper in platform.cards] == [f"2511.0000{i}" for i in range(1, 6)]
     assert store.repo.delivery_counts() == {"sent": 5}

@@ -12,6 +12,7 @@ from storage.migrations import migrations
 from storage.repository import Repository
 
 ALL = [m.name for m in migrations._migrations]
+AT = "2026-11-16T08:00:00+00:00"  # the caller's clock
 TABLES = {"papers", "summaries", "chats", "subscriptions", "deliveries", "topic_state", "polls"}
 
 
@@ -44,7 +45,7 @@ def test_database_at_each_earlier_version_is_migrated(tmp_path: Path, applied: i
         migrations.apply(old, stop_before=ALL[applied])
     assert schema_version(old) == ALL[:applied]
     if applied:
-        Repository(old).upsert_papers([paper().to_row()])
+        Repository(old).upsert_papers([paper().to_row()], AT)
     old.close()
     db = open_database(path)
     assert schema_version(db) == ALL
@@ -56,10 +57,10 @@ def test_database_at_each_earlier_version_is_migrated(tmp_path: Path, applied: i
 
 def test_new_version_updates_row_keeps_first_date(tmp_path: Path) -> None:
     repo = Repository(open_database(tmp_path / "db"))
-    assert repo.upsert_papers([paper(1).to_row()]) == {"2404.00409": "new"}
+    assert repo.upsert_papers([paper(1).to_row()], AT) == {"2404.00409": "new"}
     v2 = paper(2, published="2024-04-05T10:00:00+00:00")
-    assert repo.upsert_papers([v2.to_row()]) == {"2404.00409": "updated"}
-    assert repo.upsert_papers([paper(1).to_row()]) == {"2404.00409": "known"}
+    assert repo.upsert_papers([v2.to_row()], AT) == {"2404.00409": "updated"}
+    assert repo.upsert_papers([paper(1).to_row()], AT) == {"2404.00409": "known"}
     row = repo.paper("2404.00409")
     assert (row["version"], row["title"]) == (2, "Title v2")
     assert Paper.from_row(row).published == datetime(2024, 4, 1, 10, tzinfo=UTC)
@@ -67,17 +68,16 @@ def test_new_version_updates_row_keeps_first_date(tmp_path: Path) -> None:
 
 
 def _chat(repo: Repository, chat_id: str = "1") -> int:
-    return repo.ensure_chat("shell", chat_id, {**default_chat_settings("en"), "kind": "private"})[
-        "id"
-    ]
+    defaults = {**default_chat_settings("en"), "kind": "private", "created_at": AT}
+    return repo.ensure_chat("shell", chat_id, defaults)["id"]
 
 
 def test_subscriptions_unique_and_removable(tmp_path: Path) -> None:
     repo = Repository(open_database(tmp_path / "db"))
     chat = _chat(repo)
     assert _chat(repo) == chat
-    assert repo.subscribe(chat, ["cs.CV", "nerf"]) == ["cs.CV", "nerf"]
-    assert repo.subscribe(chat, ["nerf", "au:x"]) == ["au:x"]
+    assert repo.subscribe(chat, ["cs.CV", "nerf"], AT) == ["cs.CV", "nerf"]
+    assert repo.subscribe(chat, ["nerf", "au:x"], AT) == ["au:x"]
     assert repo.topics_of(chat) == ["cs.CV", "nerf", "au:x"]
     assert repo.unsubscribe(chat, ["nerf", "missing"]) == ["nerf"]
     assert repo.unsubscribe(chat, None) == ["cs.CV", "au:x"]
@@ -86,7 +86,7 @@ def test_subscriptions_unique_and_removable(tmp_path: Path) -> None:
 
 def test_deliveries_once_per_chat_and_paper(tmp_path: Path) -> None:
     repo = Repository(open_database(tmp_path / "db"))
-    repo.upsert_papers([paper().to_row()])
+    repo.upsert_papers([paper().to_row()], AT)
     chat, other = _chat(repo, "1"), _chat(repo, "2")
     assert (
         repo.queue_deliveries(
@@ -94,14 +94,15 @@ def test_deliveries_once_per_chat_and_paper(tmp_path: Path) -> None:
                 (chat, "2404.00409", "cs.CV"),
                 (chat, "2404.00409", "nerf"),
                 (other, "2404.00409", "nerf"),
-            ]
+            ],
+            AT,
         )
         == 2
     )
     pending = repo.unsent(chat)
     assert [(d["paper_id"], d["topic"]) for d in pending] == [("2404.00409", "cs.CV")]
-    repo.mark_sent([pending[0]["id"]])
-    assert repo.queue_deliveries([(chat, "2404.00409", "cs.CV")]) == 0
+    repo.mark_sent([pending[0]["id"]], AT)
+    assert repo.queue_deliveries([(chat, "2404.00409", "cs.CV")], AT) == 0
     assert repo.unsent(chat) == []
     assert repo.delivery_counts() == {"pending": 1, "sent": 1}
 
@@ -110,11 +111,11 @@ def test_related_writes_are_one_transaction(tmp_path: Path) -> None:
     repo = Repository(open_database(tmp_path / "db"))
     chat = _chat(repo)
     with pytest.raises(sqlite3.IntegrityError):
-        repo.queue_deliveries([(chat, "2404.00409", "cs.CV")])
+        repo.queue_deliveries([(chat, "2404.00409", "cs.CV")], AT)
     assert repo.delivery_counts() == {}
-    repo.upsert_papers([paper().to_row()])
+    repo.upsert_papers([paper().to_row()], AT)
     with pytest.raises(sqlite3.IntegrityError):
-        repo.queue_deliveries([(chat, "2404.00409", "cs.CV"), (chat, "9999.99999", "cs.CV")])
+        repo.queue_deliveries([(chat, "2404.00409", "cs.CV"), (chat, "9999.99999", "cs.CV")], AT)
     assert repo.delivery_counts() == {}
 
 
@@ -124,14 +125,15 @@ def test_poll_results_are_saved_all_or_nothing(tmp_path: Path) -> None:
     rows = [paper().to_row()]
     window = {"cs.CV": ("2024-03-30T00:00:00+00:00", "2024-04-01T00:00:00+00:00")}
     with pytest.raises(sqlite3.IntegrityError):
-        repo.save_poll(rows, [(chat, "2404.00409", "cs.CV"), (chat, "missing", "cs.CV")], window)
+        repo.save_poll(
+            rows, [(chat, "2404.00409", "cs.CV"), (chat, "missing", "cs.CV")], window, AT
+        )
     assert repo.paper("2404.00409") is None
     assert repo.windows(["cs.CV"]) == {}
-    at = "2024-04-02T00:00:00+00:00"
-    outcome, queued = repo.save_poll(rows, [(chat, "2404.00409", "cs.CV")], window, at)
+    outcome, queued = repo.save_poll(rows, [(chat, "2404.00409", "cs.CV")], window, AT)
     assert (outcome, queued) == ({"2404.00409": "new"}, 1)
     assert repo.windows(["cs.CV", "nerf"]) == window
-    assert repo.first_seen(["2404.00409", "2404.99999"]) == {"2404.00409": at}
+    assert repo.first_seen(["2404.00409", "2404.99999"]) == {"2404.00409": AT}
 
 
 def test_topics_polled_before_0005_are_followed_since_their_cutoff(tmp_path: Path) -> None:
@@ -151,8 +153,10 @@ def test_summaries_stored_before_0003_stay_valid_and_model_calls_are_one_transac
     path = tmp_path / "old.db"
     old = Database(sqlite3.connect(path))
     migrations.apply(old, stop_before="0003_summary_runs")
-    Repository(old).upsert_papers([paper().to_row()])
-    Repository(old).save_summary("2404.00409", 1, "en", "extractive", "extractive", {"tldr": "x"})
+    Repository(old).upsert_papers([paper().to_row()], AT)
+    Repository(old).save_summary(
+        "2404.00409", 1, "en", "extractive", "extractive", {"tldr": "x"}, AT
+    )
     old.close()
     repo = Repository(open_database(path))
     row = repo.summary("2404.00409", 1, "en", "extractive")
@@ -166,11 +170,11 @@ def test_summaries_stored_before_0003_stay_valid_and_model_calls_are_one_transac
     call = {"outcome": "ok", "tokens_in": 10, "tokens_out": 5, "seconds": 0.1, "error": ""}
     with pytest.raises(sqlite3.IntegrityError):
         repo.save_summary(
-            "2404.00409", 1, "en", "m", "abstract", {}, calls=[call, {**call, "outcome": None}]
+            "2404.00409", 1, "en", "m", "abstract", {}, AT, calls=[call, {**call, "outcome": None}]
         )
     assert repo.summary("2404.00409", 1, "en", "m") is None
     repo.save_summary(
-        "2404.00409", 1, "en", "m", "abstract", {}, run={"grounding": "passed"}, calls=[call]
+        "2404.00409", 1, "en", "m", "abstract", {}, AT, run={"grounding": "passed"}, calls=[call]
     )
     stats = repo.summary_stats()
     assert (stats["model_calls"], stats["tokens_in"], stats["tokens_out"]) == (1, 10, 5)

@@ -1,4 +1,4 @@
-"""Summaries through the service with a language model (the fake Gemini server): one call
+"""Summaries through the app with a language model (the fake Gemini server): one call
 per key, shared by every chat; fallback to extractive when the model fails, upgraded on a
 later poll; what is stored and counted."""
 
@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from bot.app import make_summarizer
+from bot.app import App, build_app, make_summarizer
 from bot.arxiv.client import ArxivClient
 from bot.arxiv.ids import parse_arxiv_id
 from bot.arxiv.source import ArxivSource
@@ -20,7 +20,7 @@ from bot.config import ConfigError, Settings
 from bot.figures import NoFigures
 from bot.models import Paper
 from bot.runner import cycle
-from bot.service import PaperService
+from bot.stats import stats as gather_stats
 from bot.summaries import MODEL_PAUSE, UPGRADE_DELAY
 from bot.summarize.extractive import ExtractiveSummarizer
 from bot.summarize.gemini import GeminiModel
@@ -31,43 +31,31 @@ from storage.database import Store
 from tests.conftest import SleepLog
 from tests.fake_arxiv import FakeArxiv, make_paper
 from tests.fake_llm import CHINESE_DRAFT, GEMINI_KEY, FakeGemini, FakeOpenAI, draft
+from tests.sim import FakeClock
 from tests.test_service import RecordingPlatform, follow
 
 MODEL = "gemini-2.5-flash"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC).replace(microsecond=0)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-async def service(
+async def app(
     settings: Settings,
     store: Store,
     client: ArxivClient,
     fake_gemini: FakeGemini,
     sleeps: SleepLog,
-    clock: Clock,
-) -> AsyncIterator[PaperService]:
+    clock: FakeClock,
+) -> AsyncIterator[App]:
     model = GeminiModel(MODEL, GEMINI_KEY, fake_gemini.base)
     summarizer = LanguageModelSummarizer(model, MODEL, sleep=sleeps)
-    yield PaperService(settings, store, ArxivSource(client), summarizer, NoFigures(), clock)
+    yield build_app(settings, store, ArxivSource(client), summarizer, NoFigures(), clock)
     await summarizer.aclose()
 
 
 @pytest.fixture
-async def paper(service: PaperService, fake_arxiv: FakeArxiv) -> Paper:
+async def paper(app: App, fake_arxiv: FakeArxiv) -> Paper:
     fake_arxiv.papers = [make_paper(1)]
-    return await service.paper(parse_arxiv_id("2511.00001"))
+    return await app.papers.paper(parse_arxiv_id("2511.00001"))
 
 
 def stored(store: Store, language: str = "en") -> dict:
@@ -77,17 +65,17 @@ def stored(store: Store, language: str = "en") -> dict:
 
 
 async def test_a_cached_summary_makes_no_request(
-    service: PaperService, paper: Paper, fake_gemini: FakeGemini, store: Store
+    app: App, paper: Paper, fake_gemini: FakeGemini, store: Store
 ) -> None:
     fake_gemini.then(draft(), CHINESE_DRAFT)
-    first = await service.card(paper, "en")
-    second = await service.card(paper, "en")
+    first = await app.papers.card(paper, "en")
+    second = await app.papers.card(paper, "en")
     assert first.summary == second.summary and first.summary.model == MODEL
     assert len(fake_gemini.requests) == 1
-    await service.card(paper, "zh")  # another language is another summary
+    await app.papers.card(paper, "zh")  # another language is another summary
     assert len(fake_gemini.requests) == 2
 
-    stats = await service.stats()
+    stats = await gather_stats(app.store)
     assert (stats["model_calls"], stats["tokens_in"]) == (2, 2400)
     assert stats["tokens_out"] > 0 and stats["summary_cache_hits"] == 1
     row = stored(store)
@@ -96,35 +84,35 @@ async def test_a_cached_summary_makes_no_request(
 
 
 async def test_concurrent_requests_for_one_paper_make_one_call(
-    service: PaperService, paper: Paper, fake_gemini: FakeGemini
+    app: App, paper: Paper, fake_gemini: FakeGemini
 ) -> None:
-    summaries = await asyncio.gather(*(service.summary(paper, "en") for _ in range(4)))
+    summaries = await asyncio.gather(*(app.summaries.summary(paper, "en") for _ in range(4)))
     assert len(fake_gemini.requests) == 1
     assert all(s == summaries[0] for s in summaries) and summaries[0].model == MODEL
 
 
 async def test_grounding_outcome_is_stored(
-    service: PaperService, paper: Paper, fake_gemini: FakeGemini, store: Store
+    app: App, paper: Paper, fake_gemini: FakeGemini, store: Store
 ) -> None:
     fake_gemini.then(draft(results="It outperforms prior work by 4.7 points."), draft())
-    summary = await service.summary(paper, "en")
+    summary = await app.summaries.summary(paper, "en")
     assert summary.results == draft()["results"]
     row = stored(store)
     assert row["grounding"] == "repaired"
     assert json.loads(row["checks"]) == {"draft": ["number:results"], "final": []}
-    assert (await service.stats())["summaries_repaired"] == 1
+    assert (await gather_stats(app.store))["summaries_repaired"] == 1
 
 
 async def test_quota_exhausted_falls_back_then_upgrades_on_a_later_poll(
-    service: PaperService,
+    app: App,
     paper: Paper,
     fake_gemini: FakeGemini,
     store: Store,
-    clock: Clock,
+    clock: FakeClock,
     sleeps: SleepLog,
 ) -> None:
     fake_gemini.then(fake_gemini.rate_limited("3600s"))
-    card = await service.card(paper, "en")
+    card = await app.papers.card(paper, "en")
     assert card.summary.source == "extractive"
     assert "Summary source: sentences extracted from the abstract (no language model)" in (
         card_text(card)
@@ -135,83 +123,83 @@ async def test_quota_exhausted_falls_back_then_upgrades_on_a_later_poll(
     assert sleeps.waits == []  # a quota reset an hour away is not waited for
 
     clock.now += timedelta(minutes=59)
-    assert (await service.card(paper, "en")).summary.source == "extractive"
+    assert (await app.papers.card(paper, "en")).summary.source == "extractive"
     assert len(fake_gemini.requests) == 1  # not asked again before the retry time
 
     clock.now += timedelta(minutes=2)
-    await cycle(service, {})
+    await cycle(app, {})
     assert len(fake_gemini.requests) == 2
-    upgraded = await service.card(paper, "en")
+    upgraded = await app.papers.card(paper, "en")
     assert (upgraded.summary.source, upgraded.summary.model) == ("abstract", MODEL)
     row = stored(store)
     assert (row["grounding"], row["retry_at"], row["attempts"]) == ("passed", None, 0)
-    assert (await service.stats())["summaries_to_upgrade"] == 0
+    assert (await gather_stats(app.store))["summaries_to_upgrade"] == 0
 
 
 async def test_a_failing_model_never_blocks_delivery_of_other_papers(
-    service: PaperService,
+    app: App,
     fake_arxiv: FakeArxiv,
     fake_gemini: FakeGemini,
     store: Store,
-    clock: Clock,
+    clock: FakeClock,
 ) -> None:
     fake_arxiv.feeds["cs.CV"] = [make_paper(1), make_paper(2), make_paper(3)]
-    await follow(service, "c", "cs.CV")
-    await service.poll()
+    await follow(app, "c", "cs.CV")
+    await app.polling.poll()
     fake_gemini.then(*[fake_gemini.server_error()] * MODEL_POLICY.attempts)
     platform = RecordingPlatform()
-    report = await service.deliver_due({"test": platform})
+    report = await app.outbox.deliver_due({"test": platform})
 
     assert report.failed == [] and len(platform.cards) == 3
     assert len(fake_gemini.requests) == MODEL_POLICY.attempts  # the others did not wait
-    stats = await service.stats()
+    stats = await gather_stats(app.store)
     assert (stats["summaries_fallback"], stats["summaries_to_upgrade"]) == (3, 3)
     assert stats["model_errors"] == MODEL_POLICY.attempts
 
     clock.now += max(UPGRADE_DELAY, MODEL_PAUSE)
-    await cycle(service, {"test": platform})
+    await cycle(app, {"test": platform})
     assert len(fake_gemini.requests) == MODEL_POLICY.attempts + 3
-    assert (await service.stats())["summaries_to_upgrade"] == 0
+    assert (await gather_stats(app.store))["summaries_to_upgrade"] == 0
     assert len(platform.cards) == 3  # upgrades are not sent again
 
 
 async def test_a_model_failing_again_is_retried_later_and_later_then_left(
-    service: PaperService, paper: Paper, fake_gemini: FakeGemini, store: Store, clock: Clock
+    app: App, paper: Paper, fake_gemini: FakeGemini, store: Store, clock: FakeClock
 ) -> None:
     delays = []
     for _ in range(5):
         fake_gemini.then(fake_gemini.rate_limited("3600s"))
         clock.now += timedelta(days=1)
-        await service.summary(paper, "en")
+        await app.summaries.summary(paper, "en")
         row = stored(store)
         delays.append(row["retry_at"] and datetime.fromisoformat(row["retry_at"]) - clock.now)
     hour = timedelta(hours=1)
     assert delays == [hour, hour, 2 * hour, 4 * hour, None]  # then extractive for good
     clock.now += timedelta(days=1)
-    await service.summary(paper, "en")
+    await app.summaries.summary(paper, "en")
     assert len(fake_gemini.requests) == 5
 
 
 async def test_a_blocked_summary_falls_back_for_good(
-    service: PaperService, paper: Paper, fake_gemini: FakeGemini, store: Store, clock: Clock
+    app: App, paper: Paper, fake_gemini: FakeGemini, store: Store, clock: FakeClock
 ) -> None:
     fake_gemini.then(fake_gemini.answer_blocked(), fake_gemini.answer_blocked())
-    assert (await service.summary(paper, "en")).source == "extractive"
+    assert (await app.summaries.summary(paper, "en")).source == "extractive"
     row = stored(store)
     assert (row["grounding"], row["retry_at"]) == ("fallback", None)
     assert "answer blocked (SAFETY)" in row["error"]
     clock.now += timedelta(days=2)
-    assert await service.upgrade_summaries() == 0
+    assert await app.summaries.upgrade() == 0
     assert len(fake_gemini.requests) == 2
 
 
 async def test_a_changed_prompt_makes_a_new_summary(
-    service: PaperService, paper: Paper, fake_gemini: FakeGemini, store: Store
+    app: App, paper: Paper, fake_gemini: FakeGemini, store: Store
 ) -> None:
-    await service.summary(paper, "en")
-    service.summarizer.prompt_version = "edited"
-    await service.summary(paper, "en")
-    await service.summary(paper, "en")
+    await app.summaries.summary(paper, "en")
+    app.summaries.summarizer.prompt_version = "edited"
+    await app.summaries.summary(paper, "en")
+    await app.summaries.summary(paper, "en")
     assert len(fake_gemini.requests) == 2
     assert stored(store)["prompt_version"] == "edited"
 
@@ -243,11 +231,11 @@ async def test_openai_compatible_backend_through_the_service(
     fake_arxiv: FakeArxiv,
 ) -> None:
     summarizer = make_summarizer(Settings.from_env(fake_openai.env, None))
-    service = PaperService(settings, store, ArxivSource(client), summarizer, NoFigures())
+    app = build_app(settings, store, ArxivSource(client), summarizer, NoFigures())
     fake_arxiv.papers = [make_paper(1)]
-    paper = await service.paper(parse_arxiv_id("2511.00001"))
-    await service.summary(paper, "en")
-    await service.summary(paper, "en")
+    paper = await app.papers.paper(parse_arxiv_id("2511.00001"))
+    await app.summaries.summary(paper, "en")
+    await app.summaries.summary(paper, "en")
     await summarizer.aclose()
     assert len(fake_openai.requests) == 1
-    assert (await service.stats())["summary_cache_hits"] == 1
+    assert (await gather_stats(app.store))["summary_cache_hits"] == 1

@@ -15,25 +15,28 @@ from pathlib import Path
 
 import pytest
 
+from bot.app import App, build_app
 from bot.arxiv.client import ArxivClient
 from bot.arxiv.source import ArxivSource
+from bot.chats import ChatRef
 from bot.commands import CommandLayer
 from bot.config import ConfigError, Settings
 from bot.figures import NoFigures
 from bot.logs import setup_logging
 from bot.models import Figure, Summary
+from bot.outbox import DeliveryReport
 from bot.retry import RetryPolicy
-from bot.service import ChatRef, DeliveryReport, PaperService
 from bot.summarize.extractive import ExtractiveSummarizer
 from bot.topics import parse_topic
 from handlers.registry import adapters
 from handlers.telegram import TelegramAdapter
 from handlers.telegram_render import RateLimits, Window
 from storage.database import Store
-from storage.repository import Repository
-from tests.conftest import service_with_figure
+from storage.repository import Repository, iso
+from tests.conftest import app_with_figure
 from tests.fake_arxiv import FakeArxiv, FakePaper, make_paper
 from tests.fake_telegram import BOT_USERNAME, TOKEN, FakeTelegram, Sent, png
+from tests.sim import FakeClock
 
 # Telegram's limits, 50 times faster: the fake enforces them and the bot must keep them.
 LIMITS = RateLimits(overall=Window(30, 0.02), chat=Window(1, 0.02), group=Window(20, 1.2))
@@ -46,9 +49,9 @@ FIGURE_PNG = png(40, 30)
 
 
 @pytest.fixture
-def service(settings: Settings, store: Store, client: ArxivClient) -> PaperService:
+def app(settings: Settings, store: Store, client: ArxivClient, clock: FakeClock) -> App:
     figure = Figure(1, 2, "Overview of the <method> & its parts.", FIGURE_PNG)
-    return service_with_figure(settings, store, client, figure)
+    return app_with_figure(settings, store, client, figure, clock)
 
 
 @pytest.fixture
@@ -60,11 +63,11 @@ def telegram() -> Iterator[FakeTelegram]:
 
 @pytest.fixture
 async def bot(
-    settings: Settings, service: PaperService, telegram: FakeTelegram
+    settings: Settings, app: App, telegram: FakeTelegram
 ) -> AsyncIterator[TelegramAdapter]:
     configured = replace(settings, telegram_bot_token=TOKEN, telegram_api_url=telegram.base)
     adapter = TelegramAdapter(
-        configured, CommandLayer(service), limits=LIMITS, retry=FAST_RETRY, poll_timeout=1
+        configured, CommandLayer(app), limits=LIMITS, retry=FAST_RETRY, poll_timeout=1
     )
     await adapter.start()
     yield adapter
@@ -74,14 +77,16 @@ async def bot(
 
 @dataclass
 class World:
-    """The bot running against the fake Bot API, with its service, the fake arXiv and the
+    """The bot running against the fake Bot API, with its app, the fake arXiv and the
     database behind it."""
 
     bot: TelegramAdapter
     telegram: FakeTelegram
-    service: PaperService
+    app: App
     arxiv: FakeArxiv
     store: Store
+    clock: FakeClock
+    started: datetime
 
     def say(self, chat: dict, user_id: int, text: str) -> None:
         self.telegram.message(chat, self.telegram.user(user_id), text)
@@ -99,13 +104,13 @@ class World:
         for command in ("/subscribe cs.CV", *commands):
             await self.reply_to(chat, ALICE, command)
         self.arxiv.feeds["cs.CV"] = papers
-        await self.service.poll()
+        await self.app.polling.poll()
         return chat
 
     async def deliver(self, later: timedelta = timedelta(0)) -> DeliveryReport:
         """Deliver what is due `later` from now (failed deliveries wait for their retry)."""
-        self.service.clock = lambda: datetime.now(UTC) + later
-        return await self.service.deliver_due({"telegram": self.bot})
+        self.clock.now = self.started + later
+        return await self.app.outbox.deliver_due({"telegram": self.bot})
 
     def deliveries(self) -> dict[str, int]:
         return self.store.repo.delivery_counts()
@@ -126,15 +131,16 @@ class World:
 def world(
     bot: TelegramAdapter,
     telegram: FakeTelegram,
-    service: PaperService,
+    app: App,
     fake_arxiv: FakeArxiv,
     store: Store,
+    clock: FakeClock,
 ) -> World:
-    return World(bot, telegram, service, fake_arxiv, store)
+    return World(bot, telegram, app, fake_arxiv, store, clock, clock.now)
 
 
 async def test_start_subscribe_poll_card_with_photo(world: World) -> None:
-    telegram, service = world.telegram, world.service
+    telegram, app = world.telegram, world.app
     assert telegram.commands[None][0]["command"] == "subscribe"
     assert telegram.commands["zh"][0]["description"].startswith("关注主题")
     chat = telegram.private(ALICE)
@@ -144,7 +150,7 @@ async def test_start_subscribe_poll_card_with_photo(world: World) -> None:
     assert "Following cs.CV" in (await world.reply_to(chat, ALICE, "/subscribe cs.CV")).text
 
     world.arxiv.feeds["cs.CV"] = [make_paper(1, title="Splats <fast> & $x<y$")]
-    await service.poll()
+    await app.polling.poll()
     report = await world.deliver()
 
     assert report.cards == 1
@@ -226,7 +232,7 @@ async def test_anonymous_group_admin_may_change(world: World) -> None:
 
 
 async def test_channel_managed_from_a_private_chat(world: World) -> None:
-    telegram, service, store = world.telegram, world.service, world.store
+    telegram, app, store = world.telegram, world.app, world.store
     telegram.channel(CHANNEL_ID, "Lab news", "labnews", admins=(ALICE,))
     telegram.channel(-1003, "Mute", "mutechannel", can_post=False, admins=(ALICE,))
     telegram.group(GROUP_ID)
@@ -253,14 +259,14 @@ async def test_channel_managed_from_a_private_chat(world: World) -> None:
     assert telegram.sent_to(CHANNEL_ID) == []
 
     world.arxiv.feeds["cs.CV"] = [make_paper(5)]
-    await service.poll()
+    await app.polling.poll()
     await world.deliver()
     (card,) = telegram.sent_to(CHANNEL_ID)
     assert card.method == "sendPhoto" and "A Study of Problem 5" in card.visible
 
 
 async def test_added_removed_readded(world: World) -> None:
-    telegram, service = world.telegram, world.service
+    telegram, app = world.telegram, world.app
     group = {"id": GROUP_ID, "type": "supergroup", "title": "Reading club"}
     telegram.chats[GROUP_ID] = group
     alice = telegram.user(ALICE)
@@ -269,12 +275,12 @@ async def test_added_removed_readded(world: World) -> None:
     assert greeting.text.startswith("paperbot follows arXiv for this chat")
     await world.wait_rows(lambda r: r.chat("telegram", str(GROUP_ID))["title"], "Reading club")
 
-    stored = await service.chat(ChatRef("telegram", str(GROUP_ID), "group"))
-    await service.subscribe(stored, [parse_topic("cs.CV")])
+    stored = await app.chats.chat(ChatRef("telegram", str(GROUP_ID), "group"))
+    await app.chats.subscribe(stored, [parse_topic("cs.CV")])
     telegram.membership(group, alice, "member", "kicked")
     await world.wait_rows(lambda r: r.chat("telegram", str(GROUP_ID))["active"], 0)
     world.arxiv.feeds["cs.CV"] = [make_paper(1)]
-    await service.poll()  # a paused chat's topics are not fetched
+    await app.polling.poll()  # a paused chat's topics are not fetched
     await world.deliver()
     assert len(telegram.sent_to(GROUP_ID)) == 1
 
@@ -388,9 +394,10 @@ async def test_details_button_and_compact_digest(world: World) -> None:
     telegram, store = world.telegram, world.store
     papers = [make_paper(i) for i in range(1, 4)]
     await world.alice_follows(papers, "/set max 2", "/set figures off")
+    at = iso(world.clock.now)
     for number in range(1, 4):
         store.repo.save_summary(
-            f"2511.0000{number}", 1, "en", "extractive", "abstract", rich_summary(number)
+            f"2511.0000{number}", 1, "en", "extractive", "abstract", rich_summary(number), at
         )
     await world.deliver()
 
@@ -490,7 +497,8 @@ async def test_long_reply_is_split_under_the_limit(world: World) -> None:
     chat = telegram.private(ALICE)
     await world.reply_to(chat, ALICE, "/list")
     row = store.repo.chat("telegram", str(ALICE))
-    store.repo.subscribe(row["id"], [f"au:author number {i:03d} of many" for i in range(200)])
+    many = [f"au:author number {i:03d} of many" for i in range(200)]
+    store.repo.subscribe(row["id"], many, iso(world.clock.now))
     world.say(chat, ALICE, "/list")
     await telegram.wait_sent(ALICE, 3)
     await telegram.wait_for(lambda: telegram.sent_to(ALICE)[-1].text.endswith("max 10"))
@@ -500,10 +508,8 @@ async def test_long_reply_is_split_under_the_limit(world: World) -> None:
     assert all(f"• au:author number {i:03d} of many" in text for i in range(200))
 
 
-async def test_registry_and_bad_token(
-    settings: Settings, service: PaperService, telegram: FakeTelegram
-) -> None:
-    layer = CommandLayer(service)
+async def test_registry_and_bad_token(settings: Settings, app: App, telegram: FakeTelegram) -> None:
+    layer = CommandLayer(app)
     assert adapters(settings, layer) == []
     configured = replace(settings, telegram_bot_token="999:wrong", telegram_api_url=telegram.base)
     (adapter,) = adapters(configured, layer)
@@ -514,14 +520,14 @@ async def test_registry_and_bad_token(
 
 
 def test_token_never_reaches_the_log(
-    settings: Settings, service: PaperService, capsys: pytest.CaptureFixture[str]
+    settings: Settings, app: App, capsys: pytest.CaptureFixture[str]
 ) -> None:
     configured = replace(settings, telegram_bot_token=TOKEN, log_level="DEBUG")
     root = logging.getLogger()
     saved = root.handlers[:], root.level
     try:
         setup_logging(configured)
-        TelegramAdapter(configured, CommandLayer(service))  # PTB logs its URLs at DEBUG
+        TelegramAdapter(configured, CommandLayer(app))  # PTB logs its URLs at DEBUG
         try:
             raise ConnectionError(f"POST https://api.telegram.org/bot{TOKEN}/sendMessage failed")
         except ConnectionError:
@@ -536,7 +542,7 @@ def test_token_never_reaches_the_log(
 
 async def test_many_chats_and_a_group_stay_within_flood_limits(
     settings: Settings,
-    service: PaperService,
+    app: App,
     telegram: FakeTelegram,
     fake_arxiv: FakeArxiv,
     store: Store,
@@ -544,19 +550,19 @@ async def test_many_chats_and_a_group_stay_within_flood_limits(
     tight = RateLimits(overall=Window(10, 0.05), chat=Window(1, 0.02), group=Window(4, 0.2))
     telegram.windows = FakeTelegram(tight).windows
     configured = replace(settings, telegram_bot_token=TOKEN, telegram_api_url=telegram.base)
-    adapter = TelegramAdapter(configured, CommandLayer(service), limits=tight, retry=FAST_RETRY)
+    adapter = TelegramAdapter(configured, CommandLayer(app), limits=tight, retry=FAST_RETRY)
     await adapter.start()
     try:
         chats = [telegram.private(1000 + i)["id"] for i in range(30)]
         chats.append(telegram.group(GROUP_ID)["id"])
         for chat_id in chats:
             kind = "group" if chat_id < 0 else "private"
-            chat = await service.chat(ChatRef("telegram", str(chat_id), kind))
-            await service.change_setting(chat, "figures", "off")
-            await service.subscribe(chat, [parse_topic("cs.CV")])
+            chat = await app.chats.chat(ChatRef("telegram", str(chat_id), kind))
+            await app.chats.change_setting(chat, "figures", "off")
+            await app.chats.subscribe(chat, [parse_topic("cs.CV")])
         fake_arxiv.feeds["cs.CV"] = [make_paper(i) for i in range(1, 7)]
-        await service.poll()
-        report = await service.deliver_due({"telegram": adapter})
+        await app.polling.poll()
+        report = await app.outbox.deliver_due({"telegram": adapter})
     finally:
         await adapter.stop()
     assert report.cards == 6 * len(chats) and not report.failed
@@ -606,15 +612,15 @@ async def test_poll_once_delivers_to_telegram_chats_without_receiving(
     database = tmp_path / "once.db"
     store, client = Store(database), ArxivClient(settings)
     try:
-        service = PaperService(
+        app = build_app(
             replace(settings, db_path=database),
             store,
             ArxivSource(client),
             ExtractiveSummarizer(),
             NoFigures(),
         )
-        chat = await service.chat(ChatRef("telegram", str(ALICE)))
-        await service.subscribe(chat, [parse_topic("cs.CV")])
+        chat = await app.chats.chat(ChatRef("telegram", str(ALICE)))
+        await app.chats.subscribe(chat, [parse_topic("cs.CV")])
     finally:
         await client.aclose()
         store.close()
@@ -645,18 +651,18 @@ async def test_poll_once_delivers_to_telegram_chats_without_receiving(
 
 
 async def test_group_upgraded_to_supergroup_keeps_its_topics(world: World) -> None:
-    telegram, service, store = world.telegram, world.service, world.store
+    telegram, app, store = world.telegram, world.app, world.store
     seen = telegram.group(GROUP_ID, admins=(ALICE,))
     unseen = telegram.group(-1005, admins=(ALICE,))
     for group in (seen, unseen):
         await world.reply_to(group, ALICE, "/subscribe cs.CV")
         await world.reply_to(group, ALICE, "/set figures off")
-    telegram.upgrade(seen, -100777)  # the bot gets the service message
+    telegram.upgrade(seen, -100777)  # the bot gets the app message
     await world.wait_rows(lambda r: r.chat("telegram", "-100777") is not None, True)
     telegram.migrated[-1005] = -100888  # the bot learns it when sending
     telegram.group(-100888)
     world.arxiv.feeds["cs.CV"] = [make_paper(1)]
-    await service.poll()
+    await app.polling.poll()
 
     first = await world.deliver()
     assert first.cards == 1 and len(first.failed) == 1

@@ -1,0 +1,104 @@
+"""Papers and the cards made of them: arXiv lookups, summaries, figures, digests.
+
+One paper becomes one `Card` (metadata from arXiv, the cached summary from
+bot/summaries.py, the key figure from bot/figures/); a list of papers becomes a
+`Digest`. Shared by commands (`/summarize`, a Details button), the outbox and
+`paperbot digest`.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from bot.arxiv.ids import ArxivId, parse_arxiv_id
+from bot.arxiv.source import ArxivSource
+from bot.clock import Clock
+from bot.figures import FigureSource
+from bot.models import Card, Chat, Digest, Paper
+from bot.retry import ServiceUnavailable
+from bot.summaries import SummaryCache
+from bot.topics import Topic
+from storage.database import Store
+from storage.repository import Repository, iso
+
+log = logging.getLogger(__name__)
+
+
+class PaperNotFound(LookupError):
+    """arXiv has no paper with this id (or version)."""
+
+
+class Papers:
+    def __init__(
+        self,
+        store: Store,
+        source: ArxivSource,
+        summaries: SummaryCache,
+        figures: FigureSource,
+        pdf_url: str,
+        clock: Clock,
+    ) -> None:
+        self.store = store
+        self.source = source
+        self.summaries = summaries
+        self.figures = figures
+        self.pdf_url = pdf_url
+        self.clock = clock
+
+    async def paper(self, ident: ArxivId) -> Paper:
+        """The paper from arXiv (the stored copy when arXiv is unreachable)."""
+        try:
+            found = await self.source.lookup([str(ident)])
+        except ServiceUnavailable:
+            row = await self.store.call(Repository.paper, ident.base)
+            if row is None or (ident.version is not None and row["version"] != ident.version):
+                raise
+            log.warning("arXiv unreachable; using the stored copy of %s", ident)
+            return Paper.from_row(row)
+        matching = [p for p in found if p.id == ident.base]
+        if not matching:
+            raise PaperNotFound(f"no arXiv paper {ident}")
+        paper = matching[0]
+        await self.store.call(Repository.upsert_papers, [paper.to_row()], iso(self.clock()))
+        return paper
+
+    async def card(self, paper: Paper, language: str, figures: bool = True) -> Card:
+        """The paper's card in `language`, with its key figure unless `figures` is off."""
+        summary = await self.summaries.summary(paper, language)
+        found = await self.figures.figures(paper) if figures else []
+        return Card(
+            paper=paper,
+            summary=summary,
+            language=language,
+            pdf_url=paper.pdf_url(self.pdf_url),
+            figure=found[0] if found else None,
+        )
+
+    async def known_card(self, paper_id: str, language: str, figures: bool = False) -> Card:
+        """The card of a paper sent earlier (a "Details" button): the stored metadata and the
+        cached summary; arXiv is asked only for a paper that is not stored."""
+        row = await self.store.call(Repository.paper, paper_id)
+        paper = Paper.from_row(row) if row else await self.paper(parse_arxiv_id(paper_id))
+        return await self.card(paper, language, figures)
+
+    async def chat_digest(self, chat: Chat, papers: list[Paper], topics: list[str]) -> Digest:
+        """The digest of `papers` for one chat, in its language and with its figure setting."""
+        cards = [await self.card(p, chat.language, chat.figures) for p in papers]
+        return Digest(cards=cards, topics=topics, day=self.clock().date(), language=chat.language)
+
+    async def topic_digest(
+        self, topics: list[Topic], since: datetime, limit: int, language: str
+    ) -> Digest:
+        """The newest papers (at most `limit`) of the topics submitted since `since`,
+        searched afresh on arXiv (for `paperbot digest` and blog posts)."""
+        found = await self.source.search(topics, since, limit)
+        ids = list(dict.fromkeys(i for t in topics for i in found.hits.get(t, [])))
+        papers = sorted((found.papers[i] for i in ids), key=lambda p: p.published, reverse=True)
+        chosen = papers[:limit]
+        await self.store.call(
+            Repository.upsert_papers, [p.to_row() for p in chosen], iso(self.clock())
+        )
+        cards = [await self.card(p, language) for p in chosen]
+        names = [t.canonical for t in topics]
+        return Digest(cards=cards, topics=names, day=self.clock().date(), language=language)

@@ -1,0 +1,54 @@
+"""The figures `paperbot stats` prints: what is stored, what is due, the last polls and
+the last completeness audit."""
+
+from __future__ import annotations
+
+import json
+
+from bot.audit import AUDIT_COUNTS
+from storage.database import Store
+from storage.repository import Repository, Row
+
+
+async def stats(store: Store) -> dict[str, object]:
+    """Chats, papers, summaries and model requests, deliveries by status, the last poll,
+    the last audit."""
+    figures: dict[str, object] = dict(await store.call(Repository.counts))
+    figures.update(await store.call(Repository.summary_stats))
+    deliveries = await store.call(Repository.delivery_counts)
+    for status in ("pending", "sent", "failed"):
+        figures[f"deliveries_{status}"] = deliveries.get(status, 0)
+    figures["deliveries_retrying"] = await store.call(Repository.retrying)
+    figures.update(
+        _polls(
+            await store.call(Repository.last_poll),
+            await store.call(Repository.last_successful_poll),
+        )
+    )
+    figures.update(_audit(await store.call(Repository.audits)))
+    return figures
+
+
+def _audit(rows: list[Row]) -> dict[str, object]:
+    """The last audited day, and its counts summed over the listings."""
+    if not rows:
+        return {"last_audit": "never"}
+    totals = ", ".join(f"{sum(r[k] for r in rows)} {k}" for k in AUDIT_COUNTS)
+    return {"last_audit": rows[0]["day"], "last_audit_result": f"{len(rows)} listings: {totals}"}
+
+
+def _polls(last: Row | None, last_ok: Row | None) -> dict[str, object]:
+    if last is None:
+        return {"last_poll": "never"}
+    errors = json.loads(last["errors"] or "[]")
+    result = (
+        f"{last['papers_seen']} papers seen, {last['papers_new']} new, "
+        f"{last['deliveries_queued']} deliveries queued, {len(errors)} errors"
+    )
+    if not last["ok"]:
+        result += ": " + "; ".join(errors)
+    return {
+        "last_poll": last["finished_at"],
+        "last_poll_result": result,
+        "last_successful_poll": last_ok["finished_at"] if last_ok else "never",
+    }
