@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -83,10 +83,6 @@ class Paper:
 
     def pdf_url(self, base: str) -> str:
         return base + self.versioned_id
-
-    def with_version_of(self, newer: Paper) -> Paper:
-        """This paper updated with a newer version's metadata (first-version date kept)."""
-        return replace(newer, published=min(self.published, newer.published))
 
     def to_row(self) -> dict[str, Any]:
         return {
