@@ -242,6 +242,7 @@ def poll(
     """Fetch new papers and deliver what is due (shell chats print to stdout)."""
 
     async def work(settings: Settings) -> None:
+        interval = settings.poll_interval
         async with (
             open_service(settings) as service,
             delivery_platforms() as delivering,
@@ -249,7 +250,7 @@ def poll(
         ):
             platforms = {"shell": ShellPlatform(sys.stdout), **delivering, **sending}
             if not once:
-                runner = Runner(service, platforms, settings.poll_interval)
+                runner = Runner(service, platforms, interval)
                 await runner.run(stop_on_signals())
                 return
             report, _ = await cycle(service, platforms)
@@ -264,6 +265,7 @@ def run_bot() -> None:
     """Run the bot: every platform whose token is set, polling on schedule."""
 
     async def work(settings: Settings) -> None:
+        interval = settings.poll_interval
         stopping = stop_on_signals()
         async with (
             open_service(settings) as service,
@@ -275,7 +277,7 @@ def run_bot() -> None:
                     "no platform configured: set TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN"
                 )
             platforms = {**delivering, **receiving}
-            await Runner(service, platforms, settings.poll_interval).run(stopping)
+            await Runner(service, platforms, interval).run(stopping)
 
     run(work)
 
@@ -308,6 +310,10 @@ def health(
     """Exit 0 if the database reads and a poll succeeded recently, else 1 (HEALTHCHECK)."""
     settings = load_settings()
     try:
+        limit = max_age or HEALTHY_POLL_INTERVALS * settings.poll_interval
+    except ConfigError as exc:
+        fail(str(exc), 2)
+    try:
         db = open_existing(settings.db_path)
         try:
             last = Repository(db).last_successful_poll()
@@ -317,7 +323,6 @@ def health(
         fail(f"unhealthy: database {settings.db_path} unreadable: {exc}", 1)
     if last is None:
         fail("unhealthy: no poll has succeeded yet", 1)
-    limit = max_age or HEALTHY_POLL_INTERVALS * settings.poll_interval
     age = (datetime.now(UTC) - datetime.fromisoformat(last["finished_at"])).total_seconds()
     if age > limit:
         fail(f"unhealthy: the last successful poll was {age / 60:.0f} min ago", 1)

@@ -74,6 +74,31 @@ def test_bad_configuration_exits_2(run_cli) -> None:
     )
 
 
+def test_a_bad_poll_interval_stops_only_the_commands_that_poll(
+    run_cli, fake_arxiv: FakeArxiv, tmp_path: Path
+) -> None:
+    fake_arxiv.papers = [make_paper(1, title="Talking heads")]
+    bad = {"PAPERBOT_POLL_INTERVAL": "5"}
+    one_off = [
+        ["summarize", "2511.00001"],
+        ["digest", "cs.CV"],
+        ["shell"],
+        ["stats"],
+        ["backup", str(tmp_path / "copy.db")],
+    ]
+    for args in one_off:
+        result = run_cli(*args, extra_env=bad)
+        assert result.returncode == 0, (args, result.stderr)
+        assert "POLL_INTERVAL" not in result.stderr
+    assert "Talking heads" in run_cli("summarize", "2511.00001", extra_env=bad).stdout
+    told = run_cli("health", "--max-age", "3600", extra_env=bad)
+    assert told.stderr == "paperbot: unhealthy: no poll has succeeded yet\n"
+    for args in (["poll", "--once"], ["poll"], ["run"], ["health"]):
+        result = run_cli(*args, extra_env=bad)
+        assert result.returncode == 2, args
+        assert result.stderr == "paperbot: PAPERBOT_POLL_INTERVAL='5' must be at least 60 seconds\n"
+
+
 def test_arxiv_down_exits_1_with_reason(run_cli, fake_arxiv: FakeArxiv) -> None:
     fake_arxiv.api_script.extend([Scripted(503, headers={"Retry-After": "0"})] * 10)
     result = run_cli("summarize", "2404.00409")
