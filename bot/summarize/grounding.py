@@ -108,11 +108,10 @@ _SCRIPT_RANGES = {
 }
 _SCRIPT = {name: re.compile(f"[{chars}]") for name, chars in _SCRIPT_RANGES.items()}
 _ANY_LETTER = re.compile(f"[{''.join(_SCRIPT_RANGES.values())}]")
-_CJK = "".join(_SCRIPT_RANGES[name] for name in ("han", "kana", "hangul"))
-_ALPHABETIC = "".join(
-    c for name, c in _SCRIPT_RANGES.items() if name not in ("han", "kana", "hangul")
-)
-_ANY_WORD = re.compile(f"[{_CJK}]|[{_ALPHABETIC}]+")
+_CJK = ("han", "kana", "hangul")  # one character is one word
+_CJK_CHARACTER = "".join(c for name, c in _SCRIPT_RANGES.items() if name in _CJK)
+_ALPHABETIC = "".join(c for name, c in _SCRIPT_RANGES.items() if name not in _CJK)
+_ANY_WORD = re.compile(f"[{_CJK_CHARACTER}]|[{_ALPHABETIC}]+")
 _LATIN_NAMES = """
     en de fr es it pt nl sv da no nb nn fi pl cs sk sl hr bs ro hu tr vi id ms ca eu gl et lv
     lt is ga cy sq af sw tl eo la italian portuguese dutch swedish danish norwegian finnish
