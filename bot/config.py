@@ -50,7 +50,7 @@ class Settings:
     discord_api_url: str = "https://discord.com/api/v10"
     discord_guild_id: int | None = None
     admin_ids: frozenset[str] = frozenset()
-    log_level: str = "INFO"
+    log_level: str | None = None  # unset: the command's own (bot/logs.py)
 
     @classmethod
     def from_env(
@@ -89,7 +89,7 @@ class Settings:
             discord_api_url=get("DISCORD_API_URL", _url, d.discord_api_url),
             discord_guild_id=get("DISCORD_GUILD_ID", _snowflake, None),
             admin_ids=get("PAPERBOT_ADMIN_IDS", _id_set, d.admin_ids),
-            log_level=get("PAPERBOT_LOG_LEVEL", _choice(LOG_LEVELS, upper=True), d.log_level),
+            log_level=get("PAPERBOT_LOG_LEVEL", _choice(LOG_LEVELS, upper=True), None),
         )
 
     @property

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
@@ -174,6 +175,16 @@ class Digest:
     topics: list[str]
     day: date
     language: str
+
+
+# Long work tells whoever watches (the CLI's progress display) what it is doing:
+# `progress(stage, done, total)`, `done` of `total` items of the stage finished (total 0:
+# not counted); a new stage means the earlier ones are over.
+Progress = Callable[[str, int, int], None]
+
+
+def unwatched(stage: str, done: int, total: int) -> None:
+    """Progress that nobody watches."""
 
 
 # `group`: many members talk there (a Telegram group, a Discord server channel or thread);

@@ -23,7 +23,7 @@ from bot.chat_settings import default_chat_settings, parse_setting
 from bot.config import Settings
 from bot.delivery import ChatUnavailable, DeliveryFailed, MessageRejected, Platform
 from bot.figures import FigureSource
-from bot.models import Card, Chat, Digest, Paper, Summary
+from bot.models import Card, Chat, Digest, Paper, Progress, Summary, unwatched
 from bot.retry import CircuitBreaker, RetryPolicy, ServiceUnavailable
 from bot.schedule import is_due, missed_announcement
 from bot.summaries import SummaryCache
@@ -524,16 +524,26 @@ class PaperService:
         return given_up
 
     async def topic_digest(
-        self, topics: list[Topic], since: datetime, limit: int, language: str
+        self,
+        topics: list[Topic],
+        since: datetime,
+        limit: int,
+        language: str,
+        progress: Progress = unwatched,
     ) -> Digest:
         """The newest papers (at most `limit`) of the topics submitted since `since`,
-        searched afresh on arXiv (for `paperbot digest` and blog posts)."""
+        searched afresh on arXiv (for `paperbot digest` and blog posts); `progress` hears
+        how many were found and how many cards are made."""
         found = await self.source.search(topics, since, limit)
         ids = list(dict.fromkeys(i for t in topics for i in found.hits.get(t, [])))
         papers = sorted((found.papers[i] for i in ids), key=lambda p: p.published, reverse=True)
         chosen = papers[:limit]
         await self.store.call(lambda r: r.upsert_papers(p.to_row() for p in chosen))
-        cards = [await self.card(p, language) for p in chosen]
+        progress(f"{len(chosen)} papers found", 0, 0)
+        cards: list[Card] = []
+        for paper in chosen:
+            progress("summaries and figures", len(cards), len(chosen))
+            cards.append(await self.card(paper, language))
         names = [t.canonical for t in topics]
         return Digest(cards=cards, topics=names, day=self.clock().date(), language=language)
 
