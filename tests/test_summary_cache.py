@@ -251,3 +251,27 @@ async def test_openai_compatible_backend_through_the_service(
     await summarizer.aclose()
     assert len(fake_openai.requests) == 1
     assert (await service.stats())["summary_cache_hits"] == 1
+
+
+async def test_a_made_summary_is_cleaned_before_it_is_stored(
+    service: PaperService, paper: Paper, fake_gemini: FakeGemini, store: Store
+) -> None:
+    fake_gemini.then(draft(method=draft()["tldr"]))  # passes grounding, repeats the TL;DR
+    summary = await service.summary(paper, "en")
+    assert summary.method == "" and summary.results == draft()["results"]
+    assert json.loads(stored(store)["checks"]) == {"draft": [], "final": []}
+    assert json.loads(stored(store)["data"]) == summary.model_dump()
+
+
+async def test_a_stored_summary_is_cleaned_when_it_is_read_back(
+    service: PaperService, paper: Paper, fake_gemini: FakeGemini, store: Store
+) -> None:
+    made = await service.summary(paper, "en")
+    row = stored(store)
+    old = {**made.model_dump(), "limitations": "xxx", "takeaways": [*made.takeaways, "N/A"]}
+    run = {"prompt_version": row["prompt_version"], "retry_at": None}
+    store.repo.save_summary(paper.id, paper.version, "en", MODEL, made.source, old, run=run)
+    again = await service.summary(paper, "en")
+    assert len(fake_gemini.requests) == 1
+    assert again == made and again.limitations == ""
+    assert "N/A" not in card_text(await service.card(paper, "en"))
