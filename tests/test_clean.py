@@ -11,17 +11,6 @@ from tests.test_grounding import EVIDENCE
 LEFTOVERS = ["", "  ", "None", "N/A.", "n/a", "xxx", "TODO", "{placeholder}", "无", "略", "…"]
 
 
-def summary(**fields: object) -> Summary:
-    base: dict[str, object] = {
-        "tldr": "We propose a new  method\nfor problem 1.",
-        "takeaways": ["Problem 1 is hard.", "N/A", "It is fast."],
-        "language": "en",
-        "model": "m",
-        "source": "abstract",
-    }
-    return Summary(**{**base, **fields})  # type: ignore[arg-type]
-
-
 def test_leftovers_are_placeholders_and_text_is_not() -> None:
     for text in LEFTOVERS:
         assert is_placeholder(text) and filled(text) == ""
@@ -37,7 +26,9 @@ def test_grounding_and_cleaning_agree_on_leftovers() -> None:
 
 
 def test_clean_drops_leftovers_empty_and_repeated_parts() -> None:
-    dirty = summary(
+    dirty = Summary(
+        tldr="We propose a new  method\nfor problem 1.",
+        takeaways=["Problem 1 is hard.", "N/A", "It is fast."],
         background="Problem 1 is hard.",  # repeats a takeaway
         method="We propose a new method for problem 1. It uses graphs.",
         results="It is fast.",
@@ -45,6 +36,9 @@ def test_clean_drops_leftovers_empty_and_repeated_parts() -> None:
         novelty="A first.",
         limitations="xxx",
         keywords=["graphs", "N/A", " "],
+        language="en",
+        model="m",
+        source="abstract",
     )
     cleaned = clean(dirty)
     assert cleaned.tldr == "We propose a new method for problem 1."
