@@ -186,9 +186,7 @@ def _save_figures(cards: list[Card], directory: Path) -> dict[str, str]:
     saved = {}
     for card in cards:
         if card.figure is not None:
-            name = (
-                f"{card.paper.id.replace('/', '_')}-fig{card.figure.number}.{card.figure.extension}"
-            )
+            name = card.figure.filename(card.paper)
             (directory / name).write_bytes(card.figure.image)
             saved[card.paper.id] = name
     return saved

@@ -155,16 +155,22 @@ class Figure:
     def extension(self) -> str:
         return "jpg" if self.mime_type == "image/jpeg" else "png"
 
+    def filename(self, paper: Paper) -> str:
+        """The figure's file name wherever it is saved or uploaded: `<id>-fig<n>.png|jpg`
+        (an old-style id's slash made safe)."""
+        return f"{paper.id.replace('/', '_')}-fig{self.number}.{self.extension}"
+
 
 @dataclass(frozen=True)
 class Card:
-    """Everything shown for one paper."""
+    """Everything shown for one paper; `why` says why it was sent to the chat."""
 
     paper: Paper
     summary: Summary
     language: str
     pdf_url: str
     figure: Figure | None = None
+    why: str = ""
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from functools import cached_property
 
 from bot.i18n import language_name
 from bot.models import Paper, Summary
+from bot.summarize.clean import is_placeholder
 from bot.summarize.extractive import MAX_TAKEAWAYS, MIN_TAKEAWAYS, TLDR_MAX, split_sentences
 from bot.summarize.schema import SECTIONS, SummaryDraft
 
@@ -43,10 +44,6 @@ SIMILAR = 0.8  # bigram Jaccard similarity above which two parts say the same
 MIN_REPEATED = 20  # a sentence this long, repeated within a field, is a duplicate
 MIN_AUTHORS_LISTED = 2
 
-_PLACEHOLDER_ALONE = re.compile(
-    r"(?:none|null|nil|n/?a|x{3,}|tbd|todo|unknown|\.\.\.|…|-+|—+|暂缺|无|未知|略)",
-    re.IGNORECASE,
-)
 _PLACEHOLDER_INLINE = re.compile(
     r"(?<![A-Za-z])[xX]{3,}(?![A-Za-z])"
     r"|(?-i:(?<![A-Za-z])(?:TODO|TBD|FIXME)(?![A-Za-z]))"
@@ -247,10 +244,10 @@ def check_part(
     def fail(check_name: str, detail: str) -> None:
         failures.append(Failure(check_name, field, detail, index))
 
-    stripped = text.strip().rstrip(" .。")
     leftover = _PLACEHOLDER_INLINE.search(text)
-    if leftover or _PLACEHOLDER_ALONE.fullmatch(stripped):
-        fail("placeholder", f"template leftover {(leftover.group(0) if leftover else stripped)!r}")
+    if leftover or is_placeholder(text):
+        found = leftover.group(0) if leftover else text.strip()
+        fail("placeholder", f"template leftover {found!r}")
     if field != "keywords" and not written_in(text, language):
         fail("language", f"not written in {language_name(language)}")
     references = [m.group(0) for pattern in _REFERENCES for m in pattern.finditer(text)]
