@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import sys
 import tempfile
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import _inputs  # noqa: F401 (the repository on sys.path; a missing input in one line)
 
 from bot.app import build_app
 from bot.arxiv.client import ArxivClient

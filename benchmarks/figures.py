@@ -14,12 +14,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import _inputs  # noqa: F401 (the repository on sys.path; a missing input in one line)
 
 from bot.figures.cache import RESULT, Parsed, PdfCache
 from tests.pdf_samples import EXPECTED, PAPERS, fixture_bytes, matches, parse_into

@@ -1,11 +1,11 @@
 """Benchmark the configured summarizer on the 12 papers of the seed blog posts.
 
-The papers' real metadata (title, authors, abstract, comment) is read from the seed posts
-(`../shared/seeds/*.txt`: the `## title` heading, the `**Authors:…**` line, the abstract
-and the `[PDF](http://arxiv.org/abs/ID)` line) and served by the local fake arXiv, so no
-network is needed for arXiv. Each paper is summarized twice through the app (the
-second run must be answered from the cache), and the script prints the grounding failures
-per check, model calls per unique paper, mean latency and tokens per paper.
+The papers' real arXiv metadata (title, authors, abstract, comment), as the seed posts
+quote it, is kept in `tests/fixtures/arxiv_metadata/seed_papers.jsonl` and served by the
+local fake arXiv, so no network is needed for arXiv. Each paper is summarized twice
+through the app (the second run must be answered from the cache), and the script
+prints the grounding failures per check, model calls per unique paper, mean latency and
+tokens per paper.
 
 The summarizer is the one the environment configures (`PAPERBOT_LLM`, `GEMINI_API_KEY`,
 `OPENAI_API_KEY`/`OPENAI_BASE_URL`, `PAPERBOT_LLM_MODEL`): the real model when a key is
@@ -23,7 +23,6 @@ import argparse
 import asyncio
 import json
 import os
-import re
 import sys
 import tempfile
 import time
@@ -31,7 +30,7 @@ from collections import Counter
 from datetime import datetime
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _inputs import FIXTURES, MissingInput
 
 from bot.app import App, open_app
 from bot.arxiv.ids import parse_arxiv_id
@@ -41,36 +40,17 @@ from bot.summarize.grounding import CHECKS, Evidence, check
 from tests.fake_arxiv import FakeArxiv, FakePaper
 from tests.fake_llm import FakeGemini
 
-SEEDS = Path(__file__).resolve().parents[2] / "shared" / "seeds"
-_ENTRY = re.compile(
-    r"^## (?P<title>[^\n]+)\n\n\*\*Authors:(?P<authors>[^\n]+?)\*\*\n\n(?P<abstract>.+?)\n\n"
-    r"\[PDF\]\(http://arxiv\.org/abs/(?P<id>\d{4}\.\d{4,5})v(?P<version>\d+)\)"
-    r"(?P<comment>[^\n]*)$",
-    re.M | re.S,
-)
-_DATE = re.compile(r"^date: (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)$", re.M)
+SEED_PAPERS = FIXTURES / "arxiv_metadata" / "seed_papers.jsonl"
 
 
-def seed_papers(folder: Path) -> list[FakePaper]:
-    """The papers of the seed posts, with the metadata the posts quote from arXiv."""
+def seed_papers(path: Path) -> list[FakePaper]:
+    """The papers of the seed posts, one JSON object per line (fields of `FakePaper`)."""
     papers = []
-    for post in sorted(folder.glob("*.txt")):
-        text = post.read_text(encoding="utf-8")
-        day = _DATE.search(text)
-        published = datetime.fromisoformat(f"{day.group(1)}+00:00") if day else datetime.now()
-        for entry in _ENTRY.finditer(text):
-            papers.append(
-                FakePaper(
-                    id=entry["id"],
-                    version=int(entry["version"]),
-                    title=" ".join(entry["title"].split()),
-                    abstract=" ".join(entry["abstract"].split()),
-                    authors=[a.strip() for a in entry["authors"].split(",") if a.strip()],
-                    categories=["cs.CV"],
-                    published=published,
-                    comment=" ".join(entry["comment"].split()),
-                )
-            )
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        papers.append(FakePaper(**{**row, "published": datetime.fromisoformat(row["published"])}))
+    if not papers:
+        raise MissingInput(f"no papers in {path}")
     return papers
 
 
@@ -137,9 +117,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--llm", choices=["configured", "fake-gemini"], default="configured")
     parser.add_argument("--lang", default="en")
-    parser.add_argument("--seeds", type=Path, default=SEEDS)
+    parser.add_argument("--papers", type=Path, default=SEED_PAPERS, help="a JSON Lines file")
     options = parser.parse_args()
-    seeds = seed_papers(options.seeds)
+    seeds = seed_papers(options.papers)
     fake_arxiv = FakeArxiv().start()
     fake_arxiv.papers = seeds
     fake_gemini = FakeGemini().start() if options.llm == "fake-gemini" else None

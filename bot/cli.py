@@ -11,8 +11,8 @@ import json
 import logging
 import sqlite3
 import sys
-from collections.abc import Awaitable, Callable
-from contextlib import nullcontext
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
@@ -20,6 +20,9 @@ from typing import Annotated, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import BarColumn, SpinnerColumn, TaskID, TextColumn
+from rich.progress import Progress as ProgressDisplay
 
 from bot.app import App, open_app
 from bot.arxiv.ids import InvalidArxivId, parse_arxiv_id
@@ -30,7 +33,7 @@ from bot.commands import Command, CommandLayer
 from bot.config import ConfigError, Settings
 from bot.i18n import normalize_language
 from bot.logs import setup_logging
-from bot.models import Card, Chat
+from bot.models import Card, Chat, Progress, unwatched
 from bot.papers import PaperNotFound
 from bot.retry import ServiceUnavailable
 from bot.runner import Runner, cycle, stop_on_signals
@@ -96,19 +99,25 @@ def fail(message: str, code: int) -> NoReturn:
     raise typer.Exit(code)
 
 
-def load_settings() -> Settings:
-    """Settings from the environment, or exit 2 with the reason."""
+def load_settings(long_running: bool = False) -> Settings:
+    """Settings from the environment, or exit 2 with the reason. Logs go to the console on
+    a terminal (above any progress display): INFO for long-running commands, warnings and
+    errors only for one-off ones, unless PAPERBOT_LOG_LEVEL says otherwise."""
     try:
         settings = Settings.from_env()
     except ConfigError as exc:
         fail(str(exc), 2)
-    setup_logging(settings)
+    handler = None
+    if stderr.is_terminal:
+        handler = RichHandler(console=stderr, show_path=False)
+        handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    setup_logging(settings, "INFO" if long_running else "WARNING", handler)
     return settings
 
 
-def run(work: Callable[[Settings], Awaitable[T]]) -> T:
+def run(work: Callable[[Settings], Awaitable[T]], long_running: bool = False) -> T:
     """Load settings, run `work` on an event loop, map failures to exit codes."""
-    settings = load_settings()
+    settings = load_settings(long_running)
     try:
         return asyncio.run(work(settings))
     except (
@@ -127,9 +136,32 @@ def run(work: Callable[[Settings], Awaitable[T]]) -> T:
         fail("interrupted", 130)
 
 
-def progress(message: str) -> object:
-    """A spinner on a terminal; nothing when stderr is piped."""
-    return stderr.status(message) if stderr.is_terminal else nullcontext()
+@contextmanager
+def progress(first: str) -> Iterator[Progress]:
+    """Long work's stages on a terminal, one line each, with a bar and n/N where the stage
+    counts; log lines print above them. Nothing when stderr is piped (SPEC)."""
+    if not stderr.is_terminal:
+        yield unwatched
+        return
+    columns = (
+        SpinnerColumn(finished_text="✓"),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[count]}"),
+    )
+    with ProgressDisplay(*columns, console=stderr, transient=True) as display:
+        stages: dict[str, TaskID] = {}
+
+        def report(stage: str, done: int, total: int) -> None:
+            if stage not in stages:
+                for earlier in stages.values():
+                    display.update(earlier, total=1, completed=1)
+                stages[stage] = display.add_task(stage, count="")
+            count = f"{done}/{total}" if total else ""
+            display.update(stages[stage], total=total or None, completed=done, count=count)
+
+        report(first, 0, 0)
+        yield report
 
 
 def _language(value: str | None, settings: Settings) -> str:
@@ -155,9 +187,7 @@ def _save_figures(cards: list[Card], directory: Path) -> dict[str, str]:
     saved = {}
     for card in cards:
         if card.figure is not None:
-            name = (
-                f"{card.paper.id.replace('/', '_')}-fig{card.figure.number}.{card.figure.extension}"
-            )
+            name = card.figure.filename(card.paper)
             (directory / name).write_bytes(card.figure.image)
             saved[card.paper.id] = name
     return saved
@@ -210,8 +240,8 @@ def digest(
         language = _language(lang, settings)
         start = _since(days, since)
         async with open_app(settings) as core:
-            with progress("searching arXiv"):
-                result = await core.papers.topic_digest(parsed, start, max, language)
+            with progress("searching arXiv") as report:
+                result = await core.papers.topic_digest(parsed, start, max, language, report)
         figure_links: dict[str, str] = {}
         if out is not None and format is not DigestFormat.json:
             figure_links = {
@@ -245,6 +275,7 @@ def poll(
     """Fetch new papers and deliver what is due (shell chats print to stdout)."""
 
     async def work(settings: Settings) -> None:
+        interval = settings.poll_interval
         async with (
             open_app(settings) as core,
             delivery_platforms() as delivering,
@@ -252,14 +283,14 @@ def poll(
         ):
             platforms = {"shell": ShellPlatform(sys.stdout), **delivering, **sending}
             if not once:
-                runner = Runner(core, platforms, settings.poll_interval)
+                runner = Runner(core, platforms, interval)
                 await runner.run(stop_on_signals())
                 return
             report, _ = await cycle(core, platforms)
             if not report.ok:
                 raise ServiceUnavailable("; ".join(report.errors))
 
-    run(work)
+    run(work, long_running=True)
 
 
 @app.command("run")
@@ -267,6 +298,7 @@ def run_bot() -> None:
     """Run the bot: every platform whose token is set, polling on schedule."""
 
     async def work(settings: Settings) -> None:
+        interval = settings.poll_interval
         stopping = stop_on_signals()
         async with (
             open_app(settings) as core,
@@ -278,9 +310,9 @@ def run_bot() -> None:
                     "no platform configured: set TELEGRAM_BOT_TOKEN or DISCORD_BOT_TOKEN"
                 )
             platforms = {**delivering, **receiving}
-            await Runner(core, platforms, settings.poll_interval).run(stopping)
+            await Runner(core, platforms, interval).run(stopping)
 
-    run(work)
+    run(work, long_running=True)
 
 
 @app.command()
@@ -346,6 +378,10 @@ def health(
     """Exit 0 if the database reads and a poll succeeded recently, else 1 (HEALTHCHECK)."""
     settings = load_settings()
     try:
+        limit = max_age or HEALTHY_POLL_INTERVALS * settings.poll_interval
+    except ConfigError as exc:
+        fail(str(exc), 2)
+    try:
         db = open_existing(settings.db_path)
         try:
             last = Repository(db).last_successful_poll()
@@ -355,7 +391,6 @@ def health(
         fail(f"unhealthy: database {settings.db_path} unreadable: {exc}", 1)
     if last is None:
         fail("unhealthy: no poll has succeeded yet", 1)
-    limit = max_age or HEALTHY_POLL_INTERVALS * settings.poll_interval
     age = (datetime.now(UTC) - datetime.fromisoformat(last["finished_at"])).total_seconds()
     if age > limit:
         fail(f"unhealthy: the last successful poll was {age / 60:.0f} min ago", 1)

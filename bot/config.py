@@ -1,6 +1,8 @@
 """Configuration from the environment and a `.env` file (names fixed by SPEC.md).
 
-Every value is validated once at start; a bad value raises `ConfigError` with a
+Every value is validated once at start, except one that only some commands use
+(`poll_interval`: only the commands that poll), validated when read, so it never
+stops a command that does not use it. A bad value raises `ConfigError` with a
 one-line message naming the variable, so the CLI can print it and exit 2.
 Secrets (API keys, tokens) are kept out of `repr` so they never reach a log.
 """
@@ -35,7 +37,7 @@ class Settings:
     arxiv_rss_url: str = "https://rss.arxiv.org/rss/"
     arxiv_oai_url: str = "https://oaipmh.arxiv.org/oai"
     arxiv_delay: float = 3.0
-    poll_interval: float = 3600.0
+    poll_interval_text: str = ""  # PAPERBOT_POLL_INTERVAL as given; see `poll_interval`
     language: str = "en"
     llm: str = "auto"
     llm_model: str = "gemini-2.5-flash"
@@ -49,7 +51,7 @@ class Settings:
     discord_api_url: str = "https://discord.com/api/v10"
     discord_guild_id: int | None = None
     admin_ids: frozenset[str] = frozenset()
-    log_level: str = "INFO"
+    log_level: str | None = None  # unset: the command's own (bot/logs.py)
 
     @classmethod
     def from_env(
@@ -65,8 +67,7 @@ class Settings:
     @classmethod
     def _parse(cls, env: Mapping[str, str]) -> Settings:
         def get(name: str, parse: Callable[[str, str], T], default: T) -> T:
-            raw = env.get(name, "").strip()
-            return parse(name, raw) if raw else default
+            return _value(name, env.get(name, ""), parse, default)
 
         d = cls()
         return cls(
@@ -76,7 +77,7 @@ class Settings:
             arxiv_rss_url=get("PAPERBOT_ARXIV_RSS_URL", _url, d.arxiv_rss_url),
             arxiv_oai_url=get("PAPERBOT_ARXIV_OAI_URL", _url, d.arxiv_oai_url),
             arxiv_delay=get("PAPERBOT_ARXIV_DELAY", _seconds, d.arxiv_delay),
-            poll_interval=get("PAPERBOT_POLL_INTERVAL", _positive_seconds, d.poll_interval),
+            poll_interval_text=env.get("PAPERBOT_POLL_INTERVAL", ""),
             language=get("PAPERBOT_LANGUAGE", _language, d.language),
             llm=get("PAPERBOT_LLM", _choice(LLM_CHOICES), d.llm),
             llm_model=get("PAPERBOT_LLM_MODEL", _text, d.llm_model),
@@ -90,8 +91,14 @@ class Settings:
             discord_api_url=get("DISCORD_API_URL", _url, d.discord_api_url),
             discord_guild_id=get("DISCORD_GUILD_ID", _snowflake, None),
             admin_ids=get("PAPERBOT_ADMIN_IDS", _id_set, d.admin_ids),
-            log_level=get("PAPERBOT_LOG_LEVEL", _choice(LOG_LEVELS, upper=True), d.log_level),
+            log_level=get("PAPERBOT_LOG_LEVEL", _choice(LOG_LEVELS, upper=True), None),
         )
+
+    @property
+    def poll_interval(self) -> float:
+        """Seconds between polls (default 3600); read only by the commands that poll, so a
+        bad `PAPERBOT_POLL_INTERVAL` raises `ConfigError` there and nowhere else."""
+        return _value("PAPERBOT_POLL_INTERVAL", self.poll_interval_text, _positive_seconds, 3600.0)
 
     @property
     def pdf_cache_dir(self) -> Path:
@@ -109,6 +116,12 @@ class Settings:
         if self.openai_api_key or self.openai_base_url:
             return "openai"
         return "none"
+
+
+def _value(name: str, raw: str, parse: Callable[[str, str], T], default: T) -> T:
+    """`raw` parsed, or `default` when it is empty."""
+    raw = raw.strip()
+    return parse(name, raw) if raw else default
 
 
 def _text(name: str, raw: str) -> str:

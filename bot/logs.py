@@ -40,9 +40,15 @@ class RedactSecrets(logging.Filter):
         return mask_webhook_urls(text)
 
 
-def setup_logging(settings: Settings) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+def setup_logging(
+    settings: Settings, default_level: str = "INFO", handler: logging.Handler | None = None
+) -> None:
+    """Log through `handler` (the CLI's console on a terminal, so log lines print above a
+    progress display), else as plain lines on stderr; at `PAPERBOT_LOG_LEVEL`, else at
+    `default_level` (long-running commands INFO, one-off ones WARNING)."""
+    if handler is None:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     secrets = [
         s
         for s in (
@@ -56,6 +62,6 @@ def setup_logging(settings: Settings) -> None:
     handler.addFilter(RedactSecrets(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(settings.log_level)
+    root.setLevel(settings.log_level or default_level)
     for noisy in ("httpx", "apscheduler"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -84,10 +85,6 @@ class Paper:
     def pdf_url(self, base: str) -> str:
         return base + self.versioned_id
 
-    def with_version_of(self, newer: Paper) -> Paper:
-        """This paper updated with a newer version's metadata (first-version date kept)."""
-        return replace(newer, published=min(self.published, newer.published))
-
     def to_row(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -158,16 +155,22 @@ class Figure:
     def extension(self) -> str:
         return "jpg" if self.mime_type == "image/jpeg" else "png"
 
+    def filename(self, paper: Paper) -> str:
+        """The figure's file name wherever it is saved or uploaded: `<id>-fig<n>.png|jpg`
+        (an old-style id's slash made safe)."""
+        return f"{paper.id.replace('/', '_')}-fig{self.number}.{self.extension}"
+
 
 @dataclass(frozen=True)
 class Card:
-    """Everything shown for one paper."""
+    """Everything shown for one paper; `why` says why it was sent to the chat."""
 
     paper: Paper
     summary: Summary
     language: str
     pdf_url: str
     figure: Figure | None = None
+    why: str = ""
 
 
 @dataclass(frozen=True)
@@ -178,6 +181,16 @@ class Digest:
     topics: list[str]
     day: date
     language: str
+
+
+# Long work tells whoever watches (the CLI's progress display) what it is doing:
+# `progress(stage, done, total)`, `done` of `total` items of the stage finished (total 0:
+# not counted); a new stage means the earlier ones are over.
+Progress = Callable[[str, int, int], None]
+
+
+def unwatched(stage: str, done: int, total: int) -> None:
+    """Progress that nobody watches."""
 
 
 # `group`: many members talk there (a Telegram group, a Discord server channel or thread);

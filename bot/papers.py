@@ -15,7 +15,7 @@ from bot.arxiv.ids import ArxivId, parse_arxiv_id
 from bot.arxiv.source import ArxivSource
 from bot.clock import Clock
 from bot.figures import FigureSource
-from bot.models import Card, Chat, Digest, Paper
+from bot.models import Card, Chat, Digest, Paper, Progress, unwatched
 from bot.retry import ServiceUnavailable
 from bot.summaries import SummaryCache
 from bot.topics import Topic
@@ -88,10 +88,16 @@ class Papers:
         return Digest(cards=cards, topics=topics, day=self.clock().date(), language=chat.language)
 
     async def topic_digest(
-        self, topics: list[Topic], since: datetime, limit: int, language: str
+        self,
+        topics: list[Topic],
+        since: datetime,
+        limit: int,
+        language: str,
+        progress: Progress = unwatched,
     ) -> Digest:
         """The newest papers (at most `limit`) of the topics submitted since `since`,
-        searched afresh on arXiv (for `paperbot digest` and blog posts)."""
+        searched afresh on arXiv (for `paperbot digest` and blog posts); `progress` hears
+        how many were found and how many cards are made."""
         found = await self.source.search(topics, since, limit)
         ids = list(dict.fromkeys(i for t in topics for i in found.hits.get(t, [])))
         papers = sorted((found.papers[i] for i in ids), key=lambda p: p.published, reverse=True)
@@ -99,6 +105,10 @@ class Papers:
         await self.store.call(
             Repository.upsert_papers, [p.to_row() for p in chosen], iso(self.clock())
         )
-        cards = [await self.card(p, language) for p in chosen]
+        progress(f"{len(chosen)} papers found", 0, 0)
+        cards: list[Card] = []
+        for paper in chosen:
+            progress("summaries and figures", len(cards), len(chosen))
+            cards.append(await self.card(paper, language))
         names = [t.canonical for t in topics]
         return Digest(cards=cards, topics=names, day=self.clock().date(), language=language)

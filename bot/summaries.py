@@ -2,7 +2,8 @@
 version), cached in the database and shared by every chat; concurrent requests for one key
 wait for the one in flight. When the model fails, the paper gets the extractive summary at
 once and the model is asked again later (`upgrade`), while other papers do not wait on a
-failing model."""
+failing model. Every summary is cleaned (`summarize.clean`) as it is made and as it is read
+back, so one stored before a cleaning rule existed is served clean too."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any
 
 from bot.models import Paper, Summary
 from bot.summarize import ModelUnavailable, Summarizer, SummaryError, SummaryRun
+from bot.summarize.clean import clean
 from bot.summarize.extractive import summarize_abstract
 from bot.summarize.grounding import Evidence, check
 from bot.summarize.prompt import paper_text
@@ -64,7 +66,7 @@ class SummaryCache:
             row = await self.store.call(Repository.summary, *stored)
             if row is not None and self._is_current(row):
                 await self.store.call(Repository.count_summary_hit, *stored)
-                summary = Summary.model_validate_json(row["data"])
+                summary = clean(Summary.model_validate_json(row["data"]))
             else:
                 summary = await self._make_summary(paper, language, row)
         self._locks.pop(key, None)
@@ -79,7 +81,7 @@ class SummaryCache:
         self, paper: Paper, language: str, previous: Mapping[str, Any] | None
     ) -> Summary:
         """Summarize with the model, or fall back to the extractive summary when it fails;
-        check the result and store it with how it was made."""
+        clean and check the result and store it with how it was made."""
         run = SummaryRun()
         now = self.clock()
         attempts = previous["attempts"] if previous is not None else 0
@@ -106,6 +108,7 @@ class SummaryCache:
                 attempts += 1
                 if isinstance(exc, ModelUnavailable):
                     retry_at = self._retry_time(now, exc, attempts)
+        summary = clean(summary)
         evidence = Evidence(paper, paper_text(fulltext))
         final = [f.label for f in check(summary, evidence, language)]
         if final:

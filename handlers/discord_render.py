@@ -3,7 +3,7 @@
 Pure functions: a `Card`, `Digest` or reply text in, `Message`s out (embeds as
 Discord's JSON, figures as uploads). The bot adapter and the webhook platform
 send the same messages. arXiv and model text is escaped for Discord's
-markdown with `escape_markdown(..., discord=True)`; every text is cut to its
+markdown with `escape_discord`; every text is cut to its
 limit, and messages are split so that none exceeds the per-message limits.
 """
 
@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from bot.i18n import labels
 from bot.models import Card, Digest
-from handlers.render import CardParts, Section, card_parts, escape_markdown
+from handlers.card_model import CardParts, Section, card_parts, digest_parts
+from handlers.escape import escape_discord
 
 # Discord's limits (developer docs: message, embed and interaction resources; rate limits).
 CONTENT_CHARS = 2000
@@ -97,7 +97,7 @@ def _clip(text: str, limit: int) -> str:
 
 def md(text: str) -> str:
     """`text` on one line, escaped for Discord's markdown."""
-    return escape_markdown(text, discord=True)
+    return escape_discord(text)
 
 
 def embed_size(embed: Embed) -> int:
@@ -144,28 +144,26 @@ def _pack_lines(lines: Iterable[str], limit: int, separator: str = "\n") -> Iter
 # ---------------------------------------------------------------- cards
 
 
-def figure_upload(card: Card) -> Upload | None:
+def _figure_upload(parts: CardParts) -> Upload | None:
     """The card's key figure as a file, or None (no figure, or too large to upload)."""
-    figure = card.figure
+    figure = parts.figure
     if figure is None or len(figure.image) > UPLOAD_BYTES:
         return None
-    name = f"{card.paper.versioned_id.replace('/', '_')}-fig{figure.number}.{figure.extension}"
-    caption = card_parts(card).figure_caption
-    description = fit(caption, ATTACHMENT_DESCRIPTION_CHARS, markdown=False)
-    return Upload(name, figure.image, description, figure.mime_type)
+    description = fit(parts.figure_caption, ATTACHMENT_DESCRIPTION_CHARS, markdown=False)
+    return Upload(parts.figure_filename, figure.image, description, figure.mime_type)
 
 
-def card_embed(card: Card, figure: Upload | None = None) -> Embed:
+def _card_embed(parts: CardParts, figure: Upload | None) -> Embed:
     """The card as one embed: linked title, metadata fields, TL;DR and takeaways, the figure
     shown from its attachment, the summary source in the footer."""
-    parts = card_parts(card)
     lab = parts.labels
+    footer = "\n".join(text for text in (parts.why, parts.source) if text)
     embed: Embed = {
         "title": fit(parts.title, EMBED_TITLE_CHARS),
-        "url": card.paper.abs_url,
+        "url": parts.url,
         "color": COLOR,
         "fields": _card_fields(parts, figure is not None),
-        "footer": {"text": fit(parts.source, EMBED_FOOTER_CHARS, markdown=False)},
+        "footer": {"text": _clip(footer, EMBED_FOOTER_CHARS)},
     }
     if figure is not None:
         embed["image"] = {"url": f"attachment://{figure.filename}"}
@@ -184,34 +182,39 @@ def card_embed(card: Card, figure: Upload | None = None) -> Embed:
 def _card_fields(parts: CardParts, with_figure: bool) -> list[dict[str, Any]]:
     lab = parts.labels
     values = [
-        (lab["authors"], fit(parts.authors, EMBED_FIELD_VALUE_CHARS), False),
-        (lab["category"], fit(parts.category, EMBED_FIELD_VALUE_CHARS), True),
-        (lab["published"], parts.published, True),
-        (lab["venue"], fit(parts.venue, EMBED_FIELD_VALUE_CHARS), True),
-        (lab["figure"], fit(parts.figure_caption, EMBED_FIELD_VALUE_CHARS), False),
+        (lab["authors"], parts.authors, False),
+        *((label, value, True) for label, value in parts.facts),
+        (lab["venue"], parts.venue, True),
+        (lab["figure"], parts.figure_caption if with_figure else "", False),
     ]
-    if not with_figure:
-        values.pop()
     return [
-        {"name": fit(name, EMBED_FIELD_NAME_CHARS), "value": value, "inline": inline}
+        {
+            "name": fit(name, EMBED_FIELD_NAME_CHARS),
+            "value": fit(value, EMBED_FIELD_VALUE_CHARS),
+            "inline": inline,
+        }
         for name, value, inline in values
         if value
     ]
 
 
-def card_message(card: Card) -> Message:
-    """One paper: its embed, its figure attached, a Details button."""
-    figure = figure_upload(card)
+def _card_message(parts: CardParts, number: int | None = None) -> Message:
+    """One paper: its embed, its figure attached, a Details button (numbered in a digest)."""
+    figure = _figure_upload(parts)
+    label = parts.labels["details"]
+    if number is not None:
+        label = fit(f"{label} {number}", BUTTON_LABEL_CHARS, markdown=False)
     return Message(
-        embeds=(card_embed(card, figure),),
+        embeds=(_card_embed(parts, figure),),
         files=(figure,) if figure is not None else (),
-        details=((_button_label(card, None), card.paper.versioned_id),),
+        details=((label, parts.paper.versioned_id),),
+        papers=(parts.paper.id,),
     )
 
 
-def _button_label(card: Card, number: int | None) -> str:
-    label = labels(card.language)["details"]
-    return label if number is None else fit(f"{label} {number}", BUTTON_LABEL_CHARS, markdown=False)
+def card_message(card: Card) -> Message:
+    """One paper: its embed, its figure attached, a Details button."""
+    return _card_message(card_parts(card))
 
 
 # ---------------------------------------------------------------- digests
@@ -220,32 +223,27 @@ def _button_label(card: Card, number: int | None) -> str:
 def digest_messages(digest: Digest) -> list[Message]:
     """A digest as as few messages as the limits allow: the header as the first message's
     content, then one embed per paper (numbered Details buttons)."""
-    lab = labels(digest.language)
-    count = len(digest.cards)
-    counted = lab["digest_count_one"] if count == 1 else lab["digest_count"].format(count=count)
-    topics = ", ".join(" ".join(t.split()) for t in digest.topics if t.strip())
-    header = f"**{md(lab['digest_title'])}** · {digest.day.isoformat()}"
-    header += f" · {counted}"
-    if topics:
-        header += f" · {lab['digest_topics']}{lab['colon']}{md(topics)}"
+    parts = digest_parts(digest)
+    lab = parts.labels
+    header = f"**{md(parts.title)}** · {parts.day} · {parts.count}"
+    if parts.tags:
+        header += f" · {lab['digest_topics']}{lab['colon']}{md(parts.topics)}"
     header = _clip(header, CONTENT_CHARS)
-    if not digest.cards:
+    if not parts.cards:
         return [Message(content=f"{header}\n{lab['digest_empty']}")]
     messages: list[Message] = []
     current = Message(content=header)
-    for number, card in enumerate(digest.cards, start=1):
-        figure = figure_upload(card)
-        embed = card_embed(card, figure)
-        files = (figure,) if figure is not None else ()
-        if current.embeds and not _room_for(current, embed, files):
+    for number, card in enumerate(parts.cards, start=1):
+        one = _card_message(card, number)
+        if current.embeds and not _room_for(current, one.embeds[0], one.files):
             messages.append(current)
             current = Message()
         current = Message(
             content=current.content,
-            embeds=(*current.embeds, embed),
-            files=(*current.files, *files),
-            details=(*current.details, (_button_label(card, number), card.paper.versioned_id)),
-            papers=(*current.papers, card.paper.id),
+            embeds=current.embeds + one.embeds,
+            files=current.files + one.files,
+            details=current.details + one.details,
+            papers=current.papers + one.papers,
         )
     messages.append(current)
     return messages
@@ -280,7 +278,7 @@ def details_messages(card: Card) -> list[Message]:
         _pack_lines((_clip(block, budget) for block in blocks), budget, "\n\n")
     ) or [""]
     embeds = [
-        {"title": title, "url": card.paper.abs_url, "color": COLOR, "description": text}
+        {"title": title, "url": parts.url, "color": COLOR, "description": text}
         for text in descriptions
     ]
     embeds[-1]["footer"] = footer

@@ -1,449 +1,207 @@
 """Cards and digests as plain text, Markdown, JSON and hexo blog posts.
 
-Pure functions: a `Card` or `Digest` in, a string or a JSON-ready dict out.
-Metadata (title, authors, ids, dates, links, categories, venue) comes only
-from `card.paper`, which is built from arXiv records; the summary supplies the
-TL;DR, takeaways and details and nothing else.
+Pure functions: a `Card` or `Digest` in, a string or a JSON-ready dict out. Each reads
+only the card's `CardParts` / `DigestParts` (`handlers.card_model`) and formats them.
 
 Every piece of arXiv or model text that enters Markdown goes through
-`escape_markdown`, so a title such as ``*Fast* [x](y) <b>&`` renders
-literally. Summary parts that are empty, or only a template leftover
-(``None``, ``N/A``, ``xxx``, ``{placeholder}``), are left out.
+`escape_markdown`, so a title such as ``*Fast* [x](y) <b>&`` renders literally.
 """
 
 from __future__ import annotations
 
 import html
-import json
-import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bot.i18n import labels
-from bot.models import Card, Digest, Figure, Summary
-from bot.summarize.extractive import split_sentences
-
-Labels = dict[str, str]
-TextFormat = Callable[[str], str]
+from bot.models import Card, Digest
+from handlers.card_model import CardParts, DigestParts, Labels, Section, card_parts, digest_parts
+from handlers.escape import escape_markdown, yaml_scalar
 
 BLOG_AUTHOR = "paperbot"
 BLOG_CATEGORY = "Paper"
 
-_BACKSLASH = r"\\(?=[!-/:-@\[-`{-~])"  # a backslash that would escape the next character
-_MD_INLINE = re.compile(
-    _BACKSLASH + r"|[*_`\[\]~]"  # emphasis, code spans, links, strikethrough
-    r"|<(?=[A-Za-z/!?])"  # start of an HTML tag or autolink
-    r"|&(?=#?\w+;)"  # start of an entity
-    r"|#(?=#*$)"  # closing sequence of an ATX heading
-    r"|\{(?=[{%#])"  # hexo (Nunjucks) tag or variable
-)
-_DISCORD_INLINE = re.compile(
-    _BACKSLASH
-    + r"|[*_`\[\]~|]"  # emphasis, code, masked links, strikethrough, spoilers
-    + r"|<(?=[A-Za-z/!?@#:])"  # links, mentions, channels, custom emoji, timestamps
-)
-_MD_BLOCK_START = re.compile(r"\d+(?=[.)])|(?=[#>+\-])")
-_PLACEHOLDER = re.compile(
-    r"(?:none|null|nil|n/?a|x{3,}|tbd|todo|unknown|-+|—+|暂缺|无|未知|\{[^{}]*\})",
-    re.IGNORECASE,
-)
-_FIGURE_PREFIX = re.compile(r"(?:fig(?:ure)?\.?|图)\s*\d+", re.IGNORECASE)
 _URL_UNSAFE = {" ": "%20", "(": "%28", ")": "%29", "<": "%3C", ">": "%3E"}
-_YAML_PLAIN = re.compile(r"[^\s\-?:,\[\]{}#&*!|>'\"%@`][^:#\n\r\t]*(?<=\S)")
-_YAML_DATE = re.compile(r"\d{4}-\d\d?-\d\d?\b.*")
-_YAML_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "y", "n", "null", "~"})
+_RULE = f"\n{'─' * 40}\n\n"
 
 
-# ---------------------------------------------------------------- text helpers
-
-
-def escape_markdown(text: str, *, discord: bool = False) -> str:
-    """`text` as one line of CommonMark/GFM (GitHub, hexo) that renders literally.
-
-    Whitespace runs collapse to one space. Emphasis, code, link and
-    strikethrough characters are backslash-escaped; `<` and `&` only where they
-    would start a tag or an entity, `#`, `>`, `-`, `+` and `1.` only where they
-    would start a block, so ordinary text stays readable. LaTeX such as
-    `$\\alpha_1$` still reaches MathJax unchanged after rendering.
-
-    With `discord`, in Discord's dialect instead: spoiler bars and the `<` of
-    mentions, channels and custom emoji are escaped too, HTML is not special.
-    """
-    inline = _DISCORD_INLINE if discord else _MD_INLINE
-    escaped = inline.sub(_escape_match, " ".join(text.split()))
-    match = _MD_BLOCK_START.match(escaped)
-    if match is None:
-        return escaped
-    return f"{escaped[: match.end()]}\\{escaped[match.end() :]}"
-
-
-def _escape_match(match: re.Match[str]) -> str:
-    char = match.group()
-    return "&#123;" if char == "{" else "\\" + char
-
-
-def _plain(text: str) -> str:
-    return " ".join(text.split())
-
-
-def _filled(text: str) -> str:
-    """`text` on one line, or "" when it is empty or only a template leftover."""
-    clean = _plain(text)
-    core = clean.rstrip(" .。")
-    return "" if not core or _PLACEHOLDER.fullmatch(core) else clean
-
-
-def yaml_scalar(value: str) -> str:
-    """`value` as a YAML scalar: plain when that is unambiguous, else double-quoted."""
-    text = _plain(value)
-    if (
-        _YAML_PLAIN.fullmatch(text)
-        and text.lower() not in _YAML_WORDS
-        and not _YAML_DATE.match(text)
-        and not _is_number(text)
-    ):
-        return text
-    return json.dumps(text, ensure_ascii=False)
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return text.lower().startswith(("0x", "0o", "0b", ".inf", ".nan", "+.inf", "-.inf"))
-    return True
-
-
-def _md_link(label: str, url: str) -> str:
-    if not url:
-        return ""
-    for char, code in _URL_UNSAFE.items():
-        url = url.replace(char, code)
-    return f"[{escape_markdown(label)}]({url})"
-
-
-def _labelled(label: str, value: str, lab: Labels, *, markdown: bool) -> str:
-    if markdown:
-        return f"**{label}**{lab['colon']}{value}"
-    return f"{label}{lab['colon']}{value}"
-
-
-# ---------------------------------------------------------------- card parts
-
-
-@dataclass(frozen=True)
-class Section:
-    """One part of the details: a text, or labelled items (the conclusion), as plain text."""
-
-    label: str
-    text: str = ""
-    items: tuple[tuple[str, str], ...] = ()
-
-
-def _details(summary: Summary, lab: Labels) -> list[Section]:
-    """The detail parts of a summary that say something the TL;DR and takeaways do not,
-    in the seeds' order."""
-    shown = " ".join([summary.tldr, *summary.takeaways])
-    sections = [
-        Section(lab[name], text)
-        for name in ("background", "prior_work", "method", "results")
-        if (text := _filled(getattr(summary, name))) and _adds_to(shown, text)
-    ]
-    conclusion = tuple(
-        (lab[name], text)
-        for name in ("significance", "novelty", "limitations")
-        if (text := _filled(getattr(summary, name)))
-    )
-    sections.append(Section(lab["conclusion"], items=conclusion))
-    keywords = [word for word in map(_filled, summary.keywords) if word]
-    sections.append(Section(lab["keywords"], ", ".join(keywords)))
-    return [section for section in sections if section.text or section.items]
-
-
-def _adds_to(shown: str, text: str) -> bool:
-    """Whether `text` has a sentence that is not already in `shown` (no repeated sections)."""
-    return any(sentence not in shown for sentence in split_sentences(text))
-
-
-def _takeaways(summary: Summary) -> list[str]:
-    return [text for text in map(_filled, summary.takeaways) if text]
-
-
-def _authors(names: Iterable[str], more: bool, lab: Labels, fmt: TextFormat) -> str:
-    shown = ", ".join(fmt(name) for name in names)
-    return f"{shown} {lab['et_al']}" if more else shown
-
-
-def _shown_authors(card: Card, lab: Labels, fmt: TextFormat) -> str:
-    names, more = card.paper.shown_authors
-    return _authors(names, more, lab, fmt)
-
-
-def _link_urls(card: Card, lab: Labels) -> list[tuple[str, str]]:
-    """(label, url) of the PDF, the abstract page and the paper's own code/project links."""
-    found = card.paper.links
-    pairs = [
-        (lab["pdf"], card.pdf_url),
-        (lab["abstract_page"], card.paper.abs_url),
-        (lab["code"], found.get("code", "")),
-        (lab["project"], found.get("project", "")),
-    ]
-    return [(label, url) for label, url in pairs if url]
-
-
-def _figure_caption(figure: Figure, lab: Labels) -> str:
-    caption = _filled(figure.caption)
-    if _FIGURE_PREFIX.match(caption):
-        return caption
-    prefix = f"{lab['figure']} {figure.number}"
-    return f"{prefix}{lab['colon']}{caption}" if caption else prefix
-
-
-def _source_line(summary: Summary, lab: Labels) -> str:
-    return f"{lab['source']}{lab['colon']}{lab['source_' + summary.source]}"
-
-
-def _meta_line(card: Card, lab: Labels, *, markdown: bool) -> str:
-    paper = card.paper
-    category = escape_markdown(paper.primary_category) if markdown else paper.primary_category
-    parts = [
-        (lab["category"], category),
-        (lab["published"], paper.first_version_date.isoformat()),
-    ]
-    return " · ".join(
-        _labelled(label, value, lab, markdown=markdown) for label, value in parts if value
-    )
-
-
-def _venue(card: Card, lab: Labels, *, markdown: bool) -> str:
-    venue = _filled(card.paper.venue)
-    if not venue:
-        return ""
-    return _labelled(
-        lab["venue"], escape_markdown(venue) if markdown else venue, lab, markdown=markdown
-    )
-
-
-@dataclass(frozen=True)
-class CardParts:
-    """A card's pieces as plain one-line texts with the labels of its language, for the
-    renderers of chat platforms (each escapes them for its own markup). A part the card
-    does not have is empty."""
-
-    labels: Labels
-    title: str
-    authors: str
-    category: str
-    published: str
-    links: tuple[tuple[str, str], ...]
-    venue: str
-    tldr: str
-    takeaways: tuple[str, ...]
-    figure_caption: str
-    details: tuple[Section, ...]
-    source: str
-
-
-def card_parts(card: Card) -> CardParts:
-    """The pieces of `card` (metadata from arXiv, the rest from the summary)."""
-    lab = labels(card.language)
-    paper = card.paper
-    return CardParts(
-        labels=lab,
-        title=_plain(paper.title),
-        authors=_shown_authors(card, lab, _plain),
-        category=paper.primary_category,
-        published=paper.first_version_date.isoformat(),
-        links=tuple(_link_urls(card, lab)),
-        venue=_filled(paper.venue),
-        tldr=_filled(card.summary.tldr),
-        takeaways=tuple(_takeaways(card.summary)),
-        figure_caption=_figure_caption(card.figure, lab) if card.figure is not None else "",
-        details=tuple(_details(card.summary, lab)),
-        source=_source_line(card.summary, lab),
-    )
+def _joined(blocks: list[str], separator: str = "\n\n") -> str:
+    return separator.join(block for block in blocks if block)
 
 
 # ---------------------------------------------------------------- plain text
 
 
+def _text_label(label: str, value: str, lab: Labels) -> str:
+    return f"{label}{lab['colon']}{value}" if value else ""
+
+
 def card_text(card: Card) -> str:
     """The card as plain text for a terminal."""
-    lab = labels(card.language)
-    paper, summary = card.paper, card.summary
+    return _card_text(card_parts(card))
+
+
+def _card_text(parts: CardParts) -> str:
+    lab = parts.labels
     head = [
-        _plain(paper.title),
-        _labelled(lab["authors"], _shown_authors(card, lab, _plain), lab, markdown=False),
-        _meta_line(card, lab, markdown=False),
-        *(_labelled(label, url, lab, markdown=False) for label, url in _link_urls(card, lab)),
-        _venue(card, lab, markdown=False),
+        parts.title,
+        _text_label(lab["authors"], parts.authors, lab),
+        " · ".join(_text_label(label, value, lab) for label, value in parts.facts),
+        *(_text_label(label, url, lab) for label, url in parts.links),
+        _text_label(lab["venue"], parts.venue, lab),
     ]
-    blocks = ["\n".join(line for line in head if line)]
-    if tldr := _filled(summary.tldr):
-        blocks.append(_labelled(lab["tldr"], tldr, lab, markdown=False))
-    if takeaways := _takeaways(summary):
-        blocks.append("\n".join([lab["takeaways"], *(f"• {text}" for text in takeaways)]))
-    if card.figure is not None:
-        blocks.append(_figure_caption(card.figure, lab))
-    if details := _details(summary, lab):
-        blocks.append("\n".join(_text_section(section, lab) for section in details))
-    blocks.append(_source_line(summary, lab))
-    return "\n\n".join(blocks) + "\n"
+    bullets = [f"• {text}" for text in parts.takeaways]
+    blocks = [
+        _joined(head, "\n"),
+        _text_label(lab["tldr"], parts.tldr, lab),
+        _joined([lab["takeaways"], *bullets], "\n") if bullets else "",
+        parts.figure_caption,
+        _joined([_text_section(section, lab) for section in parts.details], "\n"),
+        parts.why,
+        parts.source,
+    ]
+    return _joined(blocks) + "\n"
 
 
 def _text_section(section: Section, lab: Labels) -> str:
     if section.text:
-        return _labelled(section.label, section.text, lab, markdown=False)
-    items = (f"  - {_labelled(label, text, lab, markdown=False)}" for label, text in section.items)
+        return _text_label(section.label, section.text, lab)
+    items = (f"  - {_text_label(label, text, lab)}" for label, text in section.items)
     return "\n".join([section.label, *items])
+
+
+def digest_text(digest: Digest) -> str:
+    """The digest as plain text for a terminal: a header, then each card."""
+    parts = digest_parts(digest)
+    lab = parts.labels
+    header = f"{parts.title} · {parts.day}\n{parts.count} · "
+    header += _text_label(lab["digest_topics"], parts.topics, lab)
+    cards = [_card_text(card) for card in parts.cards] or [lab["digest_empty"]]
+    return _RULE.join([header, *cards])
 
 
 # ---------------------------------------------------------------- markdown
 
 
-def _md_links_line(card: Card, lab: Labels) -> str:
-    parts = [_md_link(label, url) for label, url in _link_urls(card, lab)]
-    parts.append(_venue(card, lab, markdown=True))
-    return " · ".join(part for part in parts if part)
+def _md_label(label: str, value: str, lab: Labels) -> str:
+    """`**Label**: value` with `value` already Markdown."""
+    return f"**{label}**{lab['colon']}{value}" if value else ""
 
 
-def _md_summary(card: Card, lab: Labels, heading: str) -> list[str]:
+def _md_link(label: str, url: str) -> str:
+    for char, code in _URL_UNSAFE.items():
+        url = url.replace(char, code)
+    return f"[{escape_markdown(label)}]({url})"
+
+
+def _md_facts(parts: CardParts) -> str:
+    facts = (_md_label(label, escape_markdown(value), parts.labels) for label, value in parts.facts)
+    return " · ".join(facts)
+
+
+def _md_links(parts: CardParts) -> str:
+    links = [_md_link(label, url) for label, url in parts.links]
+    links.append(_md_label(parts.labels["venue"], escape_markdown(parts.venue), parts.labels))
+    return " · ".join(link for link in links if link)
+
+
+def _md_summary(parts: CardParts, heading: str) -> list[str]:
     """The TL;DR under `heading` and the takeaways as bullets."""
-    blocks = []
-    if tldr := _filled(card.summary.tldr):
-        blocks.append(f"**{lab[heading]}**\n{escape_markdown(tldr)}")
-    if takeaways := _takeaways(card.summary):
-        bullets = "\n".join(f"- {escape_markdown(text)}" for text in takeaways)
-        blocks.append(f"**{lab['takeaways']}**\n{bullets}")
-    return blocks
+    lab = parts.labels
+    bullets = "\n".join(f"- {escape_markdown(text)}" for text in parts.takeaways)
+    return [
+        f"**{lab[heading]}**\n{escape_markdown(parts.tldr)}" if parts.tldr else "",
+        f"**{lab['takeaways']}**\n{bullets}" if bullets else "",
+    ]
 
 
-def _md_source(card: Card, lab: Labels) -> str:
-    return f"*{escape_markdown(_source_line(card.summary, lab))}*"
+def _md_end(parts: CardParts) -> list[str]:
+    """Why the card was sent, and what wrote the summary."""
+    return [
+        f"*{escape_markdown(parts.why)}*" if parts.why else "",
+        f"*{escape_markdown(parts.source)}*",
+    ]
 
 
-def _md_details(summary: Summary, lab: Labels) -> list[str]:
+def _md_details(parts: CardParts) -> list[str]:
     """The detail parts as Markdown blocks (empty when the summary has none)."""
+    lab = parts.labels
     blocks = []
-    for section in _details(summary, lab):
+    for section in parts.details:
         if section.text:
-            blocks.append(
-                _labelled(section.label, escape_markdown(section.text), lab, markdown=True)
-            )
+            blocks.append(_md_label(section.label, escape_markdown(section.text), lab))
             continue
         items = "\n".join(
-            f"- {_labelled(label, escape_markdown(text), lab, markdown=True)}"
-            for label, text in section.items
+            f"- {_md_label(label, escape_markdown(text), lab)}" for label, text in section.items
         )
         blocks.append(f"**{section.label}**\n\n{items}")
     return blocks
 
 
-def _md_figure_caption(card: Card, lab: Labels) -> str:
-    if card.figure is None:
-        return ""
-    return f"*{escape_markdown(_figure_caption(card.figure, lab))}*"
+def _md_caption(parts: CardParts) -> str:
+    return f"*{escape_markdown(parts.figure_caption)}*" if parts.figure_caption else ""
+
+
+def card_markdown(card: Card) -> str:
+    """The card as Markdown: linked title, metadata, TL;DR, takeaways, caption, details."""
+    parts = card_parts(card)
+    lab = parts.labels
+    blocks = [
+        f"## {_md_link(parts.title, parts.url)}",
+        _md_label(lab["authors"], escape_markdown(parts.authors), lab),
+        _md_facts(parts),
+        _md_links(parts),
+        *_md_summary(parts, "tldr"),
+        _md_caption(parts),
+    ]
+    if details := _md_details(parts):
+        blocks += [f"### {escape_markdown(lab['details'])}", *details]
+    blocks += _md_end(parts)
+    return _joined(blocks) + "\n"
 
 
 def _html_details(summary_label: str, blocks: list[str]) -> str:
     """A collapsed `<details>` block whose body is still Markdown (blank lines around it)."""
-    body = "\n\n".join(block for block in blocks if block)
+    body = _joined(blocks)
     if not body:
         return ""
     return f"<details>\n  <summary>{html.escape(summary_label)}</summary>\n\n{body}\n\n</details>"
 
 
-def _md_figures(card: Card, lab: Labels, link: str) -> str:
+def _md_figures(parts: CardParts, link: str) -> str:
     """The seeds' screenshot block: the key figure image and its caption."""
     if not link:
         return ""
-    alt = _figure_caption(card.figure, lab) if card.figure else lab["figure"]
+    lab = parts.labels
+    alt = parts.figure_caption or lab["figure"]
     image = f'<img src="{html.escape(link)}" alt="{html.escape(alt)}" align="middle">'
-    return _html_details(lab["figures_heading"], [image, _md_figure_caption(card, lab)])
+    return _html_details(lab["figures_heading"], [image, _md_caption(parts)])
 
 
-def card_markdown(card: Card) -> str:
-    """The card as Markdown: linked title, metadata, TL;DR, takeaways, caption, details."""
-    lab = labels(card.language)
-    blocks = [
-        f"## {_md_link(card.paper.title, card.paper.abs_url)}",
-        _labelled(lab["authors"], _shown_authors(card, lab, escape_markdown), lab, markdown=True),
-        _meta_line(card, lab, markdown=True),
-        _md_links_line(card, lab),
-        *_md_summary(card, lab, "tldr"),
-        _md_figure_caption(card, lab),
-    ]
-    if details := _md_details(card.summary, lab):
-        blocks += [f"### {escape_markdown(lab['details'])}", *details]
-    blocks.append(_md_source(card, lab))
-    return "\n\n".join(block for block in blocks if block) + "\n"
-
-
-def _paper_section(card: Card, lab: Labels, figure_link: str) -> str:
+def _paper_section(parts: CardParts, figure_link: str) -> str:
     """One paper of a digest or blog post, shaped like the seeds' sections."""
-    paper = card.paper
-    authors = _authors(paper.authors, False, lab, escape_markdown)
+    lab = parts.labels
     blocks = [
-        f"## {escape_markdown(paper.title)}",
-        f"**{lab['authors']}{lab['colon']}{authors}**",
-        _meta_line(card, lab, markdown=True),
-        escape_markdown(paper.abstract),
-        _md_links_line(card, lab),
-        *_md_summary(card, lab, "summary"),
-        _md_source(card, lab),
-        _html_details(lab["details"], _md_details(card.summary, lab)),
-        _md_figures(card, lab, figure_link),
+        f"## {escape_markdown(parts.title)}",
+        f"**{lab['authors']}{lab['colon']}{escape_markdown(parts.all_authors)}**",
+        _md_facts(parts),
+        escape_markdown(parts.abstract),
+        _md_links(parts),
+        *_md_summary(parts, "summary"),
+        *_md_end(parts),
+        _html_details(lab["details"], _md_details(parts)),
+        _md_figures(parts, figure_link),
     ]
-    return "\n\n".join(block for block in blocks if block)
+    return _joined(blocks)
 
 
-def _digest_body(digest: Digest, lab: Labels, figure_links: dict[str, str] | None) -> list[str]:
-    links = figure_links or {}
-    if not digest.cards:
-        return [lab["digest_empty"]]
-    return [_paper_section(card, lab, links.get(card.paper.id, "")) for card in digest.cards]
+def _digest_body(parts: DigestParts, figure_links: dict[str, str]) -> list[str]:
+    if not parts.cards:
+        return [parts.labels["digest_empty"]]
+    return [_paper_section(card, figure_links.get(card.paper.id, "")) for card in parts.cards]
 
 
-def _topics_text(digest: Digest, lab: Labels) -> str:
-    return (
-        ", ".join(_plain(topic) for topic in digest.topics if topic.strip()) or lab["digest_title"]
-    )
-
-
-def _disclaimer(digest: Digest, lab: Labels) -> str:
-    """The blog's warning, naming truthfully what wrote the summaries."""
-    if not digest.cards:
-        return ""
-    models = sorted(
-        {_plain(c.summary.model) for c in digest.cards if c.summary.source != "extractive"}
-    )
-    sources = []
-    if models:
-        named = [name for name in models if name]
-        if named:
-            sources.append(lab["blog_source_llm_named"].format(model=", ".join(named)))
-        else:
-            sources.append(lab["blog_source_llm"])
-    if any(card.summary.source == "extractive" for card in digest.cards):
-        sources.append(lab["blog_source_extractive"])
-    source = lab["and"].join(sources)
-    return "> " + escape_markdown(lab["blog_disclaimer"].format(source=source))
-
-
-def _counted(digest: Digest, lab: Labels) -> str:
-    count = len(digest.cards)
-    return lab["digest_count_one"] if count == 1 else lab["digest_count"].format(count=count)
-
-
-def digest_text(digest: Digest) -> str:
-    """The digest as plain text for a terminal: a header, then each card."""
-    lab = labels(digest.language)
-    topics = _labelled(lab["digest_topics"], _topics_text(digest, lab), lab, markdown=False)
-    header = f"{lab['digest_title']} · {digest.day.isoformat()}\n{_counted(digest, lab)} · {topics}"
-    cards = [card_text(card) for card in digest.cards] or [lab["digest_empty"]]
-    return f"\n{'─' * 40}\n\n".join([header, *cards])
+def _md_disclaimer(parts: DigestParts) -> str:
+    return f"> {escape_markdown(parts.disclaimer)}" if parts.disclaimer else ""
 
 
 def digest_markdown(digest: Digest, figure_links: dict[str, str] | None = None) -> str:
@@ -451,35 +209,33 @@ def digest_markdown(digest: Digest, figure_links: dict[str, str] | None = None) 
 
     `figure_links` maps a paper id to the (relative) path of its key figure image.
     """
-    lab = labels(digest.language)
-    topics = _labelled(
-        lab["digest_topics"], escape_markdown(_topics_text(digest, lab)), lab, markdown=True
-    )
+    parts = digest_parts(digest)
+    lab = parts.labels
+    topics = _md_label(lab["digest_topics"], escape_markdown(parts.topics), lab)
     blocks = [
-        f"# {escape_markdown(lab['digest_title'])} · {digest.day.isoformat()}",
-        f"{_counted(digest, lab)} · {topics}",
-        _disclaimer(digest, lab),
-        *_digest_body(digest, lab, figure_links),
+        f"# {escape_markdown(parts.title)} · {parts.day}",
+        f"{parts.count} · {topics}",
+        _md_disclaimer(parts),
+        *_digest_body(parts, figure_links or {}),
     ]
-    return "\n\n".join(block for block in blocks if block) + "\n"
+    return _joined(blocks) + "\n"
 
 
 # ---------------------------------------------------------------- hexo
 
 
-def _front_matter(digest: Digest, lab: Labels, now: datetime, cover: str) -> str:
+def _front_matter(parts: DigestParts, now: datetime, cover: str) -> str:
     """YAML front matter with the seeds' keys in the seeds' order."""
-    topics = _topics_text(digest, lab)
-    description = lab["blog_description"].format(topics=topics, date=digest.day.isoformat())
+    description = parts.labels["blog_description"].format(topics=parts.topics, date=parts.day)
     fields: list[tuple[str, str | bool | list[str] | datetime | None]] = [
-        ("title", topics),
+        ("title", parts.topics),
         ("date", now),
         ("author", BLOG_AUTHOR),
         ("cover", cover or None),
         ("categories", BLOG_CATEGORY),
-        ("tags", [_plain(topic) for topic in digest.topics if topic.strip()]),
+        ("tags", list(parts.tags)),
         ("description", description),
-        ("keywords", topics),
+        ("keywords", parts.topics),
         ("toc", None),
         ("toc_number", False),
         ("toc_style_simple", True),
@@ -519,16 +275,17 @@ def digest_hexo(
     `figure_links` maps a paper id to the (relative) path of its key figure
     image; `now` is the post's date (the current time when not given).
     """
-    lab = labels(digest.language)
+    parts = digest_parts(digest)
     links = figure_links or {}
-    cover = next((links[c.paper.id] for c in digest.cards if links.get(c.paper.id)), "")
+    cover = next((links[c.paper.id] for c in parts.cards if links.get(c.paper.id)), "")
+    update = parts.labels["digest_update"].format(date=parts.day)
     blocks = [
-        _front_matter(digest, lab, now or datetime.now(), cover),
-        _disclaimer(digest, lab),
-        f"# {escape_markdown(lab['digest_update'].format(date=digest.day.isoformat()))}",
-        *_digest_body(digest, lab, links),
+        _front_matter(parts, now or datetime.now(), cover),
+        _md_disclaimer(parts),
+        f"# {escape_markdown(update)}",
+        *_digest_body(parts, links),
     ]
-    return "\n\n".join(block for block in blocks if block) + "\n"
+    return _joined(blocks) + "\n"
 
 
 # ---------------------------------------------------------------- json
@@ -536,9 +293,12 @@ def digest_hexo(
 
 def card_json(card: Card) -> dict[str, Any]:
     """The card as a JSON-serializable dict: arXiv metadata, the summary, the figure."""
-    paper = card.paper
-    links = {"abs": paper.abs_url, "pdf": card.pdf_url, **paper.links}
-    figure = card.figure
+    return _card_json(card_parts(card))
+
+
+def _card_json(parts: CardParts) -> dict[str, Any]:
+    paper, figure = parts.paper, parts.figure
+    links = {"abs": parts.url, "pdf": parts.pdf_url, **paper.links}
     return {
         "paper": {
             "id": paper.id,
@@ -556,22 +316,24 @@ def card_json(card: Card) -> dict[str, Any]:
             "links": {key: url for key, url in links.items() if url},
             "venue": paper.venue,
         },
-        "summary": card.summary.model_dump(),
+        "summary": parts.summary.model_dump(),
         "figure": (
             {"number": figure.number, "page": figure.page, "caption": figure.caption}
             if figure is not None
             else None
         ),
-        "language": card.language,
+        "why": parts.why,
+        "language": parts.language,
     }
 
 
 def digest_json(digest: Digest) -> dict[str, Any]:
     """The digest as a JSON-serializable dict: day, topics, language and the cards."""
+    parts = digest_parts(digest)
     return {
-        "day": digest.day.isoformat(),
-        "topics": list(digest.topics),
-        "language": digest.language,
-        "count": len(digest.cards),
-        "cards": [card_json(card) for card in digest.cards],
+        "day": parts.day,
+        "topics": list(parts.tags),
+        "language": parts.language,
+        "count": len(parts.cards),
+        "cards": [_card_json(card) for card in parts.cards],
     }

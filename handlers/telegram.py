@@ -294,7 +294,7 @@ class TelegramAdapter:
         keyboard_on_photo = not messages.texts
         if messages.photo is not None:
             figure = messages.photo
-            name = f"{card.paper.id.replace('/', '_')}-fig{figure.number}.{figure.extension}"
+            name = figure.filename(card.paper)
             await self._send(
                 chat_id,
                 "sendPhoto",

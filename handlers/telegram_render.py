@@ -7,8 +7,8 @@ Telegram counts them: visible characters after entity parsing, in UTF-16 code
 units. Long texts are split at paragraph boundaries, then at line breaks, then
 at spaces.
 
-The structure (which parts, in which order, with which labels) comes from
-`handlers.render`, shared with the text and Markdown renderers.
+What a card says comes from its `CardParts` (`handlers.card_model`), shared with every
+other renderer; this module only formats it.
 """
 
 from __future__ import annotations
@@ -21,24 +21,9 @@ from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.i18n import labels
 from bot.models import Card, Digest, Figure
-from handlers.render import (
-    Labels,
-    _counted,
-    _details,
-    _figure_caption,
-    _filled,
-    _link_urls,
-    _meta_line,
-    _plain,
-    _shown_authors,
-    _source_line,
-    _takeaways,
-    _topics_text,
-    _venue,
-    card_text,
-)
+from handlers.card_model import CardParts, DigestParts, card_parts, digest_parts
+from handlers.render import card_text
 
 # ---------------------------------------------------------------- Telegram's limits
 
@@ -104,14 +89,14 @@ def parse_button(data: str | None) -> Button | None:
     return Button(match["kind"], match["id"], match["language"])
 
 
-def card_keyboard(card: Card) -> InlineKeyboardMarkup:
+def _keyboard(parts: CardParts) -> InlineKeyboardMarkup:
     """The buttons under a card: "Details" (when the summary has any) and the PDF link."""
-    lab = labels(card.language)
+    lab = parts.labels
     row = []
-    if _details(card.summary, lab):
-        data = button_data(DETAILS, card.paper.id, card.language)
+    if parts.details:
+        data = button_data(DETAILS, parts.paper.id, parts.language)
         row.append(InlineKeyboardButton(lab["details"], callback_data=data))
-    row.append(InlineKeyboardButton(lab["pdf"], url=card.pdf_url))
+    row.append(InlineKeyboardButton(lab["pdf"], url=parts.pdf_url))
     return InlineKeyboardMarkup([row])
 
 
@@ -228,41 +213,43 @@ def _link(label: str, url: str) -> str:
     return f'<a href="{html.escape(url, quote=True)}">{_e(label)}</a>'
 
 
-def _bold_label(label: str, value: str, lab: Labels) -> str:
+def _label(label: str, value: str, parts: CardParts) -> str:
+    """`Label: value` as escaped text ("" without a value)."""
+    return _e(f"{label}{parts.labels['colon']}{value}") if value else ""
+
+
+def _bold_label(label: str, value: str, parts: CardParts) -> str:
     """`<b>Label</b>: value` with `value` already HTML."""
-    return f"<b>{_e(label)}</b>{_e(lab['colon'])}{value}"
+    return f"<b>{_e(label)}</b>{_e(parts.labels['colon'])}{value}"
 
 
-def _head(card: Card, lab: Labels) -> str:
-    paper = card.paper
-    shown = {card.pdf_url, paper.abs_url}
-    links = [_link(label, url) for label, url in _link_urls(card, lab) if url not in shown]
+def _head(parts: CardParts) -> str:
+    shown = {parts.pdf_url, parts.url}  # the PDF is a button, the title links the abstract
     lines = [
-        f"<b>{_link(' '.join(paper.title.split()), paper.abs_url)}</b>",
-        _e(f"{lab['authors']}{lab['colon']}{_shown_authors(card, lab, _plain)}"),
-        _e(_meta_line(card, lab, markdown=False)),
-        _e(_venue(card, lab, markdown=False)),
-        " · ".join(links),
+        f"<b>{_link(parts.title, parts.url)}</b>",
+        _label(parts.labels["authors"], parts.authors, parts),
+        " · ".join(_label(label, value, parts) for label, value in parts.facts),
+        _label(parts.labels["venue"], parts.venue, parts),
+        " · ".join(_link(label, url) for label, url in parts.links if url not in shown),
     ]
     return "\n".join(line for line in lines if line)
 
 
-def _summary_blocks(card: Card, lab: Labels) -> list[str]:
-    blocks = []
-    if tldr := _filled(card.summary.tldr):
-        blocks.append(_bold_label(lab["tldr"], _e(tldr), lab))
-    if takeaways := _takeaways(card.summary):
-        bullets = "\n".join(f"• {_e(text)}" for text in takeaways)
+def _summary_blocks(parts: CardParts) -> list[str]:
+    lab = parts.labels
+    blocks = [_head(parts)]
+    if parts.tldr:
+        blocks.append(_bold_label(lab["tldr"], _e(parts.tldr), parts))
+    if parts.takeaways:
+        bullets = "\n".join(f"• {_e(text)}" for text in parts.takeaways)
         blocks.append(f"<b>{_e(lab['takeaways'])}</b>\n{bullets}")
     return blocks
 
 
-def _source(card: Card, lab: Labels) -> str:
-    return f"<i>{_e(_source_line(card.summary, lab))}</i>"
-
-
-def _figure_line(figure: Figure, lab: Labels) -> str:
-    return f"<i>{_e(_figure_caption(figure, lab))}</i>"
+def _end(parts: CardParts) -> list[str]:
+    """Why the card was sent, and what wrote the summary."""
+    why = [f"<i>{_e(parts.why)}</i>"] if parts.why else []
+    return [*why, f"<i>{_e(parts.source)}</i>"]
 
 
 def photo_fits(figure: Figure) -> bool:
@@ -293,18 +280,18 @@ class CardMessages:
 def card_messages(card: Card) -> CardMessages:
     """The card as a photo with the whole card as caption when it fits in a caption,
     otherwise a photo with the figure's caption followed by the card as text."""
-    lab = labels(card.language)
-    blocks = [_head(card, lab), *_summary_blocks(card, lab)]
-    keyboard = card_keyboard(card)
-    figure = card.figure if card.figure is not None and photo_fits(card.figure) else None
+    parts = card_parts(card)
+    blocks = _summary_blocks(parts)
+    keyboard = _keyboard(parts)
+    text = "\n\n".join([*blocks, *_end(parts)])
+    figure = parts.figure if parts.figure is not None and photo_fits(parts.figure) else None
     if figure is None:
-        text = "\n\n".join([*blocks, _source(card, lab)])
         return CardMessages(None, "", split_html(text), keyboard)
-    caption = "\n\n".join([*blocks, _figure_line(figure, lab), _source(card, lab)])
+    figure_line = f"<i>{_e(parts.figure_caption)}</i>"
+    caption = "\n\n".join([*blocks, figure_line, *_end(parts)])
     if visible_length(caption) <= CAPTION_LIMIT:
         return CardMessages(figure, caption, [], keyboard)
-    short = f"<i>{_e(_truncate(_figure_caption(figure, lab), CAPTION_LIMIT))}</i>"
-    text = "\n\n".join([*blocks, _source(card, lab)])
+    short = f"<i>{_e(_truncate(parts.figure_caption, CAPTION_LIMIT))}</i>"
     return CardMessages(figure, short, split_html(text), keyboard)
 
 
@@ -316,18 +303,17 @@ def plain_card(card: Card) -> list[str]:
 def details_messages(card: Card) -> list[str]:
     """The structured summary behind "Details": background, prior work, method, results,
     conclusion and keywords."""
-    lab = labels(card.language)
-    title = " ".join(card.paper.title.split())
-    blocks = [f"<b>{_e(lab['details'])}</b> · {_link(title, card.paper.abs_url)}"]
-    for section in _details(card.summary, lab):
+    parts = card_parts(card)
+    blocks = [f"<b>{_e(parts.labels['details'])}</b> · {_link(parts.title, parts.url)}"]
+    for section in parts.details:
         if section.text:
-            blocks.append(_bold_label(section.label, _e(section.text), lab))
+            blocks.append(_bold_label(section.label, _e(section.text), parts))
         else:
             items = "\n".join(
-                f"• {_bold_label(label, _e(text), lab)}" for label, text in section.items
+                f"• {_bold_label(label, _e(text), parts)}" for label, text in section.items
             )
             blocks.append(f"<b>{_e(section.label)}</b>\n{items}")
-    blocks.append(_source(card, lab))
+    blocks.append(f"<i>{_e(parts.source)}</i>")
     return split_html("\n\n".join(blocks))
 
 
@@ -336,22 +322,27 @@ def details_messages(card: Card) -> list[str]:
 
 def digest_header(digest: Digest) -> str:
     """Title with the date, then the count and the topics."""
-    lab = labels(digest.language)
-    title = f"{lab['digest_title']} · {digest.day.isoformat()}"
-    topics = f"{lab['digest_topics']}{lab['colon']}{_topics_text(digest, lab)}"
-    return f"<b>{_e(title)}</b>\n{_e(_counted(digest, lab))} · {_e(topics)}"
+    return _header(digest_parts(digest))
+
+
+def _header(parts: DigestParts) -> str:
+    lab = parts.labels
+    topics = f"{lab['digest_topics']}{lab['colon']}{parts.topics}"
+    return f"<b>{_e(f'{parts.title} · {parts.day}')}</b>\n{_e(parts.count)} · {_e(topics)}"
 
 
 def digest_list(digest: Digest) -> list[tuple[str, InlineKeyboardMarkup | None]]:
     """A digest as a compact numbered list (title, authors, TL;DR per paper) in as few
     messages as fit, each with a numbered button per paper of it that brings its card."""
-    lab = labels(digest.language)
-    header = f"{digest_header(digest)}\n{_e(lab['digest_tap'])}"
-    if not digest.cards:
-        return [(f"{digest_header(digest)}\n{_e(lab['digest_empty'])}", None)]
-    groups: list[tuple[list[str], list[InlineKeyboardButton]]] = [([header], [])]
-    for number, card in enumerate(digest.cards, start=1):
-        entry = _list_entry(number, card, lab)
+    parts = digest_parts(digest)
+    lab = parts.labels
+    if not parts.cards:
+        return [(f"{_header(parts)}\n{_e(lab['digest_empty'])}", None)]
+    groups: list[tuple[list[str], list[InlineKeyboardButton]]] = [
+        ([f"{_header(parts)}\n{_e(lab['digest_tap'])}"], [])
+    ]
+    for number, card in enumerate(parts.cards, start=1):
+        entry = _list_entry(number, card)
         blocks, buttons = groups[-1]
         if (
             len(buttons) == LIST_ITEMS_PER_MESSAGE
@@ -372,12 +363,8 @@ def _rows(buttons: list[InlineKeyboardButton], width: int) -> list[list[InlineKe
     return [buttons[i : i + width] for i in range(0, len(buttons), width)]
 
 
-def _list_entry(number: int, card: Card, lab: Labels) -> str:
-    title = " ".join(card.paper.title.split())
-    lines = [
-        f"<b>{number}.</b> {_link(title, card.paper.abs_url)}",
-        _e(_shown_authors(card, lab, _plain)),
-    ]
-    if tldr := _filled(card.summary.tldr):
-        lines.append(f"<i>{_e(_truncate(tldr, LIST_TLDR_LIMIT))}</i>")
+def _list_entry(number: int, parts: CardParts) -> str:
+    lines = [f"<b>{number}.</b> {_link(parts.title, parts.url)}", _e(parts.authors)]
+    if parts.tldr:
+        lines.append(f"<i>{_e(_truncate(parts.tldr, LIST_TLDR_LIMIT))}</i>")
     return "\n".join(lines)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +16,35 @@ from tests.conftest import spawn_cli
 from tests.fake_arxiv import FakeArxiv, Scripted, make_paper
 from tests.fake_llm import GEMINI_KEY, FakeGemini
 from tests.pdf_samples import fixture_bytes
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def on_a_terminal(args: list[str], env: dict[str, str], cwd: Path) -> str:
+    """What `paperbot ARGS` shows on a terminal (stderr on a pseudo-terminal, 100 columns),
+    ANSI control sequences removed."""
+    screen, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=terminal,
+        env={**env, "COLUMNS": "100", "TERM": "xterm"},
+        cwd=cwd,
+    )
+    os.close(terminal)
+    shown = bytearray()
+    while True:
+        try:
+            chunk = os.read(screen, 4096)  # until the process closes the terminal
+        except OSError:
+            break
+        if not chunk:
+            break
+        shown += chunk
+    assert process.wait(timeout=60) == 0
+    os.close(screen)
+    return ANSI.sub("", shown.decode())
+
 
 ASTRO = "arxiv_api/id_list_astro-ph_0601001_oldstyle_id_affiliation_journalref_2026.xml"
 
@@ -72,6 +105,31 @@ def test_bad_configuration_exits_2(run_cli) -> None:
     assert result.stderr.strip() == (
         "paperbot: PAPERBOT_ARXIV_DELAY='abc' is not a number of seconds"
     )
+
+
+def test_a_bad_poll_interval_stops_only_the_commands_that_poll(
+    run_cli, fake_arxiv: FakeArxiv, tmp_path: Path
+) -> None:
+    fake_arxiv.papers = [make_paper(1, title="Talking heads")]
+    bad = {"PAPERBOT_POLL_INTERVAL": "5"}
+    one_off = [
+        ["summarize", "2511.00001"],
+        ["digest", "cs.CV"],
+        ["shell"],
+        ["stats"],
+        ["backup", str(tmp_path / "copy.db")],
+    ]
+    for args in one_off:
+        result = run_cli(*args, extra_env=bad)
+        assert result.returncode == 0, (args, result.stderr)
+        assert "POLL_INTERVAL" not in result.stderr
+    assert "Talking heads" in run_cli("summarize", "2511.00001", extra_env=bad).stdout
+    told = run_cli("health", "--max-age", "3600", extra_env=bad)
+    assert told.stderr == "paperbot: unhealthy: no poll has succeeded yet\n"
+    for args in (["poll", "--once"], ["poll"], ["run"], ["health"]):
+        result = run_cli(*args, extra_env=bad)
+        assert result.returncode == 2, args
+        assert result.stderr == "paperbot: PAPERBOT_POLL_INTERVAL='5' must be at least 60 seconds\n"
 
 
 def test_arxiv_down_exits_1_with_reason(run_cli, fake_arxiv: FakeArxiv) -> None:
@@ -216,6 +274,39 @@ def test_a_model_error_degrades_to_extractive_and_never_shows_the_key(
     assert GEMINI_KEY not in result.stderr + result.stdout
     stats = dict(line.split(None, 1) for line in run_cli("stats").stdout.splitlines())
     assert (stats["summaries_fallback"], stats["summaries_to_upgrade"]) == ("1", "1")
+
+
+def test_one_off_commands_log_warnings_only_unless_told(
+    run_cli, fake_arxiv: FakeArxiv, fake_gemini: FakeGemini
+) -> None:
+    fake_arxiv.papers = [make_paper(1), make_paper(2)]
+    quiet = run_cli("summarize", "2511.00001", "--figures", "figs", extra_env=fake_gemini.env)
+    assert quiet.returncode == 0, quiet.stderr
+    (line,) = quiet.stderr.splitlines()
+    assert " WARNING bot.figures.source: no figures for 2511.00001v1: no PDF (HTTP 404)" in line
+    told = {**fake_gemini.env, "PAPERBOT_LOG_LEVEL": "info"}
+    result = run_cli("summarize", "2511.00002", extra_env=told)
+    assert "INFO bot.summarize.llm: summary of 2511.00002v1 (en): passed" in result.stderr
+
+
+def test_digest_shows_its_stages_on_a_terminal_with_logs_above(
+    cli_env: dict[str, str], fake_arxiv: FakeArxiv, tmp_path: Path
+) -> None:
+    fake_arxiv.papers = [make_paper(i, title=f"Paper {i}") for i in range(1, 4)]
+    out = tmp_path / "digest.md"
+    screen = on_a_terminal(["digest", "cs.CV", "--out", str(out)], cli_env, tmp_path)
+    assert out.read_text().count("\n## ") == 3
+    for stage in ("✓ searching arXiv", "✓ 3 papers found", "summaries and figures", "2/3"):
+        assert stage in screen
+    assert "WARNING  bot.figures.source: no figures for 2511.00003v1" in screen
+    assert "INFO" not in screen
+
+
+def test_no_progress_when_piped(run_cli, fake_arxiv: FakeArxiv) -> None:
+    fake_arxiv.papers = [make_paper(1)]
+    result = run_cli("digest", "cs.CV", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert "papers found" not in result.stderr and "\x1b" not in result.stderr
 
 
 def test_run_without_a_platform_is_a_usage_error(run_cli) -> None:

@@ -24,7 +24,6 @@ def test_defaults_follow_spec() -> None:
     [
         ("PAPERBOT_ARXIV_DELAY", "abc", "PAPERBOT_ARXIV_DELAY='abc' is not a number of seconds"),
         ("PAPERBOT_ARXIV_DELAY", "-1", "between 0 and 86400"),
-        ("PAPERBOT_POLL_INTERVAL", "5", "at least 60"),
         ("PAPERBOT_LLM", "claude", "must be one of: auto, gemini, openai, none"),
         ("PAPERBOT_ARXIV_API_URL", "ftp://x", "not an http(s) URL"),
         ("PAPERBOT_LANGUAGE", "12", "PAPERBOT_LANGUAGE='12'"),
@@ -36,6 +35,17 @@ def test_bad_values_give_one_line(name: str, value: str, message: str) -> None:
         Settings.from_env({name: value}, None)
     assert message in str(info.value)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [("5", "PAPERBOT_POLL_INTERVAL='5' must be at least 60"), ("often", "not a number")],
+)
+def test_poll_interval_is_checked_when_read(value: str, message: str) -> None:
+    settings = Settings.from_env({"PAPERBOT_POLL_INTERVAL": value}, None)
+    with pytest.raises(ConfigError, match=message):
+        settings.poll_interval  # noqa: B018 (reading it is the check)
+    assert Settings.from_env({"PAPERBOT_POLL_INTERVAL": "90"}, None).poll_interval == 90
 
 
 def test_env_file_read_and_environment_wins(tmp_path: Path) -> None:

@@ -178,8 +178,8 @@ async def test_summarize_card_and_details_button(server: Server, fake_arxiv: Fak
     (embed,) = card.embeds
     assert embed.title == r"Splatting \*everything\*"
     assert embed.url == "https://arxiv.org/abs/2511.00409"
-    assert embed.image.url == "attachment://2511.00409v1-fig1.png"
-    assert [a.filename for a in card.attachments] == ["2511.00409v1-fig1.png"]
+    assert embed.image.url == "attachment://2511.00409-fig1.png"
+    assert [a.filename for a in card.attachments] == ["2511.00409-fig1.png"]
     assert embed.footer.text.startswith("Summary source: sentences extracted")
 
     details = await server.member.click(card.message, label="Details")

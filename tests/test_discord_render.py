@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from bot.models import Card, Digest, Figure, Paper, Summary
+from bot.summarize.clean import clean
 from handlers.discord_render import (
     BUTTONS_PER_MESSAGE,
     CONTENT_CHARS,
@@ -28,7 +29,7 @@ from handlers.discord_render import (
     embed_size,
     text_messages,
 )
-from handlers.render import escape_markdown
+from handlers.escape import escape_discord, escape_markdown
 
 TRICKY = r"*Fast* __bold__ [x](y) ||spoiler|| <@123> <#9> <:e:1> ~~gone~~ `code` a\*b"
 _ESCAPE = re.compile(r"\\([^0-9A-Za-z\s])")  # Discord's rule: a backslash escapes punctuation
@@ -66,7 +67,7 @@ def summary(**changes: object) -> Summary:
         "model": "gemini-2.5-flash",
         "source": "fulltext",
     }
-    return Summary(**{**fields, **changes})  # type: ignore[arg-type]
+    return clean(Summary(**{**fields, **changes}))  # type: ignore[arg-type]
 
 
 def figure(size: int = 2048) -> Figure:
@@ -125,7 +126,7 @@ def assert_within_limits(message: Message) -> None:
     [TRICKY, "# heading", "-# subtext", "> quote", "- bullet", "1. list", "@everyone hi", "a|b"],
 )
 def test_discord_escaping_shows_text_literally(text: str) -> None:
-    escaped = escape_markdown(text, discord=True)
+    escaped = escape_discord(text)
     assert shown(escaped) == text
     assert unescaped_specials(escaped) == []
     assert not re.match(r"[#>\-]|\d+\.", escaped)
@@ -133,7 +134,7 @@ def test_discord_escaping_shows_text_literally(text: str) -> None:
 
 def test_discord_escaping_leaves_plain_text_and_hexo_braces_alone() -> None:
     plain = "Splatting 3D scenes: 3 < 4 & {x} at 100 fps"
-    assert escape_markdown(plain, discord=True) == plain
+    assert escape_discord(plain) == plain
     assert escape_markdown("{{ x }}") == "&#123;{ x }}"
 
 
@@ -161,10 +162,10 @@ def test_card_embed_shows_the_paper() -> None:
 def test_card_figure_is_attached_and_shown_or_left_out() -> None:
     message = card_message(card())
     (upload,) = message.files
-    assert upload.filename == "2404.00409v2-fig1.png"
+    assert upload.filename == "2404.00409-fig1.png"
     assert upload.data == figure().image and upload.content_type == "image/png"
     assert upload.description == "Figure 1: Overview of the *pipeline*."
-    assert message.embeds[0]["image"] == {"url": "attachment://2404.00409v2-fig1.png"}
+    assert message.embeds[0]["image"] == {"url": "attachment://2404.00409-fig1.png"}
 
     without = card_message(card(with_figure=False))
     assert without.files == () and "image" not in without.embeds[0]
@@ -177,7 +178,7 @@ def test_card_figure_is_attached_and_shown_or_left_out() -> None:
 
 def test_old_style_ids_make_safe_file_names() -> None:
     message = card_message(card(id="hep-th/9901001"))
-    assert message.files[0].filename == "hep-th_9901001v2-fig1.png"
+    assert message.files[0].filename == "hep-th_9901001-fig1.png"
 
 
 def test_overlong_parts_are_cut_to_discord_limits() -> None:

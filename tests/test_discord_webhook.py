@@ -95,13 +95,13 @@ async def test_card_with_figure_is_posted_as_multipart(
     await webhooks.send_card(chat, card())
     (post,) = fake_discord.posts("11")
     (upload,) = post.files
-    assert (upload.field, upload.filename) == ("files[0]", "2404.00409v2-fig1.png")
+    assert (upload.field, upload.filename) == ("files[0]", "2404.00409-fig1.png")
     assert upload.content_type == "image/png" and upload.data == card().figure.image
     assert post.payload["attachments"] == [
-        {"id": 0, "filename": "2404.00409v2-fig1.png", "description": upload_description()}
+        {"id": 0, "filename": "2404.00409-fig1.png", "description": upload_description()}
     ]
     (embed,) = post.payload["embeds"]
-    assert embed["image"] == {"url": "attachment://2404.00409v2-fig1.png"}
+    assert embed["image"] == {"url": "attachment://2404.00409-fig1.png"}
     assert embed["url"] == "https://arxiv.org/abs/2404.00409"
     assert post.payload["allowed_mentions"] == {"parse": []}
     assert "components" not in post.payload

@@ -35,7 +35,7 @@ def failures(language: str = "en", **fields: object) -> list[str]:
     return [f.label for f in check(SummaryDraft(**draft(**fields)), EVIDENCE, language)]
 
 
-def test_a_faithful_draft_passes() -> None:
+def test_a_faithful_englishpasses() -> None:
     assert failures() == []
     # numbers from the abstract, the comment and the full text; number words; "1,000"
     assert failures(results="It gains 3.2 points on 3 datasets of 1000 images (CVPR 2024).") == []
@@ -121,6 +121,37 @@ def test_language_is_checked_by_script() -> None:
     assert not written_in("本文提出了一种新的方法来解决这个问题。", "ja")  # no kana
     assert written_in("本論文では新しい手法を提案します。", "ja")
     assert written_in("anything at all, in any script", "klingon")  # unknown: not judged
+
+
+EIGHT_CHARACTERS = draft(
+    tldr="本文提出新的方法。",
+    takeaways=["现有方法难以解决", "新方法效果非常好", "实验结果令人满意"],
+    background="现有方法都很困难",
+    method="提出一种新的方法",
+    results="实验效果明显更好",
+)
+
+
+def test_cjk_characters_count_as_words() -> None:
+    english = failures("en", **EIGHT_CHARACTERS)
+    assert {"language:tldr", "language:takeaways[0]", "language:method"} <= set(english)
+    assert "language:summary" in english
+    assert failures("zh", **EIGHT_CHARACTERS) == []
+
+
+def test_the_language_of_the_summary_is_judged_as_a_whole() -> None:
+    short = draft(
+        tldr="A new method.",
+        takeaways=["Problem 1 is hard.", "A new method.", "It wins."],
+        background="Problem 1 is hard.",
+        method="A new method.",
+        results="It wins clearly.",
+    )
+    assert failures("zh", **short) == ["language:summary"]
+    assert failures("en", **short) == []
+    english = SummaryDraft(**short)
+    with pytest.raises(SummaryError, match="the summary is not written in Simplified Chinese"):
+        patch(english, check(english, EVIDENCE, "zh"), EVIDENCE, "zh")
 
 
 def test_numbers_are_normalized() -> None:

@@ -14,6 +14,8 @@ import pytest
 from bot.arxiv.parse import parse_api_response
 from bot.i18n import labels
 from bot.models import Card, Digest, Figure, Paper, Summary
+from bot.summarize.clean import clean
+from handlers.escape import escape_markdown, yaml_scalar
 from handlers.render import (
     card_json,
     card_markdown,
@@ -21,8 +23,6 @@ from handlers.render import (
     digest_hexo,
     digest_json,
     digest_markdown,
-    escape_markdown,
-    yaml_scalar,
 )
 
 markdown_it = pytest.importorskip("markdown_it")
@@ -80,9 +80,10 @@ def _sentences(text: str) -> list[str]:
 
 
 def _summary(paper: Paper, language: str = "en", **details: str) -> Summary:
-    """An extractive-style summary built by hand from the paper's abstract sentences."""
+    """An extractive-style summary built by hand from the paper's abstract sentences,
+    cleaned as the summary cache serves every summary."""
     sentences = _sentences(paper.abstract)
-    return Summary(
+    made = Summary(
         tldr=sentences[0],
         takeaways=sentences[1:4] or sentences[:1],
         language=language,
@@ -90,6 +91,7 @@ def _summary(paper: Paper, language: str = "en", **details: str) -> Summary:
         source="extractive",
         **details,
     )
+    return clean(made)
 
 
 def _card(paper: Paper, language: str = "en", figure: Figure | None = None, **details) -> Card:
@@ -457,7 +459,7 @@ def test_details_that_repeat_the_tldr_or_takeaways_are_left_out(papers: list[Pap
         model="extractive",
         source="extractive",
     )
-    card = Card(paper, summary, "en", "https://arxiv.org/pdf/x")
+    card = Card(paper, clean(summary), "en", "https://arxiv.org/pdf/x")
     for text in (card_text(card), card_markdown(card)):
         assert "Method" not in text
         assert "Results" in text and "Gains are large." in text

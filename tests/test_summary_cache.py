@@ -35,6 +35,7 @@ from tests.sim import FakeClock
 from tests.test_service import RecordingPlatform, follow
 
 MODEL = "gemini-2.5-flash"
+AT = "2026-11-16T08:00:00+00:00"
 
 
 @pytest.fixture
@@ -239,3 +240,27 @@ async def test_openai_compatible_backend_through_the_service(
     await summarizer.aclose()
     assert len(fake_openai.requests) == 1
     assert (await gather_stats(app.store))["summary_cache_hits"] == 1
+
+
+async def test_a_made_summary_is_cleaned_before_it_is_stored(
+    app: App, paper: Paper, fake_gemini: FakeGemini, store: Store
+) -> None:
+    fake_gemini.then(draft(method=draft()["tldr"]))  # passes grounding, repeats the TL;DR
+    summary = await app.summaries.summary(paper, "en")
+    assert summary.method == "" and summary.results == draft()["results"]
+    assert json.loads(stored(store)["checks"]) == {"draft": [], "final": []}
+    assert json.loads(stored(store)["data"]) == summary.model_dump()
+
+
+async def test_a_stored_summary_is_cleaned_when_it_is_read_back(
+    app: App, paper: Paper, fake_gemini: FakeGemini, store: Store
+) -> None:
+    made = await app.summaries.summary(paper, "en")
+    row = stored(store)
+    old = {**made.model_dump(), "limitations": "xxx", "takeaways": [*made.takeaways, "N/A"]}
+    run = {"prompt_version": row["prompt_version"], "retry_at": None}
+    store.repo.save_summary(paper.id, paper.version, "en", MODEL, made.source, old, AT, run=run)
+    again = await app.summaries.summary(paper, "en")
+    assert len(fake_gemini.requests) == 1
+    assert again == made and again.limitations == ""
+    assert "N/A" not in card_text(await app.papers.card(paper, "en"))

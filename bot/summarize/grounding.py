@@ -4,8 +4,9 @@ Each check names the field it found wrong, so a failing summary can be re-asked
 with the list of failures and, failing that, repaired part by part:
 
 - `placeholder`: template leftovers (`xxx`, `None`, `N/A`, `TODO`, `{title}`, `Paper_info`).
-- `language`: the field is not written in the requested language's script (a share of
-  its letters; languages whose script is not known here are not checked).
+- `language`: the field, or the summary as a whole (field `summary`), is not written in
+  the requested language's script (a share of its letters; languages whose script is not
+  known here are not checked).
 - `takeaways`: 3–5 of them.
 - `tldr`: one sentence, not empty, at most `TLDR_MAX` characters wide (a CJK character
   counts two).
@@ -27,6 +28,7 @@ from functools import cached_property
 
 from bot.i18n import language_name
 from bot.models import Paper, Summary
+from bot.summarize.clean import is_placeholder
 from bot.summarize.extractive import MAX_TAKEAWAYS, MIN_TAKEAWAYS, TLDR_MAX, split_sentences
 from bot.summarize.schema import SECTIONS, SummaryDraft
 
@@ -34,17 +36,14 @@ CHECKS = ("placeholder", "language", "takeaways", "tldr", "duplicate", "number",
 # Checks that judge one part on its own; a part failing one is dropped or replaced.
 PART_CHECKS = ("placeholder", "language", "number", "metadata")
 
-MIN_LETTERS = 12  # shorter parts are not language-checked
+MIN_WORDS = 4  # shorter text is not language-checked; a CJK character counts as a word
+MIN_LETTERS = 12  # text with fewer distinct letter pairs is never a duplicate
 LATIN_SHARE = 0.8  # a Latin-script language: at least this share of letters Latin
 SCRIPT_SHARE = 0.4  # another script: at least this share (technical terms stay Latin)
 SIMILAR = 0.8  # bigram Jaccard similarity above which two parts say the same
 MIN_REPEATED = 20  # a sentence this long, repeated within a field, is a duplicate
 MIN_AUTHORS_LISTED = 2
 
-_PLACEHOLDER_ALONE = re.compile(
-    r"(?:none|null|nil|n/?a|x{3,}|tbd|todo|unknown|\.\.\.|…|-+|—+|暂缺|无|未知|略)",
-    re.IGNORECASE,
-)
 _PLACEHOLDER_INLINE = re.compile(
     r"(?<![A-Za-z])[xX]{3,}(?![A-Za-z])"
     r"|(?-i:(?<![A-Za-z])(?:TODO|TBD|FIXME)(?![A-Za-z]))"
@@ -106,6 +105,10 @@ _SCRIPT_RANGES = {
 }
 _SCRIPT = {name: re.compile(f"[{chars}]") for name, chars in _SCRIPT_RANGES.items()}
 _ANY_LETTER = re.compile(f"[{''.join(_SCRIPT_RANGES.values())}]")
+_CJK = ("han", "kana", "hangul")  # one character is one word
+_CJK_CHARACTER = "".join(c for name, c in _SCRIPT_RANGES.items() if name in _CJK)
+_ALPHABETIC = "".join(c for name, c in _SCRIPT_RANGES.items() if name not in _CJK)
+_ANY_WORD = re.compile(f"[{_CJK_CHARACTER}]|[{_ALPHABETIC}]+")
 _LATIN_NAMES = """
     en de fr es it pt nl sv da no nb nn fi pl cs sk sl hr bs ro hu tr vi id ms ca eu gl et lv
     lt is ga cy sq af sw tl eo la italian portuguese dutch swedish danish norwegian finnish
@@ -222,6 +225,7 @@ def check(summary: Summaryish, evidence: Evidence, language: str) -> list[Failur
     failures: list[Failure] = []
     for field, index, text in parts(summary):
         failures += check_part(field, index, text, evidence, language)
+    failures += check_language(summary, language)
     failures += _check_takeaways(summary)
     failures += _check_tldr(summary.tldr)
     failures += _check_duplicates(summary)
@@ -240,10 +244,10 @@ def check_part(
     def fail(check_name: str, detail: str) -> None:
         failures.append(Failure(check_name, field, detail, index))
 
-    stripped = text.strip().rstrip(" .。")
     leftover = _PLACEHOLDER_INLINE.search(text)
-    if leftover or _PLACEHOLDER_ALONE.fullmatch(stripped):
-        fail("placeholder", f"template leftover {(leftover.group(0) if leftover else stripped)!r}")
+    if leftover or is_placeholder(text):
+        found = leftover.group(0) if leftover else text.strip()
+        fail("placeholder", f"template leftover {found!r}")
     if field != "keywords" and not written_in(text, language):
         fail("language", f"not written in {language_name(language)}")
     references = [m.group(0) for pattern in _REFERENCES for m in pattern.finditer(text)]
@@ -266,11 +270,11 @@ def check_part(
 
 
 def written_in(text: str, language: str) -> bool:
-    """Whether `text` is in the script of `language` (True for short text and for
-    languages whose script is not known here)."""
-    letters = _ANY_LETTER.findall(text)
-    if len(letters) < MIN_LETTERS:
+    """Whether `text` is in the script of `language` (True for text of fewer than
+    `MIN_WORDS` words and for languages whose script is not known here)."""
+    if len(_ANY_WORD.findall(text)) < MIN_WORDS:
         return True
+    letters = _ANY_LETTER.findall(text)
     if language in _LATIN_LANGUAGES:
         return _share(text, ("latin",), len(letters)) >= LATIN_SHARE
     scripts = _LANGUAGE_SCRIPTS.get(language)
@@ -288,6 +292,14 @@ def _share(text: str, scripts: tuple[str, ...], letters: int) -> float:
 def display_width(text: str) -> int:
     """Characters, counting wide (CJK) characters twice."""
     return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def check_language(summary: Summaryish, language: str) -> list[Failure]:
+    """The summary judged as a whole: its parts may each be too short to judge."""
+    text = " ".join(text for field, _, text in parts(summary) if field != "keywords")
+    if written_in(text, language):
+        return []
+    return [Failure("language", "summary", f"not written in {language_name(language)}")]
 
 
 def _check_takeaways(summary: Summaryish) -> list[Failure]:

@@ -7,7 +7,9 @@ abstract (the extractive summary), never rewritten.
 - failing takeaways and keywords are dropped, takeaways beyond five are cut, and fewer
   than three are topped up with extractive takeaways that pass;
 - a failing TL;DR becomes its own first sentence, else the extractive TL;DR, when that
-  passes; if none does, the draft cannot be grounded (`SummaryError`).
+  passes; if none does, the draft cannot be grounded (`SummaryError`);
+- a draft whose parts pass one by one but that as a whole is not written in the requested
+  language cannot be grounded either (`SummaryError`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from bot.summarize.grounding import (
     Evidence,
     Failure,
     check,
+    check_language,
     check_part,
     similar,
 )
@@ -58,7 +61,11 @@ def patch(
     if not takeaways:
         raise SummaryError("no takeaway passes the grounding checks")
     keywords = [text for index, text in enumerate(draft.keywords) if ("keywords", index) not in bad]
-    return SummaryDraft(tldr=tldr, takeaways=takeaways, keywords=keywords, **sections)
+    patched = SummaryDraft(tldr=tldr, takeaways=takeaways, keywords=keywords, **sections)
+    wrong = check_language(patched, language)
+    if wrong:
+        raise SummaryError(f"the summary is {wrong[0].detail}")
+    return patched
 
 
 def _tldr(
