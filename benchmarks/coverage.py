@@ -1,6 +1,6 @@
 """Benchmark completeness: is every paper a chat follows delivered, once?
 
-Replays the ten real announcement days of `shared/fixtures/arxiv_metadata/`
+Replays the ten real announcement days of `tests/fixtures/arxiv_metadata/`
 (3,295 papers listed in cs.CV, cs.CL, cs.RO, quant-ph, astro-ph.GA) through the
 fake arXiv, with realistic lags: each paper submitted in its listing's
 submission window (up to 3.25 days before the announcement over a weekend),
@@ -24,16 +24,13 @@ import argparse
 import asyncio
 import gzip
 import json
-import os
 import random
-import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _inputs import FIXTURES
 
 from bot.app import build_app
 from bot.arxiv.client import ArxivClient
@@ -55,10 +52,7 @@ from tests.fake_arxiv import (
 )
 from tests.sim import FakeClock, SimPlatform, Simulation
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
-METADATA = Path(
-    os.environ.get("PAPERBOT_METADATA", SHARED / "fixtures/arxiv_metadata/papers.jsonl.gz")
-)
+METADATA = FIXTURES / "arxiv_metadata" / "papers.jsonl.gz"
 TOPICS = [
     "cs.CV",
     "cs.CL",

@@ -57,3 +57,13 @@ def test_a_missing_input_is_one_line(clone: Path) -> None:
     ):
         result = benchmark(clone, "summaries.py", "--papers", papers)
         assert (result.returncode, result.stderr) == (1, f"summaries.py: {reason}\n")
+
+
+def test_the_coverage_benchmark_without_its_papers_is_one_line(clone: Path) -> None:
+    papers = clone / "tests" / "fixtures" / "arxiv_metadata" / "papers.jsonl.gz"
+    moved = papers.rename(papers.with_suffix(".moved"))
+    try:
+        result = benchmark(clone, "coverage.py")
+    finally:
+        moved.rename(papers)
+    assert (result.returncode, result.stderr) == (1, f"coverage.py: missing input: {papers}\n")
