@@ -10,6 +10,7 @@ def test_defaults_follow_spec() -> None:
     assert s.db_path == Path("paperbot.db")
     assert s.arxiv_api_url == "https://export.arxiv.org/api/query"
     assert s.arxiv_rss_url == "https://rss.arxiv.org/rss/"
+    assert s.arxiv_oai_url == "https://oaipmh.arxiv.org/oai"
     assert s.arxiv_pdf_url == "https://arxiv.org/pdf/"
     assert s.arxiv_delay == 3
     assert s.poll_interval == 3600
