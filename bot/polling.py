@@ -92,8 +92,10 @@ class Poller:
         report = PollReport()
         subscriptions = await self.store.call(Repository.active_subscriptions)
         by_topic: dict[str, list[int]] = {}
+        subscribed: dict[str, str] = {}  # topic → when its latest subscriber came
         for row in subscriptions:
             by_topic.setdefault(row["topic"], []).append(row["chat"])
+            subscribed[row["topic"]] = max(subscribed.get(row["topic"], ""), row["created_at"])
         topics = _parsed_topics(by_topic)
         report.topics = len(topics)
         marks = await self.store.call(Repository.windows, list(by_topic))
@@ -105,9 +107,8 @@ class Poller:
         }
         counts = self.source.client.counts
         before = (counts.rss, counts.api, counts.oai)
-        found = await self.source.poll(
-            topics, windows, self._first_seen, now, await self._missed(topics)
-        )
+        missed, current = await self._listings(topics, marks, subscribed)
+        found = await self.source.poll(topics, windows, self._first_seen, now, missed, current)
         report.fetch_seconds = time.monotonic() - started
         items = [
             (chat, paper_id, topics[topic])
@@ -117,7 +118,7 @@ class Poller:
         ]
         rows = [p.to_row() for p in found.papers.values()]
         next_windows = _next_windows(found.papers, found.hits, topics, windows)
-        days = {name: d.isoformat() if d else None for name, d in found.listings.items()}
+        days = {**current, **{n: d.isoformat() if d else None for n, d in found.listings.items()}}
         outcome, report.deliveries_queued = await self.store.call(
             Repository.save_poll, rows, items, next_windows, iso(now), days
         )
@@ -141,19 +142,32 @@ class Poller:
         seen = await self.store.call(Repository.first_seen, list(ids))
         return {i: datetime.fromisoformat(at) for i, at in seen.items()}
 
-    async def _missed(self, topics: Iterable[Topic]) -> dict[str, date]:
-        """The listings that missed an announcement since they were last read, with the
-        day to harvest their archive from (the day before the last listing read)."""
-        read = await self.store.call(Repository.feeds_read, list(plan(topics).listings))
+    async def _listings(
+        self,
+        topics: Mapping[Topic, str],
+        polled: Mapping[str, tuple[str, str]],
+        subscribed: Mapping[str, str],
+    ) -> tuple[dict[str, date], dict[str, str]]:
+        """The listings that missed an announcement since they were last read, with the day
+        to harvest their archive from (the day before the last listing read); and those
+        already read at the latest announcement by every topic and subscriber they serve
+        (name → its day): they are not read again until the next announcement."""
+        listings = plan(topics).listings
+        read = await self.store.call(Repository.feeds_read, list(listings))
         now = self.clock()
-        missed = {
-            name: date.fromisoformat(day or at[:10]) - timedelta(days=1)
-            for name, (at, day) in read.items()
-            if missed_announcement(datetime.fromisoformat(at), now)
-        }
+        latest = listing_day(latest_announcement(now)).isoformat()
+        missed: dict[str, date] = {}
+        current: dict[str, str] = {}
+        for name, (at, day) in read.items():
+            if missed_announcement(datetime.fromisoformat(at), now):
+                missed[name] = date.fromisoformat(day or at[:10]) - timedelta(days=1)
+            elif day == latest and all(
+                topics[t] in polled and subscribed[topics[t]] < at for t in listings[name]
+            ):
+                current[name] = day
         if missed:
             log.info("listings that missed an announcement, harvested: %s", ", ".join(missed))
-        return missed
+        return missed, current
 
 
 def _parsed_topics(names: Iterable[str]) -> dict[Topic, str]:

@@ -232,10 +232,10 @@ class Repository:
         return [r["topic"] for r in rows]
 
     def active_subscriptions(self) -> list[Row]:
-        """(chat, topic) pairs of every active chat."""
+        """(chat, topic, created_at) of every active chat's subscriptions."""
         return self._rows(
-            "SELECT s.chat, s.topic FROM subscriptions s JOIN chats c ON c.id = s.chat "
-            "WHERE c.active = 1 ORDER BY s.id"
+            "SELECT s.chat, s.topic, s.created_at FROM subscriptions s "
+            "JOIN chats c ON c.id = s.chat WHERE c.active = 1 ORDER BY s.id"
         )
 
     # deliveries (outbox + sent ids)

@@ -229,3 +229,20 @@ async def test_audit_and_stats_commands_show_the_audit(
     assert figures["last_audit_result"] == (
         "2 listings: 3 announced, 3 stored, 2 matched, 2 delivered, 0 pending, 0 missing"
     )
+
+
+async def test_a_listing_is_read_once_per_announcement_unless_someone_new_follows_it(
+    app: App, fake_arxiv: FakeArxiv, clock: FakeClock, platform: SimPlatform
+) -> None:
+    await followed_since_monday(app, fake_arxiv, clock, platform, cv="cs.CV")
+    await poll_and_deliver(app, clock, platform, announcement_of(MONDAY) + timedelta(hours=3))
+    assert fake_arxiv.rss_requests() == ["/rss/cs.CV"]  # Monday's listing was read already
+    await follow(app, "new", "cs.CV")
+    await poll_and_deliver(app, clock, platform, clock.now + timedelta(minutes=5))
+    assert received(platform, "new") == ["2511.00001"]
+    assert len(fake_arxiv.rss_requests()) == 2
+    tuesday = MONDAY + timedelta(days=1)
+    announce(fake_arxiv, tuesday, [paper(2, tuesday)])
+    await poll_and_deliver(app, clock, platform, announcement_of(tuesday) + timedelta(hours=1))
+    assert len(fake_arxiv.rss_requests()) == 3
+    assert received(platform, "cv") == received(platform, "new") == ["2511.00001", "2511.00002"]

@@ -36,7 +36,7 @@ deliver to whom is the service's business.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -171,15 +171,19 @@ class ArxivSource:
         first_seen: FirstSeen,
         now: datetime,
         backfill: Mapping[str, date] | None = None,
+        current: Collection[str] = (),
     ) -> Found:
-        """New papers of every topic: the latest listings, and API results new to each
-        topic's window. `backfill`: listings that missed an announcement, with the day to
-        harvest their archive from. A failing listing, harvest or search is reported in
-        `errors` and does not stop the others."""
+        """New papers of every topic: the latest listings (but those `current`, already
+        read at the latest announcement), and API results new to each topic's window.
+        `backfill`: listings that missed an announcement, with the day to harvest their
+        archive from. A failing listing, harvest or search is reported in `errors` and
+        does not stop the others."""
         todo = plan(topics)
         found = Found()
         for name, listing_topics in todo.listings.items():
-            await self._guard(found, f"RSS {name}", self._read_listing(name, listing_topics, found))
+            if name not in current:
+                reading = self._read_listing(name, listing_topics, found)
+                await self._guard(found, f"RSS {name}", reading)
         missed = {n: day for n, day in (backfill or {}).items() if n in todo.listings}
         for archive in sorted({archive_of(n) for n in missed}):
             names = {n: todo.listings[n] for n in missed if archive_of(n) == archive}
