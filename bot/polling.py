@@ -1,9 +1,10 @@
 """Polling: fetch what is new for every followed topic and queue it for the chats.
 
-One poll reads each listing once and each group of keyword topics once
-(bot/arxiv/source.py; a listing that missed an announcement is caught up from
-OAI-PMH), then stores the papers, the deliveries now due, the topics' windows
-and the listings read in one transaction, and records the poll (`PollReport`).
+One poll reads each listing not yet read at the latest announcement once and
+each group of keyword topics once (bot/arxiv/source.py; a listing that missed
+an announcement is caught up from OAI-PMH), then stores the papers, the
+deliveries now due, the topics' windows and the listings read in one
+transaction, and records the poll (`PollReport`).
 Once a day it runs the completeness audit (bot/audit.py).
 """
 

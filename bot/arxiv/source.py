@@ -6,8 +6,9 @@ is listed the day it is announced. The query API knows submission dates only,
 so a search by date never sees such a paper. Hence:
 
 * Category topics, and keyword/author topics narrowed with `in:`, are read
-  from category listings: one request per distinct category per poll, every
-  topic matched locally against what the listing announced.
+  from category listings: at most one request per distinct category per poll
+  (none for a listing the caller says is `current`), every topic matched
+  locally against what the listing announced.
 * Other keyword and author topics are matched against the archive-level
   listings (`cs`, `quant-ph`, ...) of every archive whose categories the bot
   reads, and also OR-combined into groups of up to `GROUP_SIZE` and searched
