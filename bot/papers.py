@@ -78,8 +78,12 @@ class Papers:
     async def known_card(self, paper_id: str, language: str, figures: bool = False) -> Card:
         """The card of a paper sent earlier (a "Details" button): the stored metadata and the
         cached summary; arXiv is asked only for a paper that is not stored."""
-        row = await self.store.call(Repository.paper, paper_id)
-        paper = Paper.from_row(row) if row else await self.paper(parse_arxiv_id(paper_id))
+        ident = parse_arxiv_id(paper_id)
+        row = await self.store.call(Repository.paper, ident.base)
+        if row is not None and ident.version in (None, row["version"]):
+            paper = Paper.from_row(row)
+        else:
+            paper = await self.paper(ident)
         return await self.card(paper, language, figures)
 
     async def chat_digest(self, chat: Chat, papers: list[Paper], topics: list[str]) -> Digest:

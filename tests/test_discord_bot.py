@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from typing import Any
 
 import discord
 import pytest
@@ -17,7 +18,7 @@ from discord.http import Route
 
 from bot.app import App
 from bot.arxiv.client import ArxivClient
-from bot.commands import Command, CommandLayer, Reply
+from bot.commands import COMMANDS, Command, CommandLayer, Reply
 from bot.config import Settings
 from bot.delivery import Platform
 from bot.models import Figure
@@ -70,10 +71,7 @@ def followed(store: Store, channel_id: int) -> list[str]:
 
 
 async def test_every_spec_command_is_a_slash_command(server: Server) -> None:
-    assert set(server.member.available_commands(server.channel)) == {
-        "start", "help", "subscribe", "unsubscribe", "list", "summarize", "digest",
-        "settings", "set",
-    }  # fmt: skip
+    assert set(server.member.available_commands(server.channel)) == {s.name for s in COMMANDS}
 
 
 async def test_sync_to_a_test_guild(adapter: DiscordAdapter, settings: Settings) -> None:
@@ -190,13 +188,18 @@ async def test_summarize_card_and_details_button(server: Server, fake_arxiv: Fak
 async def test_slow_answers_are_deferred(
     server: Server, adapter: DiscordAdapter, fake_arxiv: FakeArxiv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    handle = adapter.layer.handle
+    handle, open_paper = adapter.layer.handle, adapter.layer.open_paper
 
     async def slowly(command: Command, platform: Platform) -> list[Reply]:
         await asyncio.sleep(0.1)
         return await handle(command, platform)
 
+    async def slow_paper(*args: Any) -> Reply:
+        await asyncio.sleep(0.1)
+        return await open_paper(*args)
+
     monkeypatch.setattr(adapter.layer, "handle", slowly)
+    monkeypatch.setattr(adapter.layer, "open_paper", slow_paper)
     adapter.answer_within = 0.01
     fake_arxiv.papers = [make_paper(409)]
     slow = await server.member.slash(server.channel, "summarize", paper="2511.00409")
@@ -206,8 +209,10 @@ async def test_slow_answers_are_deferred(
     assert answers(server.env) == ["defer", "PATCH @original"]
 
     card = slow.response.message
+    asked = len(fake_arxiv.requests)
     details = await server.member.click(card, label="Details")
     await server.env.settle()
+    assert len(fake_arxiv.requests) == asked  # the stored paper and summary, not /summarize
     assert details.response.ephemeral
     assert details.response.embeds[0].title.startswith("Details: ")
     assert answers(server.env)[2:] == ["defer", "PATCH @original"]
