@@ -12,7 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from bot.categories import (
     UnknownCategory,
@@ -85,24 +85,31 @@ class Topic:
         return clause
 
     def matches(self, paper: Paper) -> bool:
-        """Whether `paper` belongs to this topic, decided locally.
+        """Whether `paper` belongs to this topic, decided locally."""
+        return self.match(paper) is not None
 
-        A raw query is decided by arXiv itself: it is always fetched on its own,
-        so every result of its request belongs to it.
+    def match(self, paper: Paper) -> str | None:
+        """What makes `paper` belong to this topic, or None when it does not.
+
+        The words that matched (lowercase, without accents) for a keyword, the
+        author's name for an author, the paper's category for a category. A raw
+        query is decided by arXiv itself: it is always fetched on its own, so
+        every result of its request belongs to it.
         """
         if self.categories and not any(in_category(paper.categories, c) for c in self.categories):
-            return False
+            return None
         if self.kind is TopicKind.CATEGORY:
-            return in_category(paper.categories, self.value)
+            return next((c for c in paper.categories if in_category((c,), self.value)), None)
         if self.kind is TopicKind.KEYWORD:
-            return self._pattern.search(f"{paper.title}\n{paper.abstract}") is not None
+            found = self._pattern.search(_fold(f"{paper.title}\n{paper.abstract}"))
+            return " ".join(found.group().split()) if found else None
         if self.kind is TopicKind.AUTHOR:
-            return any(self._pattern.search(_fold(name)) for name in paper.authors)
-        return True
+            return next((name for name in paper.authors if self._pattern.search(_fold(name))), None)
+        return self.value
 
     @cached_property
     def _pattern(self) -> re.Pattern[str]:
-        words = _fold(self.value).split() if self.kind is TopicKind.AUTHOR else self.value.split()
+        words = _fold(self.value).split()
         body = r"[\s\-]+".join(re.escape(w) for w in words)
         plural = "(?:e?s)?" if self.kind is TopicKind.KEYWORD else ""
         return re.compile(rf"(?<!\w){body}{plural}(?!\w)", re.IGNORECASE)
@@ -180,6 +187,7 @@ def _check_query(body: str) -> str:
     return body
 
 
+@lru_cache(maxsize=4096)
 def _fold(text: str) -> str:
     """Lowercase without accents: `Müller` and `Muller` match each other."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())
