@@ -258,7 +258,7 @@ def votes_cast(lab: Lab, reader: HiddenInterest, ranker: Ranker) -> list[tuple[i
     rng = random.Random(f"{reader.category}/{reader.name}")
     votes: list[tuple[int, bool]] = []
     seen: list[int] = []
-    for day in sorted(set(lab.days)):
+    for day in _days(lab):
         cands = lab.candidates(reader.category, day)
         seen += cands
         liked = [i for i, up in votes if up]
@@ -278,7 +278,7 @@ def evaluate(lab: Lab, reader: HiddenInterest, ranker: Ranker, votes_after: int,
     frozen = votes[:votes_after]
     liked = [i for i, up in frozen if up]
     disliked = [i for i, up in frozen if not up]
-    days = sorted(set(lab.days))
+    days = _days(lab)
     first = -(-votes_after // VOTES_A_DAY)
     seen: list[int] = []
     results = []
@@ -302,29 +302,60 @@ def quality(lab: Lab) -> None:
             lambda cands, *_: np.array([r.wants(lab.papers[i]) for i in cands], dtype=float)
         ),
     }
-    base = np.mean(
-        [
-            np.mean([r.wants(lab.papers[i]) for i in lab.candidates(r.category, d)])
-            for r in READERS
-            for d in sorted(set(lab.days))
-        ]
-    )
-    print(f"readers: {len(READERS)}; base rate (share of a day's papers wanted): {base:.3f}")
-    print(f"{'method':<26}" + "".join(f"{_label(n):>22}" for n in CHECKPOINTS))
-    print(f"{'':<26}" + "".join(f"{'p@10  nDCG@10':>22}" for _ in CHECKPOINTS))
+    rows: dict[str, dict[HiddenInterest, list]] = {name: {} for name in methods}
     for name, make in methods.items():
-        cells: dict[int, list] = {n: [] for n in CHECKPOINTS}
         for reader in READERS:
             ranker = make(reader)
             votes = votes_cast(lab, reader, ranker)
-            for n in CHECKPOINTS:
-                cells[n].append(np.mean(evaluate(lab, reader, ranker, n, votes), axis=0))
-        print(f"{name:<26}" + "".join(_cell(np.mean(cells[n], axis=0)) for n in CHECKPOINTS))
-    with_interests = [
-        np.mean(evaluate(lab, r, lab.paperbot(r.category, r.interests), 0, []), axis=0)
+            rows[name][reader] = [
+                np.mean(evaluate(lab, reader, ranker, n, votes), axis=0) for n in CHECKPOINTS
+            ]
+    rows["paperbot + /interests"] = {
+        r: [np.mean(evaluate(lab, r, lab.paperbot(r.category, r.interests), 0, []), axis=0)]
         for r in READERS
+    }
+    daily = {r: _wanted_a_day(lab, r) for r in READERS}
+    table(lab, rows, READERS, "all readers")
+    full = [r for r in READERS if daily[r] >= CARDS]
+    table(lab, rows, full, f"readers with at least {CARDS} wanted papers a day (a full digest)")
+    print("readers (category / sub-field: wanted papers a day, share):")
+    print(
+        "  "
+        + "; ".join(
+            f"{r.category}/{r.name}: {daily[r]:.1f}, {_base(lab, [r]):.2f}" for r in READERS
+        )
+    )
+
+
+def table(lab: Lab, rows: dict, readers: list[HiddenInterest], title: str) -> None:
+    print(f"\n{title}: {len(readers)}; base rate {_base(lab, readers):.3f}")
+    print(f"{'method':<26}" + "".join(f"{_label(n):>22}" for n in CHECKPOINTS))
+    print(f"{'':<26}" + "".join(f"{'p@10  nDCG@10':>22}" for _ in CHECKPOINTS))
+    for name, by_reader in rows.items():
+        cells = np.mean([by_reader[r] for r in readers], axis=0)
+        print(f"{name:<26}" + "".join(_cell(c) for c in cells))
+
+
+def _days(lab: Lab) -> list[str]:
+    return sorted(set(lab.days))
+
+
+def _wanted_a_day(lab: Lab, reader: HiddenInterest) -> float:
+    wanted = [
+        sum(reader.wants(lab.papers[i]) for i in lab.candidates(reader.category, day))
+        for day in _days(lab)
     ]
-    print(f"{'paperbot + /interests':<26}" + _cell(np.mean(with_interests, axis=0)))
+    return float(np.mean(wanted))
+
+
+def _base(lab: Lab, readers: list[HiddenInterest]) -> float:
+    """The share of a day's papers that a reader wants, averaged over days and readers."""
+    shares = [
+        np.mean([r.wants(lab.papers[i]) for i in lab.candidates(r.category, day)])
+        for r in readers
+        for day in _days(lab)
+    ]
+    return float(np.mean(shares))
 
 
 def _label(votes: int) -> str:

@@ -101,15 +101,15 @@ class Topic:
         if self.kind is TopicKind.CATEGORY:
             return next((c for c in paper.categories if in_category((c,), self.value)), None)
         if self.kind is TopicKind.KEYWORD:
-            found = self._pattern.search(_fold(f"{paper.title}\n{paper.abstract}"))
+            found = self._pattern.search(fold(f"{paper.title}\n{paper.abstract}"))
             return " ".join(found.group().split()) if found else None
         if self.kind is TopicKind.AUTHOR:
-            return next((name for name in paper.authors if self._pattern.search(_fold(name))), None)
+            return next((name for name in paper.authors if self._pattern.search(fold(name))), None)
         return self.value
 
     @cached_property
     def _pattern(self) -> re.Pattern[str]:
-        words = _fold(self.value).split()
+        words = fold(self.value).split()
         body = r"[\s\-]+".join(re.escape(w) for w in words)
         plural = "(?:e?s)?" if self.kind is TopicKind.KEYWORD else ""
         return re.compile(rf"(?<!\w){body}{plural}(?!\w)", re.IGNORECASE)
@@ -188,7 +188,9 @@ def _check_query(body: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
     """Lowercase without accents: `Müller` and `Muller` match each other."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))

@@ -1,8 +1,10 @@
-"""Dense text embeddings from WordLlama, loaded from the files inside its wheel.
+"""Dense text embeddings from WordLlama's files, read from inside its wheel.
 
-WordLlama averages token embeddings (~16 MB of weights, MIT). Its own loader
-looks for the bundled tokenizer in a folder that does not exist and would then
-download it; the files are opened here directly, so nothing is ever downloaded.
+WordLlama (MIT) embeds a text as the average of its tokens' vectors (a
+32,000 × 256 table, ~16 MB in float16). Its own loader looks for the bundled
+tokenizer in a folder that does not exist and would then download one; here
+both files are opened directly, nothing is ever downloaded, and the table
+stays in float16 to keep the long-running bot small.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from importlib.resources import files
 import numpy as np
 from safetensors import safe_open
 from tokenizers import Tokenizer
-from wordllama.inference import WordLlamaInference
 
 WEIGHTS = "weights/l2_supercat_256.safetensors"
 TOKENIZER = "tokenizers/l2_supercat_tokenizer_config.json"
@@ -25,14 +26,21 @@ class Embedder:
     def __init__(self) -> None:
         package = files("wordllama")
         with safe_open(str(package / WEIGHTS), framework="np") as weights:
-            table = weights.get_tensor("embedding.weight")
-        self._model = WordLlamaInference(table, Tokenizer.from_file(str(package / TOKENIZER)))
-        self.size = int(table.shape[1])
+            self.table = weights.get_tensor("embedding.weight")
+        self.tokenizer = Tokenizer.from_file(str(package / TOKENIZER))
+        self.tokenizer.no_padding()
+        self.tokenizer.no_truncation()
+        self.size = int(self.table.shape[1])
 
     def vectors(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.size), dtype=np.float32)
-        # small batches: WordLlama gathers batch × longest text × 256 floats at once
-        rows = self._model.embed(list(texts), batch_size=16)
+        batch = self.tokenizer.encode_batch(list(texts), add_special_tokens=False)
+        encoded = [tokens.ids for tokens in batch]
+        flat = np.concatenate([[], *encoded]).astype(np.int64)
+        used, where = np.unique(flat, return_inverse=True)
+        # token counts per text × the vectors of the tokens used: the sum of each text's tokens
+        counts = np.zeros((len(texts), len(used)), dtype=np.float32)
+        text_of = np.repeat(np.arange(len(texts)), [len(ids) for ids in encoded])
+        np.add.at(counts, (text_of, where), 1)
+        rows = counts @ self.table[used].astype(np.float32)
         norms = np.linalg.norm(rows, axis=1, keepdims=True)
-        return np.nan_to_num(rows / np.maximum(norms, 1e-12))
+        return rows / np.maximum(norms, 1e-12)

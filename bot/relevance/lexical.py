@@ -9,20 +9,19 @@ from __future__ import annotations
 import itertools
 import math
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
 import numpy as np
+
+from bot.topics import fold
 
 _WORD = re.compile(r"\b[a-z_][a-z0-9_]+\b")
 
 
 def terms(text: str) -> Counter[str]:
     """Counts of the words and two-word terms of `text`, lowercase and without accents."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    words = _WORD.findall(plain)
+    words = _WORD.findall(fold(text))
     return Counter(words + [f"{a} {b}" for a, b in itertools.pairwise(words)])
 
 
