@@ -101,18 +101,33 @@ class Topic:
         if self.kind is TopicKind.CATEGORY:
             return next((c for c in paper.categories if in_category((c,), self.value)), None)
         if self.kind is TopicKind.KEYWORD:
-            found = self._pattern.search(fold(f"{paper.title}\n{paper.abstract}"))
+            found = self._search(f"{paper.title}\n{paper.abstract}")
             return " ".join(found.group().split()) if found else None
         if self.kind is TopicKind.AUTHOR:
-            return next((name for name in paper.authors if self._pattern.search(fold(name))), None)
+            # "; " keeps a name from running into the next (a phrase may span spaces)
+            if not self._search("; ".join(paper.authors)):
+                return None
+            return next(name for name in paper.authors if self._search(name))
         return self.value
+
+    def _search(self, text: str) -> re.Match[str] | None:
+        folded = fold(text)
+        # every word must be in the text: a cheap test that skips most regex searches
+        if all(word in folded for word in self._words):
+            return self._pattern.search(folded)
+        return None
+
+    @cached_property
+    def _words(self) -> list[str]:
+        return fold(self.value).split()
 
     @cached_property
     def _pattern(self) -> re.Pattern[str]:
-        words = fold(self.value).split()
+        words = self._words
         body = r"[\s\-]+".join(re.escape(w) for w in words)
         plural = "(?:e?s)?" if self.kind is TopicKind.KEYWORD else ""
-        return re.compile(rf"(?<!\w){body}{plural}(?!\w)", re.IGNORECASE)
+        # text and words are folded to lowercase already
+        return re.compile(rf"(?<!\w){body}{plural}(?!\w)")
 
 
 def parse_topic(text: str) -> Topic:

@@ -106,6 +106,7 @@ def paper(title: str = "A paper", abstract: str = "", categories=("cs.CV",), aut
         ("au:Mildenhall", paper(authors=("Ben Mildenhall", "X")), True),
         ("au:mildenhall", paper(authors=("Mildenhaller",)), False),
         ("au:Muller", paper(authors=("Thomas Müller",)), True),
+        ("au:li wang", paper(authors=("Ming Li", "Wang Fang")), False),
         ("au:ben mildenhall", paper(authors=("Ben Mildenhall",)), True),
         ("NeRF in:cs.GR", paper(title="NeRF", categories=("cs.CV",)), False),
         ("NeRF in:cs.GR,cs.CV", paper(title="NeRF", categories=("cs.CV",)), True),
