@@ -18,11 +18,11 @@ paper seen); paperbot's model (bot/relevance); and the ceiling (a perfect
 ranker: limited by how many papers of the sub-field a day has). One more row
 gives paperbot a one-line /interests text and no votes.
 
-Then the cost: 1,000 chats × 600 new papers scored (each chat with topics,
-mutes, 20 votes and for half of them interests), in a fresh process, with its
-peak memory.
+Then the cost: 1,000 chats × 600 new papers scored (each chat with three
+topics, three mutes, 20 votes and for half of them interests), in a fresh
+process, with its peak memory.
 
-Run: python benchmarks/ranking.py [--cost-only] [--write-model PAPERS.jsonl.gz]
+Run: python benchmarks/ranking.py [--cost-only] [--write-model FIXTURE.jsonl.gz]
 (--write-model refits bot/relevance/model.npz from a file of papers in the fixture's format;
 the shipped one is fitted on shared/fixtures/arxiv_metadata/papers.jsonl.gz, five fields)
 """
@@ -30,7 +30,6 @@ the shipped one is fitted on shared/fixtures/arxiv_metadata/papers.jsonl.gz, fiv
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import random
 import re
@@ -40,7 +39,6 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -58,10 +56,9 @@ from bot.relevance import (
     rank,
 )
 from bot.topics import parse_topic
+from tests.arxiv_metadata import FIXTURE, load_papers
 
-ROOT = Path(__file__).resolve().parents[1]
-PAPERS = ROOT / "tests" / "fixtures" / "arxiv_metadata" / "cs_cv_cl.jsonl.gz"
-MODEL = ROOT / "bot" / "relevance" / "model.npz"
+MODEL = Path(__file__).resolve().parents[1] / "bot" / "relevance" / "model.npz"
 CARDS = 10
 VOTES_A_DAY = 5
 LIKES_A_DAY = 2
@@ -141,35 +138,12 @@ READERS = [
 Ranker = Callable[[list[int], list[int], list[int], list[int]], np.ndarray]
 
 
-def load_papers(path: Path) -> tuple[list[Paper], list[str]]:
-    papers, days = [], []
-    with gzip.open(path, "rt", encoding="utf-8") as lines:
-        for line in lines:
-            record = json.loads(line)
-            day = datetime.fromisoformat(record["announced"]).replace(tzinfo=UTC)
-            papers.append(
-                Paper(
-                    id=record["id"],
-                    version=1,
-                    title=record["title"],
-                    authors=tuple(record["authors"]),
-                    abstract=record["abstract"],
-                    categories=tuple(record["categories"]),
-                    primary_category=record["categories"][0],
-                    published=day,
-                    updated=day,
-                )
-            )
-            days.append(record["announced"])
-    return papers, days
-
-
 class Lab:
     """The corpus, its features and the rankers compared on it."""
 
-    def __init__(self, papers: list[Paper], days: list[str]) -> None:
+    def __init__(self, papers: list[Paper]) -> None:
         self.papers = papers
-        self.days = days
+        self.days = [p.published.date().isoformat() for p in papers]
         self.featurizer = default_featurizer()
         self.vectors = self.featurizer.paper_vectors(papers)
         self.by_id = {p.id: row for p, row in zip(papers, self.vectors, strict=True)}
@@ -373,10 +347,13 @@ def cost(lab_papers: list[Paper], chats: int = 1000, new: int = 600) -> None:
     history, papers = lab_papers[:-new], lab_papers[-new:]
     history_vectors = featurizer.paper_vectors(history)
     by_id = {p.id: row for p, row in zip(history, history_vectors, strict=True)}
-    words = ["video", "diffusion", "translation", "speech", "gaussian splatting", "retrieval"]
+    # topics and mutes drawn from pools of 300 keywords (terms of the model's vocabulary),
+    # 300 authors and a few categories: about 1,500 distinct ones to match against each paper
+    keywords = rng.sample(sorted(featurizer.lexicon.index), 300)
+    authors = [f"au:{p.authors[0]}" for p in rng.sample(history, 300)]
     started = time.perf_counter()
     readers = []
-    for number in range(chats):
+    for _ in range(chats):
         examples = rng.sample(history, 20)
         profile = build_profile(
             featurizer,
@@ -385,9 +362,10 @@ def cost(lab_papers: list[Paper], chats: int = 1000, new: int = 600) -> None:
             rng.choice(["", "medical imaging and segmentation"]),
             by_id,
         )
-        topics = [parse_topic(rng.choice(["cs.CV", "cs.CL"])), parse_topic(rng.choice(words))]
-        mutes = [parse_mute(rng.choice(words)), parse_mute(f"au:{history[number].authors[0]}")]
-        readers.append(Reader(topics, mutes, profile))
+        category = rng.choice(["cs.CV", "cs.CL"])
+        topics = [parse_topic(t) for t in (category, rng.choice(keywords), rng.choice(authors))]
+        muted = (rng.choice(keywords), rng.choice(authors), rng.choice(["cs.RO", "cs.LG"]))
+        readers.append(Reader(topics, [parse_mute(m) for m in muted], profile))
     profiles = time.perf_counter() - started
     started = time.perf_counter()
     vectors = featurizer.paper_vectors(papers)
@@ -398,7 +376,7 @@ def cost(lab_papers: list[Paper], chats: int = 1000, new: int = 600) -> None:
     started = time.perf_counter()
     stored = [json.dumps(ranking.score(0, paper).to_json()) for paper in orders[0]]
     explained = (time.perf_counter() - started) / new
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = peak_mib()
     print(
         f"cost: {chats} chats x {new} papers featurized ({featurized:.2f}s), scored and ordered:"
         f" {scored:.2f}s in all; peak memory {peak:.0f} MiB\n"
@@ -408,25 +386,33 @@ def cost(lab_papers: list[Paper], chats: int = 1000, new: int = 600) -> None:
     )
 
 
+def peak_mib() -> float:
+    """This process's peak resident memory (VmHWM: unlike ru_maxrss, not inherited at fork)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cost-only", action="store_true", help="measure only the cost")
-    parser.add_argument("--write-model", type=Path, metavar="PAPERS", help=f"refit {MODEL.name}")
+    parser.add_argument("--write-model", type=Path, metavar="FIXTURE", help=f"refit {MODEL.name}")
     args = parser.parse_args()
-    needed = [args.write_model] if args.write_model else [PAPERS, MODEL]
+    needed = [args.write_model] if args.write_model else [FIXTURE, MODEL]
     for path in needed:
         if not path.exists():
             print(f"ranking benchmark: missing input file {path}", file=sys.stderr)
             return 2
     if args.write_model:
-        fit_featurizer([paper_text(p) for p in load_papers(args.write_model)[0]]).save(MODEL)
+        fit_featurizer([paper_text(p) for p in load_papers(args.write_model)]).save(MODEL)
         print(f"wrote {MODEL}")
         return 0
-    papers, days = load_papers(PAPERS)
+    papers = load_papers()
     if args.cost_only:
         cost(papers)
         return 0
-    quality(Lab(papers, days))
+    quality(Lab(papers))
     # the cost in a fresh process, so its peak memory is the bot's, not the benchmark's
     return subprocess.call([sys.executable, __file__, "--cost-only"])
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
+import socket
 from dataclasses import replace
-from datetime import UTC, datetime
+from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
@@ -22,39 +22,22 @@ from bot.relevance import (
     parse_mute,
     rank,
     score,
-    topic_part,
 )
+from bot.relevance.features import MODEL_FILE, load_featurizer
 from bot.topics import TopicError, parse_topic
+from tests.arxiv_metadata import load_papers
 
-FIXTURE = Path(__file__).parent / "fixtures" / "arxiv_metadata" / "cs_cv_cl.jsonl.gz"
 VIDEO = re.compile(r"\bvideos?\b", re.IGNORECASE)
 MEDICAL = re.compile(r"medical|clinical|\bmri\b|patholog|radiolog|lesion|tumou?r", re.IGNORECASE)
-
-
-def _paper(record: dict) -> Paper:
-    day = datetime.fromisoformat(record["announced"]).replace(tzinfo=UTC)
-    return Paper(
-        id=record["id"],
-        version=1,
-        title=record["title"],
-        authors=tuple(record["authors"]),
-        abstract=record["abstract"],
-        categories=tuple(record["categories"]),
-        primary_category=record["categories"][0],
-        published=day,
-        updated=day,
-    )
 
 
 @pytest.fixture(scope="module")
 def days() -> dict[str, list[Paper]]:
     """The cs.CV papers of each announcement day."""
     by_day: dict[str, list[Paper]] = {}
-    with gzip.open(FIXTURE, "rt", encoding="utf-8") as lines:
-        for line in lines:
-            record = json.loads(line)
-            if "cs.CV" in record["categories"]:
-                by_day.setdefault(record["announced"], []).append(_paper(record))
+    for paper in load_papers():
+        if "cs.CV" in paper.categories:
+            by_day.setdefault(paper.published.date().isoformat(), []).append(paper)
     return by_day
 
 
@@ -72,13 +55,18 @@ def first_ten_share(papers: list[Paper], featurizer: Featurizer, reader: Reader,
     return sum(wants(pattern, papers[i]) for i in ranking.order(0)[:10]) / 10
 
 
-def test_topic_part_prefers_narrow_and_several_topics() -> None:
-    category, keyword, author = (parse_topic(t) for t in ("cs.CV", "nerf", "au:Mildenhall"))
-    assert topic_part([]) == 0
-    assert topic_part([keyword]) > topic_part([category]) > 0
-    assert topic_part([author]) == topic_part([keyword])
-    assert topic_part([keyword, category]) > topic_part([keyword])
-    assert topic_part([keyword, author, category]) < 1
+def test_topic_part_prefers_narrow_and_several_topics(days, featurizer) -> None:
+    paper = replace(days["2025-10-13"][0], title="NeRF", authors=("Ben Mildenhall",))
+    follows = ["", "cs.CV", "nerf", "au:Mildenhall", "nerf; cs.CV", "nerf; au:Mildenhall; cs.CV"]
+    readers = [Reader([parse_topic(t) for t in f.split(";") if t]) for f in follows]
+    none, category, keyword, author, two, three = rank(
+        [paper], featurizer.paper_vectors([paper]), readers
+    ).values[:, 0]
+    assert none == 0
+    assert keyword > category > 0
+    assert author == keyword
+    assert three > two > keyword
+    assert three < 1
 
 
 def test_cold_start_orders_by_topic_matches(days, featurizer) -> None:
@@ -242,3 +230,13 @@ def test_text_without_words_is_a_zero_row(featurizer) -> None:
     rows = featurizer.vectors(["", "Gaussian splatting for scenes."])
     assert not np.any(rows[0])
     assert np.linalg.norm(rows[1]) == pytest.approx(1, abs=1e-5)
+
+
+def test_the_model_loads_without_network(monkeypatch) -> None:
+    def refuse(*_args, **_kwargs):
+        raise AssertionError("relevance tried to use the network")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    fresh = load_featurizer(Path(str(files("bot.relevance") / MODEL_FILE)))
+    assert fresh.vectors(["Gaussian splatting"]).shape == (1, fresh.size)

@@ -12,7 +12,7 @@ Pure and platform-free. Typical use, per delivery run::
 from bot.relevance.features import Featurizer, default_featurizer, fit_featurizer, paper_text
 from bot.relevance.mutes import parse_mute
 from bot.relevance.profile import Liked, Profile, build_profile
-from bot.relevance.scoring import Ranking, Reader, Score, rank, score, topic_part
+from bot.relevance.scoring import Ranking, Reader, Score, rank, score
 
 __all__ = [
     "Featurizer",
@@ -28,5 +28,4 @@ __all__ = [
     "parse_mute",
     "rank",
     "score",
-    "topic_part",
 ]

@@ -41,7 +41,16 @@ class Reader:
 
 @dataclass(frozen=True)
 class Score:
-    """A score with what it came from; `to_json` is what a delivery stores for /why."""
+    """A score with what it came from; `to_json` is what a delivery stores for /why:
+
+    {"score": 0.81, "parts": {"topics": 0.72, "feedback": 0.93, "interests": null},
+     "matched": [{"topic": "cs.CV", "words": "cs.CV"}, {"topic": "video", "words": "videos"}],
+     "mutes_checked": ["au:smith"], "muted_by": [],
+     "like": [{"id": "2510.01234", "title": "…", "similarity": 0.87}, …]}
+
+    A part is null when the chat has none (no votes, no interests); parts are in
+    [0, 1] (0.5: unrelated); `like` is the 1–3 liked papers it is closest to.
+    """
 
     value: float
     topics: float
@@ -85,14 +94,6 @@ class Score:
         )
 
 
-def topic_part(topics: Sequence[Topic]) -> float:
-    """1 − ∏(1 − weight): a keyword or author above a category, several above one."""
-    missing = 1.0
-    for topic in topics:
-        missing *= 1 - _weight(topic)
-    return 1 - missing
-
-
 def rank(papers: Sequence[Paper], vectors: np.ndarray, readers: Sequence[Reader]) -> Ranking:
     """Score every paper for every reader; `vectors` are the papers' rows, in order."""
     return Ranking(papers, vectors, readers)
@@ -124,6 +125,8 @@ class Ranking:
         self.topics = np.zeros(shape, dtype=np.float32)
         self.muted = np.zeros(shape, dtype=bool)
         for row, reader in enumerate(self.readers):
+            # 1 − ∏(1 − weight) over the topics matched: a keyword or author above a
+            # category, several above one
             missing = np.ones(len(self.papers), dtype=np.float32)
             for topic in reader.topics:
                 missing *= 1 - _weight(topic) * found[topic]
