@@ -22,7 +22,7 @@ Then the cost: 1,000 chats × 600 new papers scored (each chat with three
 topics, three mutes, 20 votes and for half of them interests), in a fresh
 process, with its peak memory.
 
-Run: python benchmarks/ranking.py [--cost-only] [--write-model FIXTURE.jsonl.gz]
+Run: python benchmarks/ranking.py [--cost-only] [--write-model PAPERS.jsonl.gz]
 (--write-model refits bot/relevance/model.npz from a file of papers in the fixture's format;
 the shipped one is fitted on shared/fixtures/arxiv_metadata/papers.jsonl.gz, five fields)
 """
@@ -42,8 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _inputs import ROOT
 
 from bot.models import Paper
 from bot.relevance import (
@@ -58,7 +57,7 @@ from bot.relevance import (
 from bot.topics import parse_topic
 from tests.arxiv_metadata import FIXTURE, load_papers
 
-MODEL = Path(__file__).resolve().parents[1] / "bot" / "relevance" / "model.npz"
+MODEL = ROOT / "bot" / "relevance" / "model.npz"
 CARDS = 10
 VOTES_A_DAY = 5
 LIKES_A_DAY = 2
@@ -397,18 +396,13 @@ def peak_mib() -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cost-only", action="store_true", help="measure only the cost")
-    parser.add_argument("--write-model", type=Path, metavar="FIXTURE", help=f"refit {MODEL.name}")
+    parser.add_argument("--write-model", type=Path, metavar="PAPERS", help=f"refit {MODEL.name}")
     args = parser.parse_args()
-    needed = [args.write_model] if args.write_model else [FIXTURE, MODEL]
-    for path in needed:
-        if not path.exists():
-            print(f"ranking benchmark: missing input file {path}", file=sys.stderr)
-            return 2
     if args.write_model:
         fit_featurizer([paper_text(p) for p in load_papers(args.write_model)]).save(MODEL)
         print(f"wrote {MODEL}")
         return 0
-    papers = load_papers()
+    papers = load_papers(FIXTURE)
     if args.cost_only:
         cost(papers)
         return 0
