@@ -57,3 +57,8 @@ def test_a_missing_input_is_one_line(clone: Path) -> None:
     ):
         result = benchmark(clone, "summaries.py", "--papers", papers)
         assert (result.returncode, result.stderr) == (1, f"summaries.py: {reason}\n")
+
+
+def test_the_ranking_benchmark_reports_a_missing_input(clone: Path) -> None:
+    result = benchmark(clone, "ranking.py", "--write-model", "none.jsonl.gz")
+    assert (result.returncode, result.stderr) == (1, "ranking.py: missing input: none.jsonl.gz\n")
