@@ -177,15 +177,29 @@ def summarize_abstract(paper: Paper) -> Summary:
         if text not in texts and WORDY.search(text):
             texts.append(text)
     if not texts:
-        short = truncate(title, TLDR_MAX)
         return Summary(
-            tldr=short,
+            tldr=truncate(title, TLDR_MAX),
             takeaways=[truncate(title, TAKEAWAY_MAX)],
             language=detect_language(title),
             model=ExtractiveSummarizer.model,
             source="extractive",
         )
     sentences = [_tag(i, text) for i, text in enumerate(texts)]
+    lead = _lead(sentences)
+    return Summary(
+        tldr=truncate(lead.text, TLDR_MAX),
+        takeaways=_takeaways(sentences, lead),
+        **_details(sentences, lead),
+        keywords=extract_keywords(abstract),
+        language=detect_language(abstract),
+        model=ExtractiveSummarizer.model,
+        source="extractive",
+    )
+
+
+def _lead(sentences: list[_Sentence]) -> _Sentence:
+    """The contribution sentence (the first sentence when none says what the paper does);
+    a weak result cue after it, or in the first person, counts as a result."""
     best = max(sentences, key=lambda s: (s.strength, -s.index))
     lead = best if best.strength else sentences[0]
     for sentence in sentences:
@@ -193,7 +207,11 @@ def summarize_abstract(paper: Paper) -> Summary:
             sentence.index > lead.index or _FIRST_PERSON.search(sentence.text)
         ):
             sentence.tags.add("result")
-    others = [s for s in sentences if s is not lead]
+    return lead
+
+
+def _takeaways(sentences: list[_Sentence], lead: _Sentence) -> list[str]:
+    """Contribution and result sentences, then method ones; others only up to three."""
 
     def rank(s: _Sentence) -> int:
         if s.tags & {"contribution", "result"}:
@@ -201,14 +219,17 @@ def summarize_abstract(paper: Paper) -> Summary:
         return 1 if "method" in s.tags else 2
 
     chosen: list[_Sentence] = []
+    others = [s for s in sentences if s is not lead]
     for sentence in sorted(others, key=lambda s: (rank(s), s.index)):
         if len(chosen) >= MAX_TAKEAWAYS or (rank(sentence) == 2 and len(chosen) >= MIN_TAKEAWAYS):
             break
         chosen.append(sentence)
     takeaways = [truncate(s.text, TAKEAWAY_MAX) for s in sorted(chosen, key=lambda s: s.index)]
-    if not takeaways:
-        takeaways = [truncate(lead.text, TAKEAWAY_MAX)]
+    return takeaways or [truncate(lead.text, TAKEAWAY_MAX)]
 
+
+def _details(sentences: list[_Sentence], lead: _Sentence) -> dict[str, str]:
+    """Background, prior work, method, results and the conclusion's parts."""
     contribution_at = lead.index if lead.strength else None
     background = [
         s
@@ -227,9 +248,9 @@ def summarize_abstract(paper: Paper) -> Summary:
     method = [
         s
         for s in sentences
-        if (s is lead and lead.strength) or (s.tags & {"contribution", "method"})
+        if ((s is lead and lead.strength) or (s.tags & {"contribution", "method"}))
+        and (s is lead or "result" not in s.tags)
     ]
-    method = [s for s in method if s is lead or "result" not in s.tags]
     results = [s for s in sentences if "result" in s.tags and s is not lead]
     parts = {
         "background": _first(background, 2),
@@ -240,30 +261,21 @@ def summarize_abstract(paper: Paper) -> Summary:
     used = {s.index for chosen in parts.values() for s in chosen}
     taken = {_join(chosen) for chosen in parts.values()}
 
-    def conclusion(tag: str, limit: int) -> list[_Sentence]:
+    def conclusion(tag: str, limit: int) -> str:
         """Sentences with `tag`, but never a copy of a whole section above (a section
         repeated under another name)."""
         tagged = [s for s in sentences if tag in s.tags]
         chosen = _first(tagged, limit)
         if _join(chosen) in taken:
             chosen = _first([s for s in tagged if s.index not in used], limit)
-        return chosen
+        return _join(chosen)
 
-    return Summary(
-        tldr=truncate(lead.text, TLDR_MAX),
-        takeaways=takeaways,
-        background=_join(parts["background"]),
-        prior_work=_join(parts["prior_work"]),
-        method=_join(parts["method"]),
-        results=_join(parts["results"]),
-        significance=_join(conclusion("significance", 1)),
-        novelty=_join(conclusion("novelty", 1)),
-        limitations=_join(conclusion("limitation", 2)),
-        keywords=extract_keywords(abstract),
-        language=detect_language(abstract),
-        model=ExtractiveSummarizer.model,
-        source="extractive",
-    )
+    return {
+        **{name: _join(chosen) for name, chosen in parts.items()},
+        "significance": conclusion("significance", 1),
+        "novelty": conclusion("novelty", 1),
+        "limitations": conclusion("limitation", 2),
+    }
 
 
 class ExtractiveSummarizer:
