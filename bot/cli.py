@@ -59,7 +59,7 @@ from handlers.render import (
 from handlers.shell import ShellPlatform, run_shell
 from storage.database import backup as backup_database
 from storage.database import open_existing
-from storage.repository import Repository
+from storage.polls import PollRows
 
 T = TypeVar("T")
 log = logging.getLogger("paperbot")
@@ -348,7 +348,7 @@ def health(
     try:
         db = open_existing(settings.db_path)
         try:
-            last = Repository(db).last_successful_poll()
+            last = PollRows(db).last_successful_poll()
         finally:
             db.close()
     except (OSError, sqlite3.Error) as exc:
