@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 from bot.chats import Chats
 from bot.clock import Clock
-from bot.delivery import ChatUnavailable, DeliveryFailed, MessageRejected, Platform
+from bot.delivery import ChatUnavailable, DeliveryFailed, MessageRejected, Platform, Sent
 from bot.models import Card, Chat, Digest, Paper
 from bot.papers import Papers
 from bot.retry import CircuitBreaker, RetryPolicy, ServiceUnavailable
@@ -214,10 +214,7 @@ class Outbox:
 
         try:
             made = await message()
-            if isinstance(made, Card):
-                await platform.send_card(chat, made)
-            else:
-                await platform.send_digest(chat, made, sent)
+            await _send_message(platform, chat, made, sent)
         except ChatUnavailable as exc:  # the chat is gone: pause it, keep its papers
             circuit.succeeded()
             await self.chats.set_active(chat, False, str(exc))
@@ -276,3 +273,10 @@ class Outbox:
                 error,
             )
         return given_up
+
+
+async def _send_message(platform: Platform, chat: Chat, made: Card | Digest, sent: Sent) -> None:
+    if isinstance(made, Card):
+        await platform.send_card(chat, made)
+    else:
+        await platform.send_digest(chat, made, sent)
