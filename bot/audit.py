@@ -24,8 +24,12 @@ from bot.models import Paper
 from bot.retry import ServiceUnavailable
 from bot.schedule import latest_announcement, listing_day
 from bot.topics import Topic
+from storage.audits import AuditRows
 from storage.database import Store
-from storage.repository import Repository, Row, iso
+from storage.outbox import DeliveryRows
+from storage.papers import PaperRows
+from storage.polls import PollRows
+from storage.rows import Row, iso
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +59,7 @@ async def audit(
     Returns the rows recorded (a listing that cannot be read is left out)."""
     by_topic = {f.topic: f for f in followers}
     expected_day = listing_day(latest_announcement(now)).isoformat()
-    read_days = await store.call(Repository.feed_days)
+    read_days = await store.call(PollRows.feed_days)
     rows = []
     for name, topics in plan(by_topic).listings.items():
         try:
@@ -79,7 +83,7 @@ async def audit(
         )
         row = await _check(store, source, (name, day, iso(now)), items, wanted, late_reason)
         rows.append({**row, "checked_at": iso(now)})
-        await store.call(Repository.save_audit, rows[-1])
+        await store.call(AuditRows.save_audit, rows[-1])
         log.info(
             "audit %s %s: announced=%d stored=%d matched=%d delivered=%d pending=%d missing=%d",
             name,
@@ -101,8 +105,8 @@ async def _check(
     """The audit row of one listing (`where`: its name, day, and now)."""
     name, day, now = where
     ids = [item.paper.id for item in items]
-    stored = await store.call(Repository.first_seen, ids)
-    rows = await store.call(Repository.deliveries_of, ids)
+    stored = await store.call(PaperRows.first_seen, ids)
+    rows = await store.call(DeliveryRows.deliveries_of, ids)
     status = {(d["chat"], d["paper_id"]): d["status"] for d in rows}
     missing = [(c, item, t) for c, item, t in wanted if (c, item.paper.id) not in status]
     matched = {item.paper.id for _, item, _ in wanted}
@@ -140,6 +144,6 @@ async def _deliver_late(
         log.warning("audit: arXiv lookup failed, the listing's metadata is used: %s", exc)
     rows = [p.to_row() for p in papers.values()]
     items = [(chat, item.paper.id, topic) for chat, item, topic in missing]
-    await store.call(Repository.save_poll, rows, items, {}, now)
+    await store.call(PollRows.save_poll, rows, items, {}, now)
     for chat, item, topic in missing:
         log.warning("late: %s queued for chat %d (%s): %s", item.paper.id, chat, topic, why)

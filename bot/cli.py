@@ -58,9 +58,10 @@ from handlers.render import (
     digest_markdown,
 )
 from handlers.shell import ShellPlatform, run_shell
+from storage.audits import AuditRows
 from storage.database import backup as backup_database
 from storage.database import open_existing
-from storage.repository import Repository
+from storage.polls import PollRows
 
 T = TypeVar("T")
 log = logging.getLogger("paperbot")
@@ -346,7 +347,7 @@ def audit(
 
     async def work(settings: Settings) -> None:
         async with open_app(settings) as core:
-            rows = await core.store.call(Repository.audits, day)
+            rows = await core.store.call(AuditRows.audits, day)
         if not rows:
             typer.echo(f"no completeness audit recorded{f' for {day}' if day else ''}")
             return
@@ -384,7 +385,7 @@ def health(
     try:
         db = open_existing(settings.db_path)
         try:
-            last = Repository(db).last_successful_poll()
+            last = PollRows(db).last_successful_poll()
         finally:
             db.close()
     except (OSError, sqlite3.Error) as exc:

@@ -20,7 +20,8 @@ from bot.retry import ServiceUnavailable
 from bot.summaries import SummaryCache
 from bot.topics import Topic
 from storage.database import Store
-from storage.repository import Repository, iso
+from storage.papers import PaperRows
+from storage.rows import iso
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class Papers:
         try:
             found = await self.source.lookup([str(ident)])
         except ServiceUnavailable:
-            row = await self.store.call(Repository.paper, ident.base)
+            row = await self.store.call(PaperRows.paper, ident.base)
             if row is None or (ident.version is not None and row["version"] != ident.version):
                 raise
             log.warning("arXiv unreachable; using the stored copy of %s", ident)
@@ -60,7 +61,7 @@ class Papers:
         if not matching:
             raise PaperNotFound(f"no arXiv paper {ident}")
         paper = matching[0]
-        await self.store.call(Repository.upsert_papers, [paper.to_row()], iso(self.clock()))
+        await self.store.call(PaperRows.upsert_papers, [paper.to_row()], iso(self.clock()))
         return paper
 
     async def card(self, paper: Paper, language: str, figures: bool = True) -> Card:
@@ -78,8 +79,12 @@ class Papers:
     async def known_card(self, paper_id: str, language: str, figures: bool = False) -> Card:
         """The card of a paper sent earlier (a "Details" button): the stored metadata and the
         cached summary; arXiv is asked only for a paper that is not stored."""
-        row = await self.store.call(Repository.paper, paper_id)
-        paper = Paper.from_row(row) if row else await self.paper(parse_arxiv_id(paper_id))
+        ident = parse_arxiv_id(paper_id)
+        row = await self.store.call(PaperRows.paper, ident.base)
+        if row is not None and ident.version in (None, row["version"]):
+            paper = Paper.from_row(row)
+        else:
+            paper = await self.paper(ident)
         return await self.card(paper, language, figures)
 
     async def chat_digest(self, chat: Chat, papers: list[Paper], topics: list[str]) -> Digest:
@@ -103,7 +108,7 @@ class Papers:
         papers = sorted((found.papers[i] for i in ids), key=lambda p: p.published, reverse=True)
         chosen = papers[:limit]
         await self.store.call(
-            Repository.upsert_papers, [p.to_row() for p in chosen], iso(self.clock())
+            PaperRows.upsert_papers, [p.to_row() for p in chosen], iso(self.clock())
         )
         progress(f"{len(chosen)} papers found", 0, 0)
         cards: list[Card] = []

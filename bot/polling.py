@@ -28,8 +28,12 @@ from bot.schedule import (
     submissions_since,
 )
 from bot.topics import Topic, TopicError, parse_topic
+from storage.audits import AuditRows
+from storage.chats import ChatRows
 from storage.database import Store
-from storage.repository import Repository, iso
+from storage.papers import PaperRows
+from storage.polls import PollRows
+from storage.rows import iso
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +95,7 @@ class Poller:
         started = time.monotonic()
         now = self.clock()
         report = PollReport()
-        subscriptions = await self.store.call(Repository.active_subscriptions)
+        subscriptions = await self.store.call(ChatRows.active_subscriptions)
         by_topic: dict[str, list[int]] = {}
         subscribed: dict[str, str] = {}  # topic → when its latest subscriber came
         for row in subscriptions:
@@ -99,7 +103,7 @@ class Poller:
             subscribed[row["topic"]] = max(subscribed.get(row["topic"], ""), row["created_at"])
         topics = _parsed_topics(by_topic)
         report.topics = len(topics)
-        marks = await self.store.call(Repository.windows, list(by_topic))
+        marks = await self.store.call(PollRows.windows, list(by_topic))
         # a topic polled for the first time starts with the latest announcement
         first = (iso(submissions_since(listing_day(latest_announcement(now)))),) * 2
         windows = {
@@ -121,7 +125,7 @@ class Poller:
         next_windows = _next_windows(found.papers, found.hits, topics, windows)
         days = {**current, **{n: d.isoformat() if d else None for n, d in found.listings.items()}}
         outcome, report.deliveries_queued = await self.store.call(
-            Repository.save_poll, rows, items, next_windows, iso(now), days
+            PollRows.save_poll, rows, items, next_windows, iso(now), days
         )
         report.rss_requests = counts.rss - before[0]
         report.api_requests = counts.api - before[1]
@@ -130,17 +134,17 @@ class Poller:
         report.papers_new = sum(1 for v in outcome.values() if v == "new")
         report.papers_updated = sum(1 for v in outcome.values() if v == "updated")
         report.errors = found.errors
-        if audit_due(await self.store.call(Repository.last_audit_at), now):
+        if audit_due(await self.store.call(AuditRows.last_audit_at), now):
             followers = [Follower(t, n, tuple(by_topic[n])) for t, n in topics.items()]
             audited = await audit(self.store, self.source, followers, now)
             report.late_queued = sum(row["missing"] for row in audited)
         report.seconds = time.monotonic() - started
-        await self.store.call(Repository.record_poll, report.row(now, self.clock()))
+        await self.store.call(PollRows.record_poll, report.row(now, self.clock()))
         log.info(report.log_line())
         return report
 
     async def _first_seen(self, ids: Iterable[str]) -> dict[str, datetime]:
-        seen = await self.store.call(Repository.first_seen, list(ids))
+        seen = await self.store.call(PaperRows.first_seen, list(ids))
         return {i: datetime.fromisoformat(at) for i, at in seen.items()}
 
     async def _listings(
@@ -154,7 +158,7 @@ class Poller:
         already read at the latest announcement by every topic and subscriber they serve
         (name → its day): they are not read again until the next announcement."""
         listings = plan(topics).listings
-        read = await self.store.call(Repository.feeds_read, list(listings))
+        read = await self.store.call(PollRows.feeds_read, list(listings))
         now = self.clock()
         latest = listing_day(latest_announcement(now)).isoformat()
         missed: dict[str, date] = {}

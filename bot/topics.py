@@ -12,7 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from bot.categories import (
     UnknownCategory,
@@ -85,27 +85,49 @@ class Topic:
         return clause
 
     def matches(self, paper: Paper) -> bool:
-        """Whether `paper` belongs to this topic, decided locally.
+        """Whether `paper` belongs to this topic, decided locally."""
+        return self.match(paper) is not None
 
-        A raw query is decided by arXiv itself: it is always fetched on its own,
-        so every result of its request belongs to it.
+    def match(self, paper: Paper) -> str | None:
+        """What makes `paper` belong to this topic, or None when it does not.
+
+        The words that matched (lowercase, without accents) for a keyword, the
+        author's name for an author, the paper's category for a category. A raw
+        query is decided by arXiv itself: it is always fetched on its own, so
+        every result of its request belongs to it.
         """
         if self.categories and not any(in_category(paper.categories, c) for c in self.categories):
-            return False
+            return None
         if self.kind is TopicKind.CATEGORY:
-            return in_category(paper.categories, self.value)
+            return next((c for c in paper.categories if in_category((c,), self.value)), None)
         if self.kind is TopicKind.KEYWORD:
-            return self._pattern.search(f"{paper.title}\n{paper.abstract}") is not None
+            found = self._search(f"{paper.title}\n{paper.abstract}")
+            return " ".join(found.group().split()) if found else None
         if self.kind is TopicKind.AUTHOR:
-            return any(self._pattern.search(_fold(name)) for name in paper.authors)
-        return True
+            # "; " keeps a name from running into the next (a phrase may span spaces)
+            if not self._search("; ".join(paper.authors)):
+                return None
+            return next(name for name in paper.authors if self._search(name))
+        return self.value
+
+    def _search(self, text: str) -> re.Match[str] | None:
+        folded = fold(text)
+        # every word must be in the text: a cheap test that skips most regex searches
+        if all(word in folded for word in self._words):
+            return self._pattern.search(folded)
+        return None
+
+    @cached_property
+    def _words(self) -> list[str]:
+        return fold(self.value).split()
 
     @cached_property
     def _pattern(self) -> re.Pattern[str]:
-        words = _fold(self.value).split() if self.kind is TopicKind.AUTHOR else self.value.split()
+        words = self._words
         body = r"[\s\-]+".join(re.escape(w) for w in words)
         plural = "(?:e?s)?" if self.kind is TopicKind.KEYWORD else ""
-        return re.compile(rf"(?<!\w){body}{plural}(?!\w)", re.IGNORECASE)
+        # text and words are folded to lowercase already
+        return re.compile(rf"(?<!\w){body}{plural}(?!\w)")
 
 
 def parse_topic(text: str) -> Topic:
@@ -180,7 +202,10 @@ def _check_query(body: str) -> str:
     return body
 
 
-def _fold(text: str) -> str:
+@lru_cache(maxsize=4096)
+def fold(text: str) -> str:
     """Lowercase without accents: `Müller` and `Muller` match each other."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))

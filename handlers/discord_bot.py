@@ -32,7 +32,8 @@ from discord.http import Route
 from bot.categories import ARCHIVES, CATEGORIES
 from bot.chat_settings import SETTINGS, suggest_values
 from bot.chats import ChatRef
-from bot.commands import Command, CommandLayer, Reply
+from bot.command_table import Arg, CommandSpec
+from bot.commands import COMMANDS, Command, CommandLayer, Reply
 from bot.config import ConfigError, Settings
 from bot.delivery import ChatUnavailable, DeliveryFailed, Sent
 from bot.models import Card, Chat, Digest
@@ -55,20 +56,6 @@ DEFAULT_API_URL = Settings.discord_api_url
 ANSWER_WITHIN = 2.0  # seconds before an interaction is deferred (Discord allows 3)
 READY_WITHIN = 60.0  # seconds `start` waits for the gateway before going on
 NO_MENTIONS = discord.AllowedMentions.none()
-
-TOPIC_HINT = "cs.CV · NeRF in:cs.CV,cs.GR · au:Mildenhall · q:<arXiv query>"
-FOLLOWED_HINT = "a topic this channel follows, or all"
-DESCRIPTIONS = {
-    "start": "What paperbot does, with examples",
-    "help": "What paperbot does, with examples",
-    "subscribe": "Follow topics in this channel (several separated by ;)",
-    "unsubscribe": "Stop following a topic here, or all",
-    "list": "This channel's topics and settings",
-    "summarize": "The card of one arXiv paper",
-    "digest": "Send the papers not yet sent here, now",
-    "settings": "This channel's settings",
-    "set": "Change one setting of this channel",
-}
 
 
 # ---------------------------------------------------------------- interactions → commands
@@ -332,44 +319,48 @@ class DiscordAdapter:
     # commands
 
     def slash_commands(self) -> list[app_commands.Command[Any, ..., None]]:
-        """One slash command per chat command, with typed options and autocomplete."""
-        commands = [
-            self._command(name, _plain_command(self, name))
-            for name in ("start", "help", "list", "digest", "settings")
+        """One slash command per entry of the command table, with typed options and
+        autocomplete by the kind of its argument."""
+        return [
+            app_commands.Command(
+                name=spec.name, description=spec.en[:100], callback=self._callback(spec)
+            )
+            for spec in COMMANDS
         ]
-        commands += [
-            self._command(
-                "subscribe",
-                _topics_command(self, "subscribe", TOPIC_HINT, self.complete_topic),
-            ),
-            self._command(
-                "unsubscribe",
-                _topics_command(self, "unsubscribe", FOLLOWED_HINT, self.complete_followed),
-            ),
-            self._command("summarize", _summarize(self)),
-            self._command("set", _set(self)),
-        ]
-        return commands
 
-    @staticmethod
-    def _command(
-        name: str, callback: Callable[..., Awaitable[None]]
-    ) -> app_commands.Command[Any, ..., None]:
-        return app_commands.Command(name=name, description=DESCRIPTIONS[name], callback=callback)
+    def _callback(self, spec: CommandSpec) -> Callable[..., Awaitable[None]]:
+        if not spec.args:
+            return _plain_command(self, spec.name)
+        first = spec.args[0]
+        if first.kind == "setting":
+            return _set(self)
+        complete = {"topics": self.complete_topic, "followed": self.complete_followed}
+        return _one_argument(self, spec.name, first, complete.get(first.kind))
 
     async def answer(self, interaction: discord.Interaction, name: str, args: str = "") -> None:
         """Run one command and answer the interaction with its replies."""
-        await self._answer(interaction, command_of(interaction, name, args), details=False)
+        command = command_of(interaction, name, args)
+        await self._answer(interaction, self.layer.handle(command, self), name, details=False)
 
     async def show_details(self, interaction: discord.Interaction, paper: str) -> None:
-        """The Details button: the paper's structured summary, only for the user who clicked."""
-        await self._answer(interaction, command_of(interaction, "summarize", paper), details=True)
+        """The Details button: the paper's structured summary from what is stored, only for
+        the user who clicked."""
+
+        async def details() -> list[Reply]:
+            return [await self.layer.open_paper(chat_ref(interaction), paper, None, False)]
+
+        await self._answer(interaction, details(), "details", details=True)
 
     async def _answer(
-        self, interaction: discord.Interaction, command: Command, *, details: bool
+        self,
+        interaction: discord.Interaction,
+        answers: Awaitable[list[Reply]],
+        what: str,
+        *,
+        details: bool,
     ) -> None:
         replies = _Replies(interaction)
-        work = asyncio.ensure_future(self.layer.handle(command, self))
+        work = asyncio.ensure_future(answers)
         try:
             done, _ = await asyncio.wait({work}, timeout=self.answer_within)
             if not done:
@@ -384,7 +375,7 @@ class DiscordAdapter:
             if not messages:
                 await replies.finish()
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError):
-            log.exception("could not answer /%s in Discord", command.name)
+            log.exception("could not answer %s in Discord", what)
 
     async def on_command_error(
         self, interaction: discord.Interaction, error: app_commands.AppCommandError
@@ -434,30 +425,29 @@ def _plain_command(adapter: DiscordAdapter, name: str) -> Callable[..., Awaitabl
     return callback
 
 
-def _topics_command(
-    adapter: DiscordAdapter,
-    name: str,
-    hint: str,
-    complete: Callable[..., Awaitable[list[app_commands.Choice[str]]]],
+Complete = Callable[..., Awaitable[list[app_commands.Choice[str]]]]
+
+
+def _one_argument(
+    adapter: DiscordAdapter, name: str, arg: Arg, complete: Complete | None
 ) -> Callable[..., Awaitable[None]]:
-    @app_commands.describe(topics=hint)
-    @app_commands.autocomplete(topics=complete)
-    async def callback(
-        interaction: discord.Interaction, topics: app_commands.Range[str, 1, 1000]
+    """A command with one text option named and described as the table's `arg` says."""
+
+    async def required(
+        interaction: discord.Interaction, value: app_commands.Range[str, 1, 1000]
     ) -> None:
-        await adapter.answer(interaction, name, topics)
+        await adapter.answer(interaction, name, value)
 
-    return callback
-
-
-def _summarize(adapter: DiscordAdapter) -> Callable[..., Awaitable[None]]:
-    @app_commands.describe(paper="arXiv id or link, e.g. 2404.00409")
-    async def summarize(
-        interaction: discord.Interaction, paper: app_commands.Range[str, 1, 200]
+    async def optional(
+        interaction: discord.Interaction, value: app_commands.Range[str, 1, 1000] | None = None
     ) -> None:
-        await adapter.answer(interaction, "summarize", paper)
+        await adapter.answer(interaction, name, value or "")
 
-    return summarize
+    callback: Callable[..., Awaitable[None]] = required if arg.required else optional
+    callback = app_commands.describe(value=arg.hint)(callback)
+    if complete is not None:
+        callback = app_commands.autocomplete(value=complete)(callback)
+    return app_commands.rename(value=arg.name)(callback)
 
 
 def _set(adapter: DiscordAdapter) -> Callable[..., Awaitable[None]]:

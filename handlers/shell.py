@@ -11,8 +11,9 @@ import getpass
 from typing import TextIO
 
 from bot.chats import ChatRef
-from bot.commands import NOT_A_COMMAND, Command, CommandLayer, Reply, parse_command
+from bot.commands import Command, CommandLayer, Reply, parse_command
 from bot.delivery import Sent
+from bot.messages import say
 from bot.models import Card, Chat, Digest
 from handlers.render import card_text, digest_text
 
@@ -70,7 +71,7 @@ async def run_shell(layer: CommandLayer, stdin: TextIO, out: TextIO, interactive
             continue
         parsed = parse_command(text)
         if parsed is None:
-            platform.show(Reply(NOT_A_COMMAND))
+            platform.show(Reply(say(await layer.language(chat), "not_a_command")))
             continue
         name, args = parsed
         command = Command(chat=chat, user_id=chat.chat_id, name=name, args=args, user_is_admin=True)

@@ -56,25 +56,22 @@ from telegram.ext import (
     filters,
 )
 
-from bot.arxiv.ids import InvalidArxivId
 from bot.chats import ChatRef
 from bot.commands import (
-    CHANGING,
-    MENU,
-    NOT_A_COMMAND,
-    NOT_TEXT,
+    ADMIN_ONLY,
+    CHANNEL_COMMANDS,
     Command,
     CommandLayer,
     Reply,
     knows,
+    menu_for,
     parse_command,
 )
 from bot.config import ConfigError, Settings
 from bot.delivery import ChatUnavailable, DeliveryFailed, Sent
+from bot.messages import MESSAGES, say
 from bot.models import Card, Chat, Digest
-from bot.papers import PaperNotFound
 from bot.retry import RetryPolicy, ServiceUnavailable, Transient, with_retries
-from bot.summarize import SummaryError
 from handlers.telegram_rate import TelegramRateLimiter, retry_after_seconds
 from handlers.telegram_render import (
     CARD,
@@ -103,7 +100,6 @@ NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 ADMINS = frozenset({ChatMemberStatus.OWNER, ChatMemberStatus.ADMINISTRATOR})
 PRESENT = ADMINS | {ChatMemberStatus.MEMBER, ChatMemberStatus.RESTRICTED}
-CHANNEL_COMMANDS = frozenset({"subscribe", "unsubscribe", "list", "settings", "set", "digest"})
 _CHANNEL = re.compile(r"(?P<channel>@\w{4,32}|-100\d{5,})(?:\s+(?P<rest>.*))?", re.S)
 _GONE = (
     "chat not found",
@@ -116,19 +112,6 @@ _GONE = (
     "user is deactivated",
     "peer_id_invalid",
 )
-
-CHANNEL_HINT = (
-    "Channels: make me an administrator there, then send me here /subscribe @channel cs.CV"
-)
-CHANNEL_UNKNOWN = "I cannot see {channel}. Add me to the channel as an administrator first."
-NOT_A_CHANNEL = "{channel} is not a channel; send the command in that chat itself."
-CANNOT_POST = "Make me an administrator of {title} who may post messages, then try again."
-CHANNEL_ADDED = (
-    "I was added to the channel {title}. Manage it from here, e.g. /subscribe {handle} cs.CV"
-)
-PAPER_GONE = "This paper is not available any more."
-TRY_LATER = "Not available right now; please try again in a minute."
-FAILED = "Something went wrong on our side; the error was logged."
 
 
 def chat_ref(chat: TelegramChat) -> ChatRef:
@@ -236,8 +219,8 @@ class TelegramAdapter:
 
     async def _connect(self) -> None:
         await self.app.initialize()
-        for language, entries in MENU.items():
-            commands = [BotCommand(name, description) for name, description in entries]
+        for language in MESSAGES:
+            commands = [BotCommand(name, description) for name, description in menu_for(language)]
             await self.bot.set_my_commands(
                 commands, language_code=None if language == "en" else language
             )
@@ -384,12 +367,12 @@ class TelegramAdapter:
         private = message.chat.type == ChatType.PRIVATE
         if message.text is None:
             if private and message.effective_attachment is not None:
-                await self._answer(message, Reply(NOT_TEXT))
+                await self._say(message, "not_text")
             return
         parsed = parse_command(message.text, self.bot.username)
         if parsed is None:
             if private:
-                await self._answer(message, Reply(NOT_A_COMMAND))
+                await self._say(message, "not_a_command")
             return
         name, args = parsed
         if not private and not knows(name) and "@" not in message.text.split()[0]:
@@ -399,7 +382,8 @@ class TelegramAdapter:
             return
         replies = await self.layer.handle(command, self)
         if private and name in ("start", "help") and replies:
-            replies[-1] = Reply(f"{replies[-1].text}\n\n{CHANNEL_HINT}")
+            hint = say(await self.layer.language(command.chat), "channel_hint")
+            replies[-1] = Reply(f"{replies[-1].text}\n\n{hint}")
         for reply in replies:
             await self._answer(message, reply)
 
@@ -414,7 +398,7 @@ class TelegramAdapter:
             if target is not None:
                 return await self._channel_command(message, name, target, user_id)
         admin = False
-        if ref.kind != "private" and name in CHANGING:
+        if ref.kind != "private" and name in ADMIN_ONLY:
             sender = message.sender_chat
             anonymous = sender is not None and sender.id == message.chat.id  # anonymous admin
             admin = anonymous or await self._is_admin(message.chat.id, user_id)
@@ -428,16 +412,16 @@ class TelegramAdapter:
             channel = await self._call(f"getChat {handle}", lambda: self.bot.get_chat(handle))
             me = await self._member(channel.id, self.bot.id)
         except (BadRequest, Forbidden):
-            await self._answer(message, Reply(CHANNEL_UNKNOWN.format(channel=handle)))
+            await self._say(message, "channel_unknown", channel=handle)
             return None
         if channel.type != ChatType.CHANNEL:
-            await self._answer(message, Reply(NOT_A_CHANNEL.format(channel=handle)))
+            await self._say(message, "not_a_channel", channel=handle)
             return None
         if me.status != ChatMemberStatus.ADMINISTRATOR or not getattr(
             me, "can_post_messages", False
         ):
             title = channel.title or handle
-            await self._answer(message, Reply(CANNOT_POST.format(title=title)))
+            await self._say(message, "cannot_post", title=title)
             return None
         admin = await self._is_admin(channel.id, user_id)
         ref = ChatRef(PLATFORM, str(channel.id), "channel", channel.title or handle)
@@ -458,6 +442,11 @@ class TelegramAdapter:
             log.warning("admin check of user %s in chat %s failed: %s", user_id, chat_id, exc)
             return False
         return member.status in ADMINS
+
+    async def _say(self, message: Message, key: str, **values: str) -> None:
+        """Answer with the message `key` of the catalogue, in the chat's language."""
+        language = await self.layer.language(chat_ref(message.chat))
+        await self._answer(message, Reply(say(language, key, **values)))
 
     async def _answer(self, message: Message, reply: Reply) -> None:
         """Send one reply to the chat of `message` (quoting it in groups); a failure is
@@ -482,17 +471,13 @@ class TelegramAdapter:
         if button is None or message is None:
             await query.answer()
             return
-        chat = await self.core.chats.chat(chat_ref(message.chat))
-        language = button.language or chat.language
-        figures = button.kind == CARD and chat.figures
-        try:
-            card = await self.core.papers.known_card(button.paper_id, language, figures)
-        except (InvalidArxivId, PaperNotFound):
-            await query.answer(PAPER_GONE)
+        reply = await self.layer.open_paper(
+            chat_ref(message.chat), button.paper_id, button.language, button.kind == CARD
+        )
+        if reply.card is None:
+            await query.answer(reply.text)
             return
-        except (ServiceUnavailable, SummaryError):
-            await query.answer(TRY_LATER)
-            return
+        card = reply.card
         await query.answer()
         chat_id = message.chat.id
         await self._drop_button(message, query.data or "")
@@ -540,7 +525,9 @@ class TelegramAdapter:
             await self._greet(change.chat.id, str(change.from_user.id), ref)
         elif ref.kind == "channel":
             handle = f"@{change.chat.username}" if change.chat.username else str(change.chat.id)
-            text = CHANNEL_ADDED.format(title=ref.title or handle, handle=handle)
+            user = ChatRef(PLATFORM, str(change.from_user.id))
+            language = await self.layer.language(user)
+            text = say(language, "channel_added", title=ref.title or handle, handle=handle)
             await self._quietly(change.from_user.id, text)
 
     async def _greet(self, chat_id: int, user_id: str, ref: ChatRef) -> None:
@@ -562,7 +549,7 @@ class TelegramAdapter:
         )
         message = update.effective_message if isinstance(update, Update) else None
         if message is not None and chat is not None and chat.type != ChatType.CHANNEL:
-            await self._answer(message, Reply(FAILED))
+            await self._say(message, "failed")
 
 
 @contextmanager

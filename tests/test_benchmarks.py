@@ -67,3 +67,8 @@ def test_the_coverage_benchmark_without_its_papers_is_one_line(clone: Path) -> N
     finally:
         moved.rename(papers)
     assert (result.returncode, result.stderr) == (1, f"coverage.py: missing input: {papers}\n")
+
+
+def test_the_ranking_benchmark_reports_a_missing_input(clone: Path) -> None:
+    result = benchmark(clone, "ranking.py", "--write-model", "none.jsonl.gz")
+    assert (result.returncode, result.stderr) == (1, "ranking.py: missing input: none.jsonl.gz\n")

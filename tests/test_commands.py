@@ -4,7 +4,18 @@ import pytest
 
 from bot.app import App
 from bot.chats import ChatRef
-from bot.commands import Command, CommandLayer, Reply, parse_command
+from bot.commands import (
+    ADMIN_ONLY,
+    COMMANDS,
+    Command,
+    CommandLayer,
+    Reply,
+    help_for,
+    knows,
+    menu_for,
+    parse_command,
+)
+from storage.chats import ChatRows
 from storage.database import Store
 from tests.fake_arxiv import FakeArxiv, Scripted, make_paper
 from tests.test_service import RecordingPlatform
@@ -59,7 +70,7 @@ async def test_subscribe_list_unsubscribe(layer: CommandLayer, store: Store) -> 
     assert "Stopped following cs.CV" in await text_of(layer, "/unsubscribe CS.CV")
     assert "Not followed here: au:x" in await text_of(layer, "/unsubscribe au:x")
     assert "Stopped following 1 topics" in await text_of(layer, "/unsubscribe all")
-    assert store.repo.active_subscriptions() == []
+    assert store.rows(ChatRows).active_subscriptions() == []
 
 
 @pytest.mark.parametrize(
@@ -107,7 +118,7 @@ async def test_settings_change(layer: CommandLayer, store: Store) -> None:
     settings = await text_of(layer, "/settings")
     for line in ("time 07:05", "language zh", "figures off", "timezone Asia/Shanghai"):
         assert line in settings
-    row = store.repo.chat("test", "42")
+    row = store.rows(ChatRows).chat("test", "42")
     assert (row["digest_time"], row["language"], row["figures"]) == ("07:05", "zh", 0)
 
 
@@ -117,7 +128,7 @@ async def test_only_admins_change_groups(layer: CommandLayer, store: Store) -> N
     assert "Only administrators" in await text_of(layer, "/set mode daily", chat=GROUP)
     assert "Topics" in await text_of(layer, "/list", chat=GROUP)
     assert "Following cs.CV" in await text_of(layer, "/subscribe cs.CV", chat=GROUP, admin=True)
-    assert [r["topic"] for r in store.repo.active_subscriptions()] == ["cs.CV"]
+    assert [r["topic"] for r in store.rows(ChatRows).active_subscriptions()] == ["cs.CV"]
 
 
 async def test_global_admin_ids(app: App, store: Store) -> None:
@@ -170,3 +181,48 @@ async def test_only_channel_admins_make_the_bot_post_there(layer: CommandLayer) 
     for message in ("/digest", "/summarize 2404.00409"):
         assert "Only administrators of this channel" in await text_of(layer, message, chat=channel)
     assert "No new papers" in await text_of(layer, "/digest", chat=channel, admin=True)
+
+
+async def test_replies_follow_the_chats_language(layer: CommandLayer) -> None:
+    assert "语言" not in await text_of(layer, "/set language zh")
+    assert await text_of(layer, "/subscribe cs.CV") == "已关注 cs.CV\n新论文公布后即时送达。"
+    assert await text_of(layer, "/weather") == "未知命令 /weather。发送 /help 查看命令列表。"
+    (problem,) = await say(layer, "/subscribe cs.NOPE")
+    assert problem.problem and problem.text.startswith("未订阅：")
+    help_text = await text_of(layer, "/help")
+    assert help_text.startswith("paperbot 为本聊天跟踪 arXiv") and "关注主题" in help_text
+    await text_of(layer, "/set language de")  # a language without replies of its own
+    assert await text_of(layer, "/subscribe nerf") == (
+        "Following nerf\nNew papers arrive as they are announced."
+    )
+
+
+async def test_a_refusal_is_in_the_groups_language(layer: CommandLayer) -> None:
+    await say(layer, "/set language zh", chat=GROUP, admin=True)
+    assert await text_of(layer, "/subscribe cs.CV", chat=GROUP) == (
+        "只有本聊天的管理员可以修改主题或设置。"
+    )
+
+
+def test_help_menus_and_permissions_come_from_the_command_table() -> None:
+    listed = [name for name, _ in menu_for("en")]
+    assert listed[0] == "subscribe" and "start" not in listed and listed[-1] == "help"
+    assert [name for name, _ in menu_for("zh")] == listed
+    assert menu_for("zh")[0][1].startswith("关注主题")
+    help_text = help_for("en")
+    for spec in COMMANDS:
+        assert (f"/{spec.name}" in help_text) == (spec.menu and spec.name != "help")
+    assert {"subscribe", "unsubscribe", "set"} == ADMIN_ONLY
+    assert all(knows(spec.name) for spec in COMMANDS) and not knows("weather")
+
+
+async def test_open_paper_reads_what_is_stored(layer: CommandLayer, fake_arxiv: FakeArxiv) -> None:
+    fake_arxiv.papers = [make_paper(409)]
+    await say(layer, "/summarize 2511.00409")
+    asked = len(fake_arxiv.requests)
+    reply = await layer.open_paper(PRIVATE, "2511.00409", None, figures=False)
+    assert reply.card is not None and reply.card.paper.id == "2511.00409"
+    assert len(fake_arxiv.requests) == asked  # no arXiv request for a stored paper
+    await say(layer, "/set language zh")
+    gone = await layer.open_paper(PRIVATE, "not-an-id", None, figures=False)
+    assert gone.problem and gone.text == "这篇论文已无法获取。"

@@ -10,6 +10,7 @@ import pytest
 from bot.app import App
 from bot.audit import AUDIT_COUNTS
 from bot.config import Settings
+from storage.audits import AuditRows
 from storage.database import Store
 from tests.conftest import RunCli
 from tests.fake_arxiv import (
@@ -179,7 +180,7 @@ async def test_audit_finds_what_no_poll_read_and_delivers_it_late(
     with caplog.at_level(logging.WARNING):
         await poll_and_deliver(app, clock, platform, announcement_of(tuesday) + timedelta(hours=7))
     assert received(platform, "cv") == ["2511.00001", "2511.00002", "2511.00003"]
-    (row,) = store.repo.audits()
+    (row,) = store.rows(AuditRows).audits()
     assert (row["category"], row["day"]) == ("cs.CV", tuesday.isoformat())
     counts = [row[k] for k in ("announced", "stored", "matched", "delivered", "missing")]
     assert counts == [2, 0, 2, 0, 2]
@@ -191,7 +192,7 @@ async def test_audit_finds_what_no_poll_read_and_delivers_it_late(
     ]
     clock.now += timedelta(hours=1)
     await app.polling.poll()
-    assert len(store.repo.audits()) == 1  # once a day
+    assert len(store.rows(AuditRows).audits()) == 1  # once a day
 
 
 async def test_audit_and_stats_commands_show_the_audit(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from typing import Any
 
 import discord
 import pytest
@@ -17,12 +18,14 @@ from discord.http import Route
 
 from bot.app import App
 from bot.arxiv.client import ArxivClient
-from bot.commands import Command, CommandLayer, Reply
+from bot.commands import COMMANDS, Command, CommandLayer, Reply
 from bot.config import Settings
 from bot.delivery import Platform
 from bot.models import Figure
 from handlers.discord_bot import DiscordAdapter
+from storage.chats import ChatRows
 from storage.database import Store
+from storage.outbox import DeliveryRows
 from tests.conftest import app_with_figure
 from tests.fake_arxiv import FakeArxiv, make_paper
 from tests.fake_discord import BOT_TOKEN, FakeDiscord
@@ -65,15 +68,12 @@ def server(simcord_env: simcord.Env) -> Server:
 
 
 def followed(store: Store, channel_id: int) -> list[str]:
-    row = store.repo.chat("discord", str(channel_id))
-    return [] if row is None else store.repo.topics_of(row["id"])
+    row = store.rows(ChatRows).chat("discord", str(channel_id))
+    return [] if row is None else store.rows(ChatRows).topics_of(row["id"])
 
 
 async def test_every_spec_command_is_a_slash_command(server: Server) -> None:
-    assert set(server.member.available_commands(server.channel)) == {
-        "start", "help", "subscribe", "unsubscribe", "list", "summarize", "digest",
-        "settings", "set",
-    }  # fmt: skip
+    assert set(server.member.available_commands(server.channel)) == {s.name for s in COMMANDS}
 
 
 async def test_sync_to_a_test_guild(adapter: DiscordAdapter, settings: Settings) -> None:
@@ -101,7 +101,7 @@ async def test_only_channel_managers_subscribe(server: Server, store: Store) -> 
     assert not done.response.ephemeral
     assert done.response.content.startswith("Following cs.CV\nFollowing nerf in:cs.CV")
     assert followed(store, server.channel.id) == ["cs.CV", "nerf in:cs.CV"]
-    row = store.repo.chat("discord", str(server.channel.id))
+    row = store.rows(ChatRows).chat("discord", str(server.channel.id))
     assert (row["kind"], row["title"]) == ("group", "#papers (Lab)")
 
 
@@ -110,7 +110,7 @@ async def test_manage_server_is_enough(server: Server, store: Store) -> None:
     owner = server.guild.add_member(server.env.create_user("dana"), roles=[admins])
     result = await owner.slash(server.channel, "set", name="mode", value="daily")
     assert "mode daily" in result.response.content
-    assert store.repo.chat("discord", str(server.channel.id))["mode"] == "daily"
+    assert store.rows(ChatRows).chat("discord", str(server.channel.id))["mode"] == "daily"
 
 
 async def test_threads_have_their_own_subscriptions(server: Server, store: Store) -> None:
@@ -126,7 +126,7 @@ async def test_direct_messages_are_private_chats(simcord_env: simcord.Env, store
     user = simcord_env.create_user("erin")
     result = await user.slash("subscribe", topics="au:Mildenhall")
     assert "Following au:mildenhall" in result.response.content
-    row = store.repo.chat("discord", str(user.dm_channel.id))
+    row = store.rows(ChatRows).chat("discord", str(user.dm_channel.id))
     assert row["kind"] == "private"
 
 
@@ -190,13 +190,18 @@ async def test_summarize_card_and_details_button(server: Server, fake_arxiv: Fak
 async def test_slow_answers_are_deferred(
     server: Server, adapter: DiscordAdapter, fake_arxiv: FakeArxiv, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    handle = adapter.layer.handle
+    handle, open_paper = adapter.layer.handle, adapter.layer.open_paper
 
     async def slowly(command: Command, platform: Platform) -> list[Reply]:
         await asyncio.sleep(0.1)
         return await handle(command, platform)
 
+    async def slow_paper(*args: Any) -> Reply:
+        await asyncio.sleep(0.1)
+        return await open_paper(*args)
+
     monkeypatch.setattr(adapter.layer, "handle", slowly)
+    monkeypatch.setattr(adapter.layer, "open_paper", slow_paper)
     adapter.answer_within = 0.01
     fake_arxiv.papers = [make_paper(409)]
     slow = await server.member.slash(server.channel, "summarize", paper="2511.00409")
@@ -206,8 +211,10 @@ async def test_slow_answers_are_deferred(
     assert answers(server.env) == ["defer", "PATCH @original"]
 
     card = slow.response.message
+    asked = len(fake_arxiv.requests)
     details = await server.member.click(card, label="Details")
     await server.env.settle()
+    assert len(fake_arxiv.requests) == asked  # the stored paper and summary, not /summarize
     assert details.response.ephemeral
     assert details.response.embeds[0].title.startswith("Details: ")
     assert answers(server.env)[2:] == ["defer", "PATCH @original"]
@@ -254,8 +261,8 @@ async def test_digest_command_posts_the_digest(
     digest = server.channel.last_message
     assert digest.content.startswith("**arXiv digest**")
     assert [e.title for e in digest.embeds] == ["First", "Second"]
-    chat = store.repo.chat("discord", str(server.channel.id))
-    assert store.repo.unsent(chat["id"]) == []
+    chat = store.rows(ChatRows).chat("discord", str(server.channel.id))
+    assert store.rows(DeliveryRows).unsent(chat["id"]) == []
 
 
 async def test_channel_closed_to_the_bot_is_paused(
@@ -267,9 +274,9 @@ async def test_channel_closed_to_the_bot_is_paused(
     await follow_and_poll(server, app, fake_arxiv, closed)
     report = await app.outbox.deliver_due({"discord": adapter})
     assert report.paused == [f"discord:{closed.id}"]
-    chat = store.repo.chat("discord", str(closed.id))
+    chat = store.rows(ChatRows).chat("discord", str(closed.id))
     assert chat["active"] == 0 and "may not post" in chat["paused_reason"]
-    assert len(store.repo.unsent(chat["id"])) == 2
+    assert len(store.rows(DeliveryRows).unsent(chat["id"])) == 2
 
 
 async def test_deleted_channel_is_paused(
@@ -280,9 +287,9 @@ async def test_deleted_channel_is_paused(
     server.env.backend.delete_channel(server.channel.id)
     report = await app.outbox.deliver_due({"discord": adapter})
     assert report.paused == [f"discord:{server.channel.id}"]
-    chat = store.repo.chat("discord", str(server.channel.id))
+    chat = store.rows(ChatRows).chat("discord", str(server.channel.id))
     assert "deleted" in chat["paused_reason"]
-    assert len(store.repo.unsent(chat["id"])) == 2
+    assert len(store.rows(DeliveryRows).unsent(chat["id"])) == 2
 
 
 async def test_start_uses_the_configured_api_root_and_stop_restores_it(

@@ -106,14 +106,30 @@ def paper(title: str = "A paper", abstract: str = "", categories=("cs.CV",), aut
         ("au:Mildenhall", paper(authors=("Ben Mildenhall", "X")), True),
         ("au:mildenhall", paper(authors=("Mildenhaller",)), False),
         ("au:Muller", paper(authors=("Thomas Müller",)), True),
+        ("au:li wang", paper(authors=("Ming Li", "Wang Fang")), False),
         ("au:ben mildenhall", paper(authors=("Ben Mildenhall",)), True),
         ("NeRF in:cs.GR", paper(title="NeRF", categories=("cs.CV",)), False),
         ("NeRF in:cs.GR,cs.CV", paper(title="NeRF", categories=("cs.CV",)), True),
         ("c++", paper(abstract="Written in C++ and Rust."), True),
+        ("schrodinger bridge", paper(abstract="A Schrödinger Bridge for images."), True),
+        ("schrödinger", paper(abstract="The SCHRODINGER equation."), True),
     ],
 )
 def test_local_match(topic: str, p: Paper, expected: bool) -> None:
     assert parse_topic(topic).matches(p) is expected
+
+
+def test_match_says_what_matched() -> None:
+    p = paper(
+        title="Gaussian-Splatting avatars",
+        authors=("Thomas Müller",),
+        categories=("cs.GR", "cs.CV"),
+    )
+    assert parse_topic("gaussian splatting").match(p) == "gaussian-splatting"
+    assert parse_topic("au:muller").match(p) == "Thomas Müller"
+    assert parse_topic("cs").match(p) == "cs.GR"
+    assert parse_topic("cs.RO").match(p) is None
+    assert parse_topic("q:cat:cs.CV").match(p) == "cat:cs.CV"
 
 
 def test_api_clauses() -> None:

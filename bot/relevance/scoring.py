@@ -1,0 +1,194 @@
+"""Score every (chat, paper) due: a value in [0, 1] and the parts it came from.
+
+value = weighted mean of the parts a chat has: topics (always), feedback
+(after a 👍 or 👎), interests (with an /interests text). Cold start is the
+topic part alone. A muted paper scores 0 and is never sent.
+
+Ranking many chats at once featurizes each paper once, compares it with
+every chat's profile in one matrix product and decides each distinct topic or
+mute once per paper; the full `Score` (with the liked papers it is closest to)
+is made only for the (chat, paper) pairs asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from bot.models import Paper
+from bot.relevance.profile import Profile, unit_rows
+from bot.topics import Topic, TopicKind
+
+# how much one matched topic is worth; several combine as independent evidence
+TOPIC_WEIGHT = {TopicKind.CATEGORY: 0.3}
+NARROW_TOPIC_WEIGHT = 0.6
+PART_WEIGHTS = {"topics": 1.0, "feedback": 2.0, "interests": 1.0}
+# cosine → [0, 1]: 0 (unrelated) is 0.5, ±0.3 is 0.95 / 0.05
+SHARPNESS = 10.0
+NEIGHBOURS = 3
+
+
+@dataclass(frozen=True)
+class Reader:
+    """What scoring needs of one chat."""
+
+    topics: Sequence[Topic]
+    mutes: Sequence[Topic] = ()
+    profile: Profile = field(default_factory=Profile)
+
+
+@dataclass(frozen=True)
+class Score:
+    """A score with what it came from; `to_json` is what a delivery stores for /why:
+
+    {"score": 0.81, "parts": {"topics": 0.72, "feedback": 0.93, "interests": null},
+     "matched": [{"topic": "cs.CV", "words": "cs.CV"}, {"topic": "video", "words": "videos"}],
+     "mutes_checked": ["au:smith"], "muted_by": [],
+     "like": [{"id": "2510.01234", "title": "…", "similarity": 0.87}, …]}
+
+    A part is null when the chat has none (no votes, no interests); parts are in
+    [0, 1] (0.5: unrelated); `like` is the 1–3 liked papers it is closest to.
+    """
+
+    value: float
+    topics: float
+    feedback: float | None
+    interests: float | None
+    matched: tuple[tuple[str, str], ...]
+    mutes_checked: tuple[str, ...]
+    muted_by: tuple[tuple[str, str], ...]
+    like: tuple[tuple[str, str, float], ...]
+
+    @property
+    def muted(self) -> bool:
+        return bool(self.muted_by)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "score": self.value,
+            "parts": {
+                "topics": self.topics,
+                "feedback": self.feedback,
+                "interests": self.interests,
+            },
+            "matched": [{"topic": t, "words": w} for t, w in self.matched],
+            "mutes_checked": list(self.mutes_checked),
+            "muted_by": [{"mute": m, "words": w} for m, w in self.muted_by],
+            "like": [{"id": i, "title": t, "similarity": s} for i, t, s in self.like],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Score:
+        parts = data["parts"]
+        return cls(
+            value=data["score"],
+            topics=parts["topics"],
+            feedback=parts["feedback"],
+            interests=parts["interests"],
+            matched=tuple((m["topic"], m["words"]) for m in data["matched"]),
+            mutes_checked=tuple(data["mutes_checked"]),
+            muted_by=tuple((m["mute"], m["words"]) for m in data["muted_by"]),
+            like=tuple((n["id"], n["title"], n["similarity"]) for n in data["like"]),
+        )
+
+
+def rank(papers: Sequence[Paper], vectors: np.ndarray, readers: Sequence[Reader]) -> Ranking:
+    """Score every paper for every reader; `vectors` are the papers' rows, in order."""
+    return Ranking(papers, vectors, readers)
+
+
+def score(paper: Paper, vector: np.ndarray, reader: Reader) -> Score:
+    return rank([paper], vector[np.newaxis], [reader]).score(0, 0)
+
+
+@dataclass
+class Ranking:
+    """Scores of papers × readers: `values[reader, paper]`, parts, and `Score`s on demand."""
+
+    papers: Sequence[Paper]
+    vectors: np.ndarray
+    readers: Sequence[Reader]
+    matches: dict[Topic, list[str | None]] = field(init=False)
+    topics: np.ndarray = field(init=False)
+    feedback: np.ndarray = field(init=False)
+    interests: np.ndarray = field(init=False)
+    muted: np.ndarray = field(init=False)
+    values: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        distinct = {t for r in self.readers for t in (*r.topics, *r.mutes)}
+        self.matches = {t: [t.match(p) for p in self.papers] for t in distinct}
+        found = {t: np.array([m is not None for m in ms]) for t, ms in self.matches.items()}
+        shape = (len(self.readers), len(self.papers))
+        self.topics = np.zeros(shape, dtype=np.float32)
+        self.muted = np.zeros(shape, dtype=bool)
+        for row, reader in enumerate(self.readers):
+            # 1 − ∏(1 − weight) over the topics matched: a keyword or author above a
+            # category, several above one
+            missing = np.ones(len(self.papers), dtype=np.float32)
+            for topic in reader.topics:
+                missing *= 1 - _weight(topic) * found[topic]
+            self.topics[row] = 1 - missing
+            for mute in reader.mutes:
+                self.muted[row] |= found[mute]
+        self.feedback = _similarities(self.vectors, [r.profile.feedback for r in self.readers])
+        self.interests = _similarities(self.vectors, [r.profile.interests for r in self.readers])
+        total = PART_WEIGHTS["topics"] * self.topics
+        weights = np.full(shape, PART_WEIGHTS["topics"], dtype=np.float32)
+        for name, part in (("feedback", self.feedback), ("interests", self.interests)):
+            present = ~np.isnan(part)
+            total += np.where(present, PART_WEIGHTS[name] * part, 0)
+            weights += PART_WEIGHTS[name] * present
+        self.values = np.where(self.muted, 0, total / weights).astype(np.float32)
+
+    def order(self, reader: int) -> list[int]:
+        """Indexes of the papers for this reader, best first (ties in the given order)."""
+        return np.argsort(-self.values[reader], kind="stable").tolist()
+
+    def score(self, reader: int, paper: int) -> Score:
+        chat = self.readers[reader]
+        return Score(
+            value=_rounded(self.values[reader, paper]),
+            topics=_rounded(self.topics[reader, paper]),
+            feedback=_rounded(self.feedback[reader, paper]),
+            interests=_rounded(self.interests[reader, paper]),
+            matched=self._matched(chat.topics, paper),
+            mutes_checked=tuple(m.canonical for m in chat.mutes),
+            muted_by=self._matched(chat.mutes, paper),
+            like=_nearest_liked(self.vectors[paper], chat.profile),
+        )
+
+    def _matched(self, topics: Sequence[Topic], paper: int) -> tuple[tuple[str, str], ...]:
+        words = ((t.canonical, self.matches[t][paper]) for t in topics)
+        return tuple((t, w) for t, w in words if w is not None)
+
+
+def _weight(topic: Topic) -> float:
+    return TOPIC_WEIGHT.get(topic.kind, NARROW_TOPIC_WEIGHT)
+
+
+def _rounded(value: float) -> float | None:
+    return None if np.isnan(value) else round(float(value), 4)
+
+
+def _similarities(vectors: np.ndarray, directions: list[np.ndarray | None]) -> np.ndarray:
+    """Readers × papers, cosines mapped to [0, 1]; NaN where a reader has no such direction."""
+    result = np.full((len(directions), len(vectors)), np.nan, dtype=np.float32)
+    present = [i for i, d in enumerate(directions) if d is not None]
+    if present:
+        cosines = np.stack([directions[i] for i in present]) @ vectors.T
+        result[present] = 1 / (1 + np.exp(-SHARPNESS * cosines))
+    return result
+
+
+def _nearest_liked(vector: np.ndarray, profile: Profile) -> tuple[tuple[str, str, float], ...]:
+    if not profile.liked:
+        return ()
+    embedding = unit_rows(vector[np.newaxis, : profile.liked_embeddings.shape[1]])[0]
+    similarity = profile.liked_embeddings @ embedding
+    best = np.argsort(-similarity, kind="stable")[:NEIGHBOURS]
+    return tuple(
+        (profile.liked[j].id, profile.liked[j].title, _rounded(similarity[j])) for j in best
+    )
