@@ -209,8 +209,9 @@ class Outbox:
 
         async def charge(exc: Exception) -> None:
             report.failed.append(f"{where}: {exc}")
-            if unsent:
-                report.given_up += await self._attempt_failed(where, list(unsent.values()), exc)
+            if unsent:  # awaited first: `+= await` would lose the counts of concurrent chats
+                given_up = await self._attempt_failed(where, list(unsent.values()), exc)
+                report.given_up += given_up
 
         try:
             made = await message()

@@ -292,6 +292,28 @@ async def test_deleted_channel_is_paused(
     assert len(store.rows(DeliveryRows).unsent(chat["id"])) == 2
 
 
+async def test_a_refused_message_is_charged_to_it_not_to_discord(
+    server: Server, app: App, adapter: DiscordAdapter, fake_arxiv: FakeArxiv,
+    store: Store,
+) -> None:  # fmt: skip
+    fake_arxiv.feeds["cs.CV"] = [make_paper(number) for number in range(1, 7)]
+    await server.mod.slash(server.channel, "subscribe", topics="cs.CV")
+    await app.polling.poll()
+    server.env.inject_error(
+        "POST", f"/channels/{server.channel.id}/messages",
+        status=400, code=50035, message="Invalid Form Body", times=None,
+    )  # fmt: skip
+    report = await app.outbox.deliver_due({"discord": adapter})
+    assert (report.cards, len(report.failed), report.paused, report.waiting) == (0, 6, [], 0)
+    assert app.outbox.circuit("discord").closed
+    chat = store.rows(ChatRows).chat("discord", str(server.channel.id))
+    assert chat["active"] == 1
+    unsent = store.rows(DeliveryRows).unsent(chat["id"])
+    assert [(d["attempts"], d["last_error"]) for d in unsent] == [
+        (1, "Discord refused the message: 400 Invalid Form Body (50035)")
+    ] * 6
+
+
 async def test_start_uses_the_configured_api_root_and_stop_restores_it(
     settings: Settings, app: App, fake_discord: FakeDiscord
 ) -> None:

@@ -217,6 +217,27 @@ async def test_server_errors_are_retried_later_without_leaking_the_token(
     assert len(fake_discord.posts("17")) == 1
 
 
+async def test_a_refused_message_is_charged_to_it_not_to_discord(
+    fake_discord: FakeDiscord,
+    fake_arxiv: FakeArxiv,
+    app: App,
+    webhooks: DiscordWebhooks,
+    store: Store,
+) -> None:
+    fake_arxiv.feeds["cs.CV"] = [make_paper(number) for number in range(1, 7)]
+    chat = await webhook_chat(app, fake_discord.webhook("20"), "cs.CV")
+    refused = Scripted(400, {"message": "Invalid Form Body", "code": 50035})
+    fake_discord.script("20", *[refused] * 6)
+    await app.polling.poll()
+    report = await app.outbox.deliver_due({PLATFORM: webhooks})
+    assert (report.cards, len(report.failed), report.paused, report.waiting) == (0, 6, [], 0)
+    assert app.outbox.circuit(PLATFORM).closed
+    assert store.rows(ChatRows).chat(PLATFORM, chat.chat_id)["active"] == 1
+    assert [(d["attempts"], d["last_error"]) for d in store.rows(DeliveryRows).unsent(chat.id)] == [
+        (1, "Discord refused the message: 400 Invalid Form Body (50035)")
+    ] * 6
+
+
 async def test_unreachable_discord_is_a_retryable_failure(app: App, sleeps: SleepLog) -> None:
     chat = await webhook_chat(app, "http://127.0.0.1:9/api/webhooks/18/secret-token")
     async with DiscordWebhooks(sleep=sleeps) as webhooks:

@@ -401,6 +401,50 @@ async def test_refused_card_is_resent_as_plain_text(
     assert "photo_invalid_dimensions" in caplog.text.lower()
 
 
+async def test_a_card_every_chat_refuses_holds_up_no_other_card(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    telegram, app = world.telegram, world.app
+    chats = [telegram.private(2000 + number)["id"] for number in range(20)]
+    for chat_id in chats:
+        chat = await app.chats.chat(ChatRef("telegram", str(chat_id), "private"))
+        await app.chats.subscribe(chat, [parse_topic("cs.CV")])
+    refused = make_paper(3, title="Refused by Telegram")
+    world.arxiv.feeds["cs.CV"] = [
+        make_paper(1),
+        make_paper(2),
+        refused,
+        make_paper(4),
+        make_paper(5),
+    ]
+    telegram.fail(  # the card with its photo, then as plain text: everywhere, every time
+        400,
+        'Bad Request: can\'t parse entities: unsupported start tag "x" at byte offset 9',
+        containing="Refused by Telegram",
+        times=1000,
+    )
+    await app.polling.poll()
+
+    first = await world.deliver()
+    good = [f"A Study of Problem {number} with Neural Methods" for number in (1, 2, 4, 5)]
+    for chat_id in chats:
+        assert [sent.visible.split("\n")[0] for sent in telegram.sent_to(chat_id)] == good
+    assert (first.cards, first.waiting, first.paused, len(first.failed)) == (80, 0, [], 20)
+
+    given_up = 0
+    for retry in range(1, 10):  # 9 more attempts, each after its backoff (at most 6 hours)
+        report = await world.deliver(later=timedelta(hours=7 * retry))
+        assert report.cards == 0 and report.waiting == 0
+        given_up += report.given_up
+        assert app.outbox.circuit("telegram").closed
+    assert given_up == 20 and world.deliveries() == {"sent": 80, "failed": 20}
+    for chat_id in chats:
+        assert len(telegram.sent_to(chat_id)) == 4
+        assert world.chat_row(chat_id)["active"] == 1
+    assert "waits while telegram is down" not in caplog.text
+    assert "telegram deliveries is down" not in caplog.text
+
+
 async def test_details_button_and_compact_digest(world: World) -> None:
     telegram, store = world.telegram, world.store
     papers = [make_paper(i) for i in range(1, 4)]
