@@ -20,10 +20,13 @@ from bot.models import Figure
 from tests.pdf_samples import (
     BBOX_TOLERANCE,
     EXPECTED,
+    HIDING_WAYS,
+    INJECTION,
     PAPERS,
     bbox_miss,
     encrypted,
     fixture_bytes,
+    hidden_injection_paper,
     matches,
     normalized,
     parse_into,
@@ -130,6 +133,20 @@ def test_fulltext_keeps_sections_in_reading_order_and_drops_references(
     assert "arXiv:2302.07302v1" not in chi, "the side stamp is left out"
     papermage = parsed["emnlp2023demo_papermage.pdf"].text or ""
     assert "Revolt creates labels" not in papermage, "text inside figures is left out"
+
+
+async def test_text_hidden_from_readers_is_left_out_and_counted(tmp_path: Path) -> None:
+    hidden_injection_paper(tmp_path / "paper.pdf")
+    pdf = (tmp_path / "paper.pdf").read_bytes()
+    parsed = await parse_into(PdfCache(tmp_path / "cache"), "injected", pdf)
+    assert parsed.text is not None and parsed.text.startswith("Running text of the paper")
+    assert "IGNORE" not in parsed.text.upper() and "hidden" not in parsed.text
+    letters_hidden = sum(c.isalpha() for c in INJECTION) * len(HIDING_WAYS)
+    assert parsed.hidden_chars >= letters_hidden
+
+
+def test_papers_without_hidden_text_count_none(parsed: dict[str, Parsed]) -> None:
+    assert {name: p.hidden_chars for name, p in parsed.items() if p.hidden_chars} == {}
 
 
 def test_fulltext_is_bounded(parsed: dict[str, Parsed]) -> None:

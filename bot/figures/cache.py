@@ -41,10 +41,12 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9.\-]")
 
 @dataclass(frozen=True)
 class Parsed:
-    """A paper version's figures and full text."""
+    """A paper version's figures and full text, and how many letters of text hidden
+    from its readers the PDF carries (left out of `text`)."""
 
     figures: list[Figure]
     text: str | None
+    hidden_chars: int = 0
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,9 @@ class PdfCache:
             )
             for item in result["figures"]
         ]
-        return Parsed(figures=figures, text=text or None)
+        return Parsed(
+            figures=figures, text=text or None, hidden_chars=result.get("hidden_chars", 0)
+        )
 
     def work_dir(self) -> Path:
         """A fresh directory for one download and parse (removed by `commit` or `discard`)."""

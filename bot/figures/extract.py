@@ -26,7 +26,8 @@ from typing import Literal
 
 import pymupdf
 
-from bot.figures.layout import Box, PageContent, TextBlock, covered_share, union_of
+from bot.figures.boxes import Box, covered_share, union_of
+from bot.figures.layout import PageContent, TextBlock
 
 CaptionKind = Literal["figure", "table"]
 

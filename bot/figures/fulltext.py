@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import re
 
+from bot.figures.boxes import Box, covered_share
 from bot.figures.extract import Caption, FoundFigure, Geometry
-from bot.figures.layout import Box, PageContent, TextBlock, covered_share, join_lines
+from bot.figures.layout import PageContent, TextBlock, join_lines
 
 MAX_CHARS = 100_000
 TEXT_SIZE_SHARE = 0.88  # smaller type (footnotes, table cells, figure labels) is left out

@@ -1,6 +1,8 @@
 """What is on a PDF page, read once with PyMuPDF: text blocks, graphics, the body font.
 
-Both the figure finder (`bot.figures.extract`) and the full-text reader
+Only what a reader can see is read: text hidden from readers (invisible, in
+the colour of its background, tiny, clipped or painted over; see
+`bot.figures.visible`) is left out and counted. Both the figure finder (`bot.figures.extract`) and the full-text reader
 (`bot.figures.fulltext`) work on these `PageContent` values, so a paper is
 parsed once for both. Coordinates are PDF points, origin top-left.
 Runs in the worker process only (see `bot.figures.worker`).
@@ -9,11 +11,14 @@ Runs in the worker process only (see `bot.figures.worker`).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from functools import reduce
 from typing import Any
 
 import pymupdf
+
+from bot.figures.boxes import Box
+from bot.figures.visible import Visibility, invisible_spans, letters
 
 TEXT_FLAGS = pymupdf.TEXT_PRESERVE_WHITESPACE | pymupdf.TEXT_MEDIABOX_CLIP
 GRAPHIC_OPERATIONS = frozenset(
@@ -25,75 +30,9 @@ BACKGROUND_SHARE = 0.8  # a graphic covering this much of the page is a backgrou
 
 
 @dataclass(frozen=True)
-class Box:
-    """A rectangle in PDF points; unlike `pymupdf.Rect`, a rule of zero height still counts."""
-
-    x0: float
-    y0: float
-    x1: float
-    y1: float
-
-    @property
-    def width(self) -> float:
-        return self.x1 - self.x0
-
-    @property
-    def height(self) -> float:
-        return self.y1 - self.y0
-
-    @property
-    def area(self) -> float:
-        return max(self.width, 0.0) * max(self.height, 0.0)
-
-    @property
-    def center(self) -> tuple[float, float]:
-        return (self.x0 + self.x1) / 2, (self.y0 + self.y1) / 2
-
-    def union(self, other: Box) -> Box:
-        return Box(
-            min(self.x0, other.x0),
-            min(self.y0, other.y0),
-            max(self.x1, other.x1),
-            max(self.y1, other.y1),
-        )
-
-    def overlap(self, other: Box) -> float:
-        """The area both boxes cover."""
-        width = min(self.x1, other.x1) - max(self.x0, other.x0)
-        height = min(self.y1, other.y1) - max(self.y0, other.y0)
-        return max(width, 0.0) * max(height, 0.0)
-
-    def x_overlap(self, other: Box) -> float:
-        return max(min(self.x1, other.x1) - max(self.x0, other.x0), 0.0)
-
-    def clip(self, bounds: Box) -> Box:
-        return Box(
-            min(max(self.x0, bounds.x0), bounds.x1),
-            min(max(self.y0, bounds.y0), bounds.y1),
-            max(min(self.x1, bounds.x1), bounds.x0),
-            max(min(self.y1, bounds.y1), bounds.y0),
-        )
-
-    def grown(self, margin: float) -> Box:
-        return Box(self.x0 - margin, self.y0 - margin, self.x1 + margin, self.y1 + margin)
-
-    def contains_point(self, x: float, y: float) -> bool:
-        return self.x0 <= x <= self.x1 and self.y0 <= y <= self.y1
-
-    @classmethod
-    def of(cls, values: tuple[float, float, float, float] | pymupdf.Rect) -> Box:
-        x0, y0, x1, y1 = (float(v) for v in values)
-        return cls(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
-
-
-def union_of(boxes: list[Box]) -> Box | None:
-    """The smallest box around all of `boxes`; None when there are none."""
-    return reduce(Box.union, boxes) if boxes else None
-
-
-@dataclass(frozen=True)
 class TextBlock:
-    """A block of horizontal text as PyMuPDF groups it (a paragraph, a label, a caption)."""
+    """A block of horizontal text as PyMuPDF groups it (a paragraph, a label, a caption),
+    with only the spans a reader can see."""
 
     rect: Box
     text: str
@@ -109,7 +48,8 @@ class TextBlock:
 @dataclass
 class PageContent:
     """One page: its horizontal text blocks in content-stream order, the boxes of its
-    other text (rotated axis labels, arXiv's side stamp), graphics and images."""
+    other text (rotated axis labels, arXiv's side stamp), graphics and images, and how
+    many characters of text on it a reader cannot see (left out of the blocks)."""
 
     number: int  # 1-based
     rect: Box
@@ -117,13 +57,16 @@ class PageContent:
     rotated: list[Box] = field(default_factory=list)
     graphics: list[Box] = field(default_factory=list)
     images: list[Box] = field(default_factory=list)
+    hidden_chars: int = 0
 
 
 def read_page(page: pymupdf.Page) -> PageContent:
-    """What is on the page: text blocks, rotated text, graphics and images."""
+    """What is on the page that a reader can see: text blocks, rotated text, graphics
+    and images."""
     bounds = Box.of(page.rect)
     content = PageContent(number=page.number + 1, rect=bounds)
-    for kind, values in page.get_bboxlog():
+    log = page.get_bboxlog()
+    for kind, values in log:
         if kind not in GRAPHIC_OPERATIONS:
             continue
         rect = Box.of(values).clip(bounds)
@@ -134,14 +77,37 @@ def read_page(page: pymupdf.Page) -> PageContent:
         content.graphics.append(rect)
         if kind == "fill-image":
             content.images.append(rect)
-    for block in page.get_text("dict", flags=TEXT_FLAGS)["blocks"]:
+    blocks = page.get_text("dict", flags=TEXT_FLAGS)["blocks"]
+    visibility = Visibility.of(bounds, log)
+    _drop_hidden(page, blocks, visibility)
+    for block in blocks:
         text_block = _text_block(block)
         if text_block is not None:
             content.blocks.append(text_block)
         content.rotated += [
             Box.of(line["bbox"]) for line in block.get("lines", []) if not _horizontal(line)
         ]
+    content.hidden_chars = visibility.hidden
     return content
+
+
+def _drop_hidden(page: pymupdf.Page, blocks: list[dict[str, Any]], seen: Visibility) -> None:
+    """Remove from `blocks` the spans a reader cannot see, counting their characters."""
+    lines = [line for block in blocks for line in block.get("lines", [])]
+    seen.unread_runs([Box.of(line["bbox"]) for line in lines])
+    for line in lines:
+        line["spans"] = [span for span in line["spans"] if seen.keep(span)]
+    doubtful = [span for line in lines for span in line["spans"] if seen.needs_looking(span)]
+    camouflaged = {id(doubtful[i]) for i in invisible_spans(page, doubtful)}
+    for line in lines:
+        seen.hidden += sum(letters(s["text"]) for s in line["spans"] if id(s) in camouflaged)
+        line["spans"] = [span for span in line["spans"] if id(span) not in camouflaged]
+    for block in blocks:
+        if "lines" in block:
+            block["lines"] = [line for line in block["lines"] if line["spans"]]
+            for line in block["lines"]:  # around its visible spans only
+                visible = reduce(Box.union, (Box.of(s["bbox"]) for s in line["spans"]))
+                line["bbox"] = astuple(visible)
 
 
 def _text_block(block: dict[str, Any]) -> TextBlock | None:
@@ -195,10 +161,3 @@ def body_font_size(pages: list[PageContent]) -> float:
         for block in page.blocks:
             sizes[round(block.size * 2) / 2] += len(block.text)
     return sizes.most_common(1)[0][0] if sizes else 10.0
-
-
-def covered_share(rect: Box, boxes: list[Box]) -> float:
-    """How much of `rect` the one of `boxes` that covers most of it covers (0 to 1)."""
-    if rect.area <= 0:
-        return 0.0
-    return max((rect.overlap(box) / rect.area for box in boxes), default=0.0)

@@ -4,8 +4,10 @@ Runs as its own process (started by `bot.figures.sandbox`) so that a PDF that
 makes the parser hang, eat memory or crash takes only this process down. It
 limits its own address space, CPU time and file size first, then parses the
 PDF once and writes into OUT: one image per figure (`figure-<n>.png|jpg`),
-`text.txt` (the full text) and `result.json` (figure numbers, pages, boxes,
-captions, file names; page count; the worker's peak memory).
+`text.txt` (the full text, only what a reader can see) and `result.json`
+(figure numbers, pages, boxes, captions, file names; page count; how many
+letters of hidden text were left out, see `bot.figures.visible`; the worker's
+peak memory).
 
 Exit status: 0 done; 3 the PDF cannot be read (encrypted, truncated, not a
 PDF, no pages); 1 parsing failed (out of memory, a parser error). The reason
@@ -94,7 +96,11 @@ def parse(pdf: Path, out: Path) -> dict[str, object]:
                 }
             )
         (out / "text.txt").write_text(fulltext(pages, geo, captions, found), encoding="utf-8")
-        return {"pages": document.page_count, "figures": figures}
+        return {
+            "pages": document.page_count,
+            "figures": figures,
+            "hidden_chars": sum(page.hidden_chars for page in pages),
+        }
 
 
 def main(argv: list[str] | None = None) -> int:

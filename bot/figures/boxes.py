@@ -1,0 +1,82 @@
+"""Rectangles on a PDF page, in points with the origin top-left."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import reduce
+
+import pymupdf
+
+
+@dataclass(frozen=True)
+class Box:
+    """A rectangle in PDF points; unlike `pymupdf.Rect`, a rule of zero height still counts."""
+
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    @property
+    def width(self) -> float:
+        return self.x1 - self.x0
+
+    @property
+    def height(self) -> float:
+        return self.y1 - self.y0
+
+    @property
+    def area(self) -> float:
+        return max(self.width, 0.0) * max(self.height, 0.0)
+
+    @property
+    def center(self) -> tuple[float, float]:
+        return (self.x0 + self.x1) / 2, (self.y0 + self.y1) / 2
+
+    def union(self, other: Box) -> Box:
+        return Box(
+            min(self.x0, other.x0),
+            min(self.y0, other.y0),
+            max(self.x1, other.x1),
+            max(self.y1, other.y1),
+        )
+
+    def overlap(self, other: Box) -> float:
+        """The area both boxes cover."""
+        width = min(self.x1, other.x1) - max(self.x0, other.x0)
+        height = min(self.y1, other.y1) - max(self.y0, other.y0)
+        return max(width, 0.0) * max(height, 0.0)
+
+    def x_overlap(self, other: Box) -> float:
+        return max(min(self.x1, other.x1) - max(self.x0, other.x0), 0.0)
+
+    def clip(self, bounds: Box) -> Box:
+        return Box(
+            min(max(self.x0, bounds.x0), bounds.x1),
+            min(max(self.y0, bounds.y0), bounds.y1),
+            max(min(self.x1, bounds.x1), bounds.x0),
+            max(min(self.y1, bounds.y1), bounds.y0),
+        )
+
+    def grown(self, margin: float) -> Box:
+        return Box(self.x0 - margin, self.y0 - margin, self.x1 + margin, self.y1 + margin)
+
+    def contains_point(self, x: float, y: float) -> bool:
+        return self.x0 <= x <= self.x1 and self.y0 <= y <= self.y1
+
+    @classmethod
+    def of(cls, values: tuple[float, float, float, float] | pymupdf.Rect) -> Box:
+        x0, y0, x1, y1 = (float(v) for v in values)
+        return cls(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+
+
+def union_of(boxes: list[Box]) -> Box | None:
+    """The smallest box around all of `boxes`; None when there are none."""
+    return reduce(Box.union, boxes) if boxes else None
+
+
+def covered_share(rect: Box, boxes: list[Box]) -> float:
+    """How much of `rect` the one of `boxes` that covers most of it covers (0 to 1)."""
+    if rect.area <= 0:
+        return 0.0
+    return max((rect.overlap(box) / rect.area for box in boxes), default=0.0)
