@@ -143,10 +143,11 @@ async def test_text_hidden_from_readers_is_left_out_and_counted(tmp_path: Path) 
     assert "IGNORE" not in parsed.text.upper() and "hidden" not in parsed.text
     letters_hidden = sum(c.isalpha() for c in INJECTION) * len(HIDING_WAYS)
     assert parsed.hidden_chars >= letters_hidden
+    assert parsed.hides_text
 
 
-def test_papers_without_hidden_text_count_none(parsed: dict[str, Parsed]) -> None:
-    assert {name: p.hidden_chars for name, p in parsed.items() if p.hidden_chars} == {}
+def test_papers_without_hidden_text_are_not_flagged(parsed: dict[str, Parsed]) -> None:
+    assert {name: p.hidden_chars for name, p in parsed.items() if p.hides_text} == {}
 
 
 def test_fulltext_is_bounded(parsed: dict[str, Parsed]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import reduce
 
@@ -80,3 +81,30 @@ def covered_share(rect: Box, boxes: list[Box]) -> float:
     if rect.area <= 0:
         return 0.0
     return max((rect.overlap(box) / rect.area for box in boxes), default=0.0)
+
+
+class BoxIndex:
+    """Boxes filed by horizontal bands of the page, to find those near a box quickly."""
+
+    HEIGHT = 40.0
+
+    def __init__(self, boxes: Iterable[Box] = ()) -> None:
+        self.bands: dict[int, list[Box]] = {}
+        for box in boxes:
+            self.add(box)
+
+    def add(self, box: Box) -> None:
+        for band in self._bands(box):
+            self.bands.setdefault(band, []).append(box)
+
+    def near(self, box: Box) -> list[Box]:
+        """The boxes in the bands `box` reaches that overlap it horizontally."""
+        bands = self._bands(box)
+        if len(bands) == 1:
+            found = self.bands.get(bands[0], [])
+        else:
+            found = list({id(b): b for n in bands for b in self.bands.get(n, [])}.values())
+        return [b for b in found if b.x0 <= box.x1 and b.x1 >= box.x0]
+
+    def _bands(self, box: Box) -> range:
+        return range(int(box.y0 // self.HEIGHT), int(box.y1 // self.HEIGHT) + 1)

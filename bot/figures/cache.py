@@ -36,6 +36,7 @@ WORK_PREFIX = ".work-"
 STALE_WORK_SECONDS = 3600.0  # a work directory this old was left by a crash
 DEFAULT_MAX_BYTES = 500 * 1024 * 1024
 DOWNLOAD_FAILURE_TTL = 24 * 3600.0
+HIDDEN_TEXT_LETTERS = 20  # fewer hidden letters are a stray mark (a PDF widget), not a message
 _UNSAFE = re.compile(r"[^A-Za-z0-9.\-]")
 
 
@@ -47,6 +48,11 @@ class Parsed:
     figures: list[Figure]
     text: str | None
     hidden_chars: int = 0
+
+    @property
+    def hides_text(self) -> bool:
+        """Whether the PDF hides text from its readers (more than a stray mark)."""
+        return self.hidden_chars >= HIDDEN_TEXT_LETTERS
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ def fulltext(
     pages: list[PageContent], geo: Geometry, captions: list[Caption], figures: list[FoundFigure]
 ) -> str:
     """The running text of the paper, paragraphs separated by blank lines."""
-    caption_blocks = {id(c.block) for c in captions}
+    caption_blocks = {id(part) for c in captions for part in c.parts}
     paragraphs: list[str] = []
     length = 0
     for page in pages:
@@ -41,7 +41,9 @@ def fulltext(
         kept = [
             block
             for block in page.blocks
-            if id(block) not in caption_blocks and _is_text(block, geo, pictures)
+            if id(block) not in caption_blocks
+            and not geo.is_furniture(block)
+            and _is_text(block, geo, pictures)
         ]
         for block in reading_order(kept, geo):
             if _REFERENCES.fullmatch(block.text):

@@ -4,7 +4,8 @@ Only what a reader can see is read: text hidden from readers (invisible, in
 the colour of its background, tiny, clipped or painted over; see
 `bot.figures.visible`) is left out and counted. Both the figure finder
 (`bot.figures.extract`) and the full-text reader (`bot.figures.fulltext`)
-work on these `PageContent` values, so a paper is parsed once for both. Coordinates are PDF points, origin top-left.
+work on these `PageContent` values, so a paper is parsed once for both.
+Coordinates are PDF points, origin top-left.
 Runs in the worker process only (see `bot.figures.worker`).
 """
 
@@ -98,7 +99,7 @@ def _drop_hidden(page: pymupdf.Page, blocks: list[dict[str, Any]], seen: Visibil
     for line in lines:
         line["spans"] = [span for span in line["spans"] if seen.keep(span)]
     doubtful = [span for line in lines for span in line["spans"] if seen.needs_looking(span)]
-    camouflaged = {id(doubtful[i]) for i in invisible_spans(page, doubtful)}
+    camouflaged = {id(doubtful[i]) for i in invisible_spans(page, doubtful)} if doubtful else set()
     for line in lines:
         seen.hidden += sum(letters(s["text"]) for s in line["spans"] if id(s) in camouflaged)
         line["spans"] = [span for span in line["spans"] if id(span) not in camouflaged]
@@ -147,7 +148,7 @@ def join_lines(lines: list[str]) -> str:
         line = " ".join(raw.split())
         if not line:
             continue
-        if len(text) > 1 and text[-1] == "-" and text[-2].isalpha() and line[0].islower():
+        if len(text) > 1 and text[-1] == "-" and text[-2].islower() and line[0].islower():
             text = text[:-1] + line
         else:
             text = f"{text} {line}" if text else line

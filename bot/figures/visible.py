@@ -18,13 +18,14 @@ from typing import Any
 
 import pymupdf
 
-from bot.figures.boxes import Box, covered_share
+from bot.figures.boxes import Box, BoxIndex, covered_share
 
 MIN_VISIBLE_SIZE = 2.0  # pt: text set smaller than this cannot be read on paper or screen
+MIN_COVER = 20.0  # pt²: smaller shapes cannot hide a word
 PAINTED_OVER = 0.9  # share of a text run a later image or shape must cover to hide it
-LIGHT = 0.7  # text at least this light (0 black, 1 white) is checked against its background
+LIGHT = 0.9  # text this close to white (1) is invisible on white paper
 SAME_SHADE = 24  # grey levels: a glyph box whose pixels differ less than this shows no text
-CHECK_ZOOM = 2.0
+CHECK_ZOOM = 1.0
 TEXT_OPERATIONS = frozenset({"fill-text", "stroke-text"})
 Quad = tuple[float, float, float, float]
 _FILLED = pymupdf.mupdf.FZ_STEXT_FILLED
@@ -40,6 +41,7 @@ class Visibility:
     under_images: list[Box] = field(default_factory=list)  # text runs an image covers
     under_shapes: list[Box] = field(default_factory=list)  # text runs a later shape covers
     drawn_text: list[Box] = field(default_factory=list)  # every text run painted
+    painted: BoxIndex = field(default_factory=BoxIndex)  # every shape and image painted
     hidden: int = 0
 
     @classmethod
@@ -47,13 +49,18 @@ class Visibility:
         """Which text runs a later image or filled shape paints over."""
         seen = cls(bounds)
         images: list[Box] = []
-        shapes = _Bands()
+        shapes = BoxIndex()
         for kind, values in reversed(log):
+            width, height = values[2] - values[0], values[3] - values[1]
+            if kind == "fill-path" and (min(width, height) < 2 or width * height < MIN_COVER):
+                continue  # a rule, a dot or a marker covers no line of text
             box = Box.of(values)
             if kind == "fill-image":
                 images.append(box)
-            elif kind == "fill-path" and box.area > 0:
+                seen.painted.add(box)
+            elif kind == "fill-path":
                 shapes.add(box)
+                seen.painted.add(box)
             elif kind in TEXT_OPERATIONS and box.area > 0:
                 seen.drawn_text.append(box)
                 if _painted_over(box, images):
@@ -63,7 +70,9 @@ class Visibility:
         return seen
 
     def keep(self, span: dict[str, Any]) -> bool:
-        """Whether a reader can see this span (counted as hidden when not)."""
+        """Whether a reader may see this span (counted as hidden when not): drawn, not
+        transparent, big enough, on the page, not under an image, not light text on
+        the bare page."""
         box = Box.of(span["bbox"])
         x, y = box.center
         visible = (
@@ -72,22 +81,25 @@ class Visibility:
             and span["size"] >= MIN_VISIBLE_SIZE
             and self.bounds.contains_point(x, y)
             and covered_share(box, self.under_images) <= 0.5
+            and not (_light(span) and not self._on_paint(box))
         )
         if not visible:
             self.hidden += letters(span["text"])
         return visible
 
     def needs_looking(self, span: dict[str, Any]) -> bool:
-        """Light text, or text a shape is painted over: only a render tells whether the
-        glyphs stand out from what is around them."""
-        red, green, blue = pymupdf.sRGB_to_rgb(span["color"])
-        light = (0.3 * red + 0.59 * green + 0.11 * blue) / 255 >= LIGHT
-        return light or covered_share(Box.of(span["bbox"]), self.under_shapes) > 0.5
+        """Text on a filled shape or a picture, or under a shape painted after it: only
+        a render tells whether its glyphs stand out from what is around them."""
+        box = Box.of(span["bbox"])
+        return self._on_paint(box) or covered_share(box, self.under_shapes) > 0.5
+
+    def _on_paint(self, box: Box) -> bool:
+        return _painted_over(box, self.painted.near(box), 0.5)
 
     def unread_runs(self, lines: list[Box]) -> None:
         """Count text painted where the extractor read nothing: outside the visible page
         or cut away by a clipping path (estimated at one character per half its height)."""
-        read = _Bands()
+        read = BoxIndex()
         for line in lines:
             read.add(line)
         for run in self.drawn_text:
@@ -95,24 +107,9 @@ class Visibility:
                 self.hidden += max(1, round(run.width / (0.5 * run.height)))
 
 
-class _Bands:
-    """Boxes indexed by horizontal bands of the page, to find those near a box quickly."""
-
-    HEIGHT = 40.0
-
-    def __init__(self) -> None:
-        self.bands: dict[int, list[Box]] = {}
-
-    def add(self, box: Box) -> None:
-        for band in self._bands(box):
-            self.bands.setdefault(band, []).append(box)
-
-    def near(self, box: Box) -> list[Box]:
-        found = {id(b): b for band in self._bands(box) for b in self.bands.get(band, [])}
-        return list(found.values())
-
-    def _bands(self, box: Box) -> range:
-        return range(int(box.y0 // self.HEIGHT), int(box.y1 // self.HEIGHT) + 1)
+def _light(span: dict[str, Any]) -> bool:
+    """Near white: all of red, green and blue at least `LIGHT`."""
+    return min(pymupdf.sRGB_to_rgb(span["color"])) >= LIGHT * 255
 
 
 def letters(text: str) -> int:
@@ -121,24 +118,33 @@ def letters(text: str) -> int:
     return sum(char.isalpha() for char in text)
 
 
-def _painted_over(box: Box, later: list[Box]) -> bool:
-    return any(box.overlap(other) >= PAINTED_OVER * box.area for other in later)
+def _painted_over(box: Box, later: list[Box], share: float = PAINTED_OVER) -> bool:
+    least = share * box.area
+    return any(box.overlap(other) >= least for other in later)
 
 
 def invisible_spans(page: pymupdf.Page, spans: list[dict[str, Any]]) -> list[int]:
     """Indexes of `spans` whose glyphs do not stand out from what is painted around them
-    (text in the colour of its background, or painted over)."""
-    if not spans:
+    (text in the colour of its background, or painted over): one render of the part of
+    the page they are on."""
+    boxes = [pymupdf.Rect(span["bbox"]) & page.rect for span in spans]
+    area = pymupdf.Rect()
+    for box in boxes:
+        area |= box
+    if area.is_empty:
         return []
-    display = page.get_displaylist()
-    matrix = pymupdf.Matrix(CHECK_ZOOM, CHECK_ZOOM)
+    zoom = pymupdf.Matrix(CHECK_ZOOM, CHECK_ZOOM)
+    pixmap = page.get_pixmap(matrix=zoom, colorspace=pymupdf.csGRAY, clip=area, alpha=False)
+    samples, stride = pixmap.samples, pixmap.stride
     hidden = []
-    for index, span in enumerate(spans):
-        clip = pymupdf.Rect(span["bbox"]) & page.rect
-        if clip.is_empty:
+    for index, box in enumerate(boxes):
+        x0 = max(int(box.x0 * CHECK_ZOOM) - pixmap.x, 0)
+        x1 = min(int(box.x1 * CHECK_ZOOM) - pixmap.x, pixmap.width)
+        y0 = max(int(box.y0 * CHECK_ZOOM) - pixmap.y, 0)
+        y1 = min(int(box.y1 * CHECK_ZOOM) - pixmap.y, pixmap.height)
+        if box.is_empty or x1 <= x0 or y1 <= y0:
             continue
-        pixmap = display.get_pixmap(matrix=matrix, colorspace=pymupdf.csGRAY, clip=clip)
-        shades = pixmap.samples
-        if shades and max(shades) - min(shades) < SAME_SHADE:
+        rows = [samples[y * stride + x0 : y * stride + x1] for y in range(y0, y1)]
+        if max(map(max, rows)) - min(map(min, rows)) < SAME_SHADE:
             hidden.append(index)
     return hidden

@@ -26,7 +26,8 @@ from pathlib import Path
 
 import pymupdf
 
-from bot.figures.extract import find_captions, geometry, locate_figures, render
+from bot.figures.extract import figures as find_figures
+from bot.figures.extract import find_captions, geometry, render
 from bot.figures.fulltext import fulltext
 from bot.figures.layout import body_font_size, read_page
 from bot.figures.sandbox import UNREADABLE
@@ -78,7 +79,7 @@ def parse(pdf: Path, out: Path) -> dict[str, object]:
         pages = [read_page(document[i]) for i in range(min(document.page_count, MAX_PAGES))]
         geo = geometry(pages, body_font_size(pages))
         captions = find_captions(pages, geo)
-        found = locate_figures(pages, captions, geo)
+        found = find_figures(document, pages, captions, geo)
         figures = []
         for figure in found:
             image, mime_type = render(document[figure.page - 1], figure.bbox)
