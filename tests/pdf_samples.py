@@ -16,8 +16,18 @@ from bot.figures.sandbox import Limits, parse_pdf
 from bot.models import Figure
 from tests.fake_arxiv import PDFS
 
-EXPECTED = json.loads((PDFS / "EXPECTED.json").read_text(encoding="utf-8"))
-PAPERS = [name for name in EXPECTED if name != "_meta"]
+MORE_PDFS = PDFS.parent / "pdfs_more"  # other fields and publishers' styles
+
+
+def _truth(folder: Path) -> dict[str, Any]:
+    expected = json.loads((folder / "EXPECTED.json").read_text(encoding="utf-8"))
+    return {name: entry for name, entry in expected.items() if name != "_meta"}
+
+
+EXPECTED = _truth(PDFS) | _truth(MORE_PDFS)
+PAPERS = list(_truth(PDFS))
+MORE_PAPERS = list(_truth(MORE_PDFS))
+FOLDER = {name: PDFS for name in PAPERS} | {name: MORE_PDFS for name in MORE_PAPERS}
 SMALL = "naacl2018_literature_graph_N18-3011.pdf"  # 1 figure, 8 pages, 175 KB
 BBOX_TOLERANCE = 15.0  # pt
 _LIGATURES = str.maketrans({"ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl", "ﬃ": "ffi", "ﬄ": "ffl"})
@@ -60,7 +70,7 @@ async def parse_into(cache: PdfCache, key: str, pdf: bytes, limits: Limits | Non
 
 
 def fixture_bytes(name: str = SMALL) -> bytes:
-    return (PDFS / name).read_bytes()
+    return (FOLDER[name] / name).read_bytes()
 
 
 def truncated(name: str = SMALL) -> bytes:
@@ -72,7 +82,7 @@ def truncated(name: str = SMALL) -> bytes:
 def encrypted(tmp_path: Path, name: str = SMALL) -> bytes:
     """A fixture saved with a user password (AES-256)."""
     target = tmp_path / "encrypted.pdf"
-    with pymupdf.open(PDFS / name) as document:
+    with pymupdf.open(FOLDER[name] / name) as document:
         document.save(
             target, encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw="secret", owner_pw="owner"
         )
