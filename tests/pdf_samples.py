@@ -231,3 +231,95 @@ def _clipped_away(
         text.encode("latin-1"),
     )
     document.update_stream(xref, document.xref_stream(xref) + drawn)
+
+
+def _picture(page: pymupdf.Page, rect: pymupdf.Rect, colour: tuple[int, int, int]) -> None:
+    """A raster picture: two colours, so that it is not blank."""
+    pixmap = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 64, 48), False)
+    pixmap.set_rect(pixmap.irect, colour)
+    pixmap.set_rect(pymupdf.IRect(8, 8, 40, 30), (20, 20, 20))
+    page.insert_image(rect, pixmap=pixmap, keep_proportion=False)
+
+
+def _columns(page: pymupdf.Page, top: float, bottom: float) -> None:
+    for x0, x1 in ((56, 287), (308, 539)):
+        page.insert_textbox(pymupdf.Rect(x0, top, x1, bottom), PARAGRAPH * 2, fontsize=10)
+
+
+def layouts_paper(target: Path) -> dict[int, tuple[int, list[float]]]:
+    """Five A4 pages of hard layouts. 1: a full-width picture over a caption set in the
+    left column only (IEEE). 2: a caption beside its figure, in a narrow column. 3: a
+    caption alone, 4: its full-page figure without a caption. 5: a supplementary
+    figure (`Figure S1`), not one of the paper's own. Returns (page, box) by number."""
+    document = pymupdf.open()
+    page = document.new_page(width=595, height=842)
+    _picture(page, pymupdf.Rect(90, 60, 505, 250), (60, 140, 200))
+    page.insert_textbox(
+        pymupdf.Rect(56, 262, 287, 290), "Fig. 1. A full-width picture, caption left.", fontsize=8
+    )
+    _columns(page, 300, 780)
+    page = document.new_page(width=595, height=842)
+    page.insert_textbox(pymupdf.Rect(56, 60, 539, 200), PARAGRAPH, fontsize=10)
+    _picture(page, pymupdf.Rect(56, 220, 380, 420), (200, 120, 40))
+    page.insert_textbox(
+        pymupdf.Rect(400, 220, 539, 300),
+        "Figure 2: A side caption in a narrow column beside its figure.",
+        fontsize=9,
+    )
+    page.insert_textbox(pymupdf.Rect(56, 440, 539, 780), PARAGRAPH * 2, fontsize=10)
+    page = document.new_page(width=595, height=842)
+    page.insert_textbox(
+        pymupdf.Rect(56, 60, 539, 90),
+        "Figure 3: A full-page figure, on the next page (its caption on this one).",
+        fontsize=9,
+    )
+    _columns(page, 100, 780)
+    page = document.new_page(width=595, height=842)
+    for row in range(10):
+        for column in range(8):
+            cell = pymupdf.Rect(70 + column * 57, 70 + row * 55, 118 + column * 57, 115 + row * 55)
+            page.draw_rect(cell, color=(0, 0, 0), fill=(row / 12, 0.5, column / 8))
+    page = document.new_page(width=595, height=842)
+    _picture(page, pymupdf.Rect(56, 60, 287, 200), (90, 200, 90))
+    page.insert_textbox(
+        pymupdf.Rect(56, 210, 287, 240), "Figure S1: A supplementary figure.", fontsize=9
+    )
+    _columns(page, 250, 780)
+    document.save(target)
+    return {
+        1: (1, [90, 60, 505, 250]),
+        2: (2, [56, 220, 380, 420]),
+        3: (4, [70, 70, 517, 610]),
+    }
+
+
+def uncaptioned_paper(target: Path) -> list[float]:
+    """Two pages: a logo in the running head and a photo without any caption on the
+    first, running text around. Returns the photo's box."""
+    document = pymupdf.open()
+    page = document.new_page(width=595, height=842)
+    _picture(page, pymupdf.Rect(56, 30, 86, 50), (0, 0, 120))  # the logo
+    page.insert_textbox(pymupdf.Rect(56, 60, 539, 250), PARAGRAPH, fontsize=10)
+    _picture(page, pymupdf.Rect(120, 270, 475, 520), (180, 60, 160))
+    page.insert_textbox(pymupdf.Rect(56, 540, 539, 780), PARAGRAPH, fontsize=10)
+    _columns(document.new_page(width=595, height=842), 60, 780)
+    document.save(target)
+    return [120, 270, 475, 520]
+
+
+def unnumbered_caption_paper(target: Path) -> list[float]:
+    """One page: `Figure.` (a short paper's one figure, JAMA style) above its chart.
+    Returns the chart's box."""
+    document = pymupdf.open()
+    page = document.new_page(width=595, height=842)
+    page.insert_textbox(pymupdf.Rect(56, 60, 539, 200), PARAGRAPH, fontsize=10)
+    page.insert_textbox(
+        pymupdf.Rect(56, 215, 539, 240), "Figure. Outcomes by group, above its chart.", fontsize=9
+    )
+    for i in range(5):
+        bar = pymupdf.Rect(120 + i * 70, 420 - 30 * (i + 1), 170 + i * 70, 420)
+        page.draw_rect(bar, color=None, fill=(0.3, 0.3, 0.7))
+    page.draw_line((110, 421), (480, 421), width=1)
+    page.insert_textbox(pymupdf.Rect(56, 440, 539, 780), PARAGRAPH * 2, fontsize=10)
+    document.save(target)
+    return [110, 270, 480, 422]

@@ -8,7 +8,9 @@ through the cache, as the bot reads it.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import pymupdf
 import pytest
@@ -27,14 +29,16 @@ from tests.pdf_samples import (
     encrypted,
     fixture_bytes,
     hidden_injection_paper,
+    layouts_paper,
     matches,
     normalized,
     parse_into,
     span_flood,
     truncated,
     two_column_paper,
+    uncaptioned_paper,
+    unnumbered_caption_paper,
 )
-
 
 # of the other fields' papers, one per style (the benchmark runs them all)
 STYLES = [
@@ -104,6 +108,41 @@ async def test_caption_above_other_caption_styles_and_a_table_over_a_figure(tmp_
         assert max(misses) <= BBOX_TOLERANCE, (figure.number, figure.bbox)
     assert parsed.text is not None and "Two panels of one raster figure" not in parsed.text
     assert "Figure 1 shows Running text" in parsed.text
+
+
+Truth = TypeVar("Truth")
+
+
+async def _parse_made(tmp_path: Path, make: Callable[[Path], Truth]) -> tuple[Parsed, Truth]:
+    truth = make(tmp_path / "paper.pdf")
+    pdf = (tmp_path / "paper.pdf").read_bytes()
+    return await parse_into(PdfCache(tmp_path / "cache"), "made", pdf), truth
+
+
+def _near(figure: Figure, box: list[float]) -> bool:
+    return max(abs(a - b) for a, b in zip(figure.bbox, box, strict=True)) <= BBOX_TOLERANCE
+
+
+async def test_full_width_side_caption_and_caption_on_the_page_before(tmp_path: Path) -> None:
+    parsed, truth = await _parse_made(tmp_path, layouts_paper)
+    assert [(f.number, f.page) for f in parsed.figures] == [(1, 1), (2, 2), (3, 4)]
+    for figure in parsed.figures:
+        assert _near(figure, truth[figure.number][1]), (figure.number, figure.bbox)
+    assert parsed.figures[2].caption.startswith("Figure 3: A full-page figure")
+
+
+async def test_an_unnumbered_caption_above_its_chart_is_figure_1(tmp_path: Path) -> None:
+    parsed, truth = await _parse_made(tmp_path, unnumbered_caption_paper)
+    assert [(f.number, f.caption[:7]) for f in parsed.figures] == [(1, "Figure.")]
+    assert _near(parsed.figures[0], truth)
+
+
+async def test_without_captions_the_large_picture_is_the_key_figure_not_the_logo(
+    tmp_path: Path,
+) -> None:
+    parsed, truth = await _parse_made(tmp_path, uncaptioned_paper)
+    assert [(f.number, f.page, f.caption) for f in parsed.figures] == [(0, 1, "")]
+    assert _near(parsed.figures[0], truth)
 
 
 def _pixels(figure: Figure) -> pymupdf.Pixmap:

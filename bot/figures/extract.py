@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 import pymupdf
@@ -220,7 +220,11 @@ def find_captions(pages: list[PageContent], geo: Geometry) -> list[Caption]:
     numbered = any(c.returned and c.number for c in candidates)
     chosen: list[Caption] = []
     for kind in ("figure", "table"):
-        of_kind = [c for c in candidates if c.kind == kind and (c.number or not numbered)]
+        of_kind = [
+            c if c.number else replace(c, number=1)
+            for c in candidates
+            if c.kind == kind and (c.number or not numbered)
+        ]
         styles = Counter(c.style for c in of_kind)
         for key in sorted({(c.series, c.number) for c in of_kind}):
             same = [c for c in of_kind if (c.series, c.number) == key]
@@ -498,13 +502,27 @@ def _region(view: _PageView, caption: Caption, *, above: bool) -> Box | None:
     window, limit = _window(caption.rect, column, view.running, others, geo, above=above)
     if window is None:
         return None
-    graphics = [g for g in view.graphics_for(caption.rect) if _inside(g, window)]
+    graphics = [
+        g
+        for g in view.graphics_for(caption.rect)
+        if _inside(g, window) and not _level_with(g, caption.rect)
+    ]
     labels = [box for box in view.labels if _inside(box, window)]
     if limit is not None and above and limit in view.tables_above:
         graphics, labels = _below_table(graphics, labels, limit)
     if limit is not None:  # another caption's table or figure may share the band
         graphics, labels = _nearest_group(graphics, labels, caption.rect, above=above)
     return _figure_box(graphics, labels, window, view.page.rect)
+
+
+def _level_with(graphic: Box, caption: Box) -> bool:
+    """Whether a graphic reaches beside the caption (a side caption's figure), not just
+    over its edge."""
+    return (
+        graphic.y0 < caption.y1 - CROP_MARGIN
+        and graphic.y1 > caption.y0 + CROP_MARGIN
+        and graphic.x_overlap(caption) == 0
+    )
 
 
 def _below_table(
