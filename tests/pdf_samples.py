@@ -247,10 +247,11 @@ def _columns(page: pymupdf.Page, top: float, bottom: float) -> None:
 
 
 def layouts_paper(target: Path) -> dict[int, tuple[int, list[float]]]:
-    """Five A4 pages of hard layouts. 1: a full-width picture over a caption set in the
+    """Six A4 pages of hard layouts. 1: a full-width picture over a caption set in the
     left column only (IEEE). 2: a caption beside its figure, in a narrow column. 3: a
     caption alone, 4: its full-page figure without a caption. 5: a supplementary
-    figure (`Figure S1`), not one of the paper's own. Returns (page, box) by number."""
+    figure (`Figure S1`), not one of the paper's own. 6: a landscape page. Returns
+    (page, box) by figure number, boxes as the pages are shown."""
     document = pymupdf.open()
     page = document.new_page(width=595, height=842)
     _picture(page, pymupdf.Rect(90, 60, 505, 250), (60, 140, 200))
@@ -285,12 +286,28 @@ def layouts_paper(target: Path) -> dict[int, tuple[int, list[float]]]:
         pymupdf.Rect(56, 210, 287, 240), "Figure S1: A supplementary figure.", fontsize=9
     )
     _columns(page, 250, 780)
+    _landscape_page(document.new_page(width=595, height=842))
     document.save(target)
     return {
         1: (1, [90, 60, 505, 250]),
         2: (2, [56, 220, 380, 420]),
         3: (4, [70, 70, 517, 610]),
+        4: (6, [62, 100, 782, 480]),
     }
+
+
+def _landscape_page(page: pymupdf.Page) -> None:
+    """A page turned to landscape as LaTeX's pdflscape makes it: drawn sideways on a
+    portrait page that is shown turned (/Rotate 90): a wide picture, its caption under
+    it as the page is shown."""
+    page.insert_text((500, 780), "Figure 4: A wide figure on a landscape page.", rotate=90)
+    pixmap = pymupdf.Pixmap(pymupdf.csRGB, pymupdf.IRect(0, 0, 64, 48), False)
+    pixmap.set_rect(pixmap.irect, (50, 150, 50))
+    pixmap.set_rect(pymupdf.IRect(8, 8, 40, 30), (20, 20, 20))
+    page.insert_image(
+        pymupdf.Rect(100, 60, 480, 780), pixmap=pixmap, rotate=90, keep_proportion=False
+    )
+    page.set_rotation(90)
 
 
 def uncaptioned_paper(target: Path) -> list[float]:

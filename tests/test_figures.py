@@ -123,9 +123,11 @@ def _near(figure: Figure, box: list[float]) -> bool:
     return max(abs(a - b) for a, b in zip(figure.bbox, box, strict=True)) <= BBOX_TOLERANCE
 
 
-async def test_full_width_side_caption_and_caption_on_the_page_before(tmp_path: Path) -> None:
+async def test_full_width_side_caption_caption_on_the_page_before_and_landscape(
+    tmp_path: Path,
+) -> None:
     parsed, truth = await _parse_made(tmp_path, layouts_paper)
-    assert [(f.number, f.page) for f in parsed.figures] == [(1, 1), (2, 2), (3, 4)]
+    assert [(f.number, f.page) for f in parsed.figures] == [(1, 1), (2, 2), (3, 4), (4, 6)]
     for figure in parsed.figures:
         assert _near(figure, truth[figure.number][1]), (figure.number, figure.bbox)
     assert parsed.figures[2].caption.startswith("Figure 3: A full-page figure")

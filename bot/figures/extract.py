@@ -327,7 +327,7 @@ class _PageView:
 
     def __init__(self, page: PageContent, geo: Geometry, captions: list[Caption]) -> None:
         self.page = page
-        self.geo = geo
+        self.geo = geo = _turned(page, geo)
         self.captions = [c for c in captions if c.page == page.number]
         owned = [b for b in page.blocks if any(c.owns(b) for c in self.captions)]
         self.running = _running_text(page, geo, owned)
@@ -359,6 +359,16 @@ class _PageView:
 
     def caption_boxes(self, but: Caption) -> list[Box]:
         return [c.rect for c in self.captions if c is not but]
+
+
+def _turned(page: PageContent, geo: Geometry) -> Geometry:
+    """A landscape page in a portrait paper (or the other way round) has its own text
+    area: around what is on it."""
+    area = geo.text_area
+    if (page.rect.width > page.rect.height) == (area.width > area.height):
+        return geo
+    content = union_of([b.rect for b in page.blocks] + page.graphics) or page.rect
+    return Geometry(geo.body_size, content, geo.furniture)
 
 
 def _frame_around(caption: Box, graphics: list[Box]) -> Box | None:

@@ -67,6 +67,10 @@ def read_page(page: pymupdf.Page) -> PageContent:
     bounds = Box.of(page.rect)
     content = PageContent(number=page.number + 1, rect=bounds)
     log = page.get_bboxlog()
+    blocks = page.get_text("dict", flags=TEXT_FLAGS)["blocks"]
+    if page.rotation:  # a landscape page (pdflscape): read as it is shown
+        log = [(kind, tuple(pymupdf.Rect(values) * page.rotation_matrix)) for kind, values in log]
+        _turn(blocks, page.rotation_matrix)
     for kind, values in log:
         if kind not in GRAPHIC_OPERATIONS:
             continue
@@ -78,7 +82,6 @@ def read_page(page: pymupdf.Page) -> PageContent:
         content.graphics.append(rect)
         if kind == "fill-image":
             content.images.append(rect)
-    blocks = page.get_text("dict", flags=TEXT_FLAGS)["blocks"]
     visibility = Visibility.of(bounds, log)
     _drop_hidden(page, blocks, visibility)
     for block in blocks:
@@ -90,6 +93,19 @@ def read_page(page: pymupdf.Page) -> PageContent:
         ]
     content.hidden_chars = visibility.hidden
     return content
+
+
+def _turn(blocks: list[dict[str, Any]], matrix: pymupdf.Matrix) -> None:
+    """Text boxes and directions from the page's own coordinates to those it is shown
+    in (turned by its /Rotate)."""
+    for block in blocks:
+        block["bbox"] = tuple(pymupdf.Rect(block["bbox"]) * matrix)
+        for line in block.get("lines", []):
+            line["bbox"] = tuple(pymupdf.Rect(line["bbox"]) * matrix)
+            dx, dy = line["dir"]
+            line["dir"] = (dx * matrix.a + dy * matrix.c, dx * matrix.b + dy * matrix.d)
+            for span in line["spans"]:
+                span["bbox"] = tuple(pymupdf.Rect(span["bbox"]) * matrix)
 
 
 def _drop_hidden(page: pymupdf.Page, blocks: list[dict[str, Any]], seen: Visibility) -> None:
