@@ -284,8 +284,13 @@ def _joined(caption: Caption, page: PageContent, geo: Geometry) -> Caption:
         key=lambda b: (b.rect.y0, b.rect.x0),
     )
     size = caption.block.size
-    in_font = [b for b in rest if abs(b.size - size) <= CAPTION_SIZE_MATCH]
-    if size < BODY_SIZE_SHARE * geo.body_size:  # a caption in its own smaller font
+    own_font = size < BODY_SIZE_SHARE * geo.body_size
+    in_font = [
+        b
+        for b in rest
+        if abs(b.size - size) <= CAPTION_SIZE_MATCH and (own_font or b.lines == 1)
+    ]  # in the body's font, only single lines (one block per line) are surely its own
+    if own_font:  # a caption in its own smaller font
         parts += [
             b
             for b in in_font
