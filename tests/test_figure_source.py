@@ -28,7 +28,7 @@ from bot.summarize.extractive import ExtractiveSummarizer
 from storage.database import Store
 from tests.conftest import SleepLog
 from tests.fake_arxiv import HTML_PAGE, FakeArxiv, Scripted, make_paper
-from tests.pdf_samples import fixture_bytes, truncated
+from tests.pdf_samples import INJECTION, fixture_bytes, hidden_injection_paper, truncated
 
 VID = "2511.00001v1"
 
@@ -84,6 +84,18 @@ async def test_each_version_is_its_own_pdf(figures: PdfFigures, fake_arxiv: Fake
     assert first[0].caption.startswith("Figure 1: Part of the literature graph")
     assert second[0].caption.startswith("Figure 1: Dissecting an expository writing piece")
     assert fake_arxiv.pdf_requests() == [VID, "2511.00001v2"]
+
+
+async def test_a_pdf_hiding_text_is_flagged_and_its_hidden_text_left_out(
+    figures: PdfFigures, fake_arxiv: FakeArxiv, tmp_path: Path
+) -> None:
+    hidden_injection_paper(tmp_path / "injected.pdf")
+    fake_arxiv.pdfs[VID] = (tmp_path / "injected.pdf").read_bytes()
+    fake_arxiv.pdfs["2511.00001v2"] = fixture_bytes()
+    text = await figures.fulltext(paper())
+    assert text is not None and INJECTION not in text
+    assert await figures.hides_text(paper())
+    assert not await figures.hides_text(paper(version=2))
 
 
 def test_key_figure_is_figure_one_else_the_first() -> None:

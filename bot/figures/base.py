@@ -15,7 +15,13 @@ class FigureSource(Protocol):
         ...
 
     async def fulltext(self, paper: Paper) -> str | None:
-        """The paper's cleaned text for the summarizer; None when it cannot be had."""
+        """The paper's cleaned text for the summarizer, only what a reader of the PDF
+        can see; None when it cannot be had."""
+        ...
+
+    async def hides_text(self, paper: Paper) -> bool:
+        """Whether the PDF hides text from its readers (left out of `fulltext`), such as
+        instructions aimed at AI reviewers: the card warns."""
         ...
 
 
@@ -28,3 +34,6 @@ class NoFigures:
 
     async def fulltext(self, paper: Paper) -> str | None:
         return None
+
+    async def hides_text(self, paper: Paper) -> bool:
+        return False

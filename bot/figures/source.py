@@ -61,6 +61,10 @@ class PdfFigures:
         parsed = await self._parsed(paper)
         return parsed.text if parsed else None
 
+    async def hides_text(self, paper: Paper) -> bool:
+        parsed = await self._parsed(paper)
+        return parsed is not None and parsed.hides_text
+
     async def _parsed(self, paper: Paper) -> Parsed | None:
         vid = paper.versioned_id
         lock = self._locks.setdefault(vid, asyncio.Lock())
@@ -102,10 +106,11 @@ class PdfFigures:
         parsed = await asyncio.to_thread(self.cache.load, vid)
         if isinstance(parsed, Parsed):
             log.info(
-                "%s: %d figures, %d characters of text",
+                "%s: %d figures, %d characters of text, %d hidden letters",
                 vid,
                 len(parsed.figures),
                 len(parsed.text or ""),
+                parsed.hidden_chars,
             )
         return parsed
 
