@@ -27,7 +27,8 @@ after it (a full-page figure with its caption on the facing page). Subfigures
 land in one region, so they come out as one figure. A frame drawn around
 figure and caption, rules drawn inside running text (fraction bars) and page
 furniture (running heads, page numbers) are not part of any figure; white
-margins are trimmed off the crop.
+margins are trimmed off the crop. A caption without graphics takes the code
+(fixed-width text) next to it: a listing set as a figure.
 
 A paper with pictures but no caption that pairs with them gets one figure,
 numbered 0 and without caption: the largest picture of its first pages, when
@@ -170,16 +171,17 @@ def geometry(pages: list[PageContent], body_size: float) -> Geometry:
     weights = [len(block.text) for block in blocks]
     area = Box(
         min(_edges([b.rect.x0 for b in blocks], weights)),
-        min(b.rect.y0 for b in blocks),
+        min(_edges([b.rect.y0 for b in blocks], weights)),
         max(_edges([b.rect.x1 for b in blocks], weights)),
-        max(b.rect.y1 for b in blocks),
+        max(_edges([b.rect.y1 for b in blocks], weights)),
     )
     return Geometry(body_size, area, frozenset(furniture))
 
 
 def _edges(values: list[float], weights: list[int]) -> list[float]:
-    """The places (to 2 pt) where many characters' blocks start (or end): column edges,
-    not the odd code line or formula sticking out into the margin."""
+    """The places (to 2 pt) where many characters' blocks start (or end): column edges
+    and tops and feet, not the odd code line or formula sticking out into the margin,
+    nor a journal's head on its first page."""
     at: Counter[float] = Counter()
     for value, weight in zip(values, weights, strict=True):
         at[round(value / 2) * 2] += weight
@@ -286,9 +288,7 @@ def _joined(caption: Caption, page: PageContent, geo: Geometry) -> Caption:
     size = caption.block.size
     own_font = size < BODY_SIZE_SHARE * geo.body_size
     in_font = [
-        b
-        for b in rest
-        if abs(b.size - size) <= CAPTION_SIZE_MATCH and (own_font or b.lines == 1)
+        b for b in rest if abs(b.size - size) <= CAPTION_SIZE_MATCH and (own_font or b.lines == 1)
     ]  # in the body's font, only single lines (one block per line) are surely its own
     if own_font:  # a caption in its own smaller font
         parts += [
@@ -341,8 +341,10 @@ class _PageView:
             for block in page.blocks
             if not geo.is_furniture(block)
             and not any(block is b for b in owned)
+            and not block.monospaced
             and block.rect not in self.running
         ] + page.rotated
+        self.code = [b.rect for b in page.blocks if b.monospaced and not geo.is_furniture(b)]
         running = BoxIndex(self.running)
         self.graphics = [
             g for g in page.graphics if not any(_within(g, text) for text in running.near(g))
@@ -350,14 +352,14 @@ class _PageView:
         self.claimed: list[Box] = []
         self.tables_above: list[Box] = []  # table captions set above their tables
 
-    def graphics_for(self, caption: Box) -> list[Box]:
-        """Graphics that can belong to a figure: not a frame around its caption, and not
-        already another figure's."""
-        frame = _frame_around(caption, self.graphics)
+    def graphics_for(self, caption: Box | None) -> list[Box]:
+        """Graphics that can belong to a figure: not a frame around its caption (on this
+        page), and not already another figure's."""
+        frame = _frame_around(caption, self.graphics) if caption is not None else None
         return [
             g
             for g in self.graphics
-            if not _within(caption, g.grown(1))
+            if not (caption is not None and _within(caption, g.grown(1)))
             and not (frame is not None and _on_border(g, frame))
             and not any(_within(g, taken.grown(1)) for taken in self.claimed)
         ]
@@ -433,7 +435,8 @@ def _is_prose(block: TextBlock, geo: Geometry) -> bool:
     words = block.text.split()
     letters = sum(c.isalpha() for c in block.text)
     return (
-        len(words) >= PROSE_WORDS_PER_LINE * block.lines
+        not block.monospaced
+        and len(words) >= PROSE_WORDS_PER_LINE * block.lines
         and letters >= PROSE_LETTER_SHARE * (len(block.text) - len(words) + 1)
         and block.width >= PROSE_WIDTH_SHARE * geo.text_area.width
     )
@@ -527,7 +530,11 @@ def _region(view: _PageView, caption: Caption, *, above: bool) -> Box | None:
         graphics, labels = _below_table(graphics, labels, limit)
     if limit is not None:  # another caption's table or figure may share the band
         graphics, labels = _nearest_group(graphics, labels, caption.rect, above=above)
-    return _figure_box(graphics, labels, window, view.page.rect)
+    drawn = _figure_box(graphics, labels, window, view.page.rect)
+    if drawn is None:  # a listing of code as the figure
+        code = [box for box in view.code if _inside(box, window)]
+        return _figure_box(code, [], window, view.page.rect)
+    return drawn
 
 
 def _level_with(graphic: Box, caption: Box) -> bool:
@@ -675,7 +682,7 @@ def _on_facing_page(views: dict[int, _PageView], caption: Caption) -> PaperRegio
         if view is None or view.captions:
             continue
         area = view.geo.text_area
-        graphics = [g for g in view.graphics_for(caption.rect) if _inside(g, area.grown(2))]
+        graphics = [g for g in view.graphics_for(None) if _inside(g, area.grown(2))]
         drawn = union_of(graphics)
         if drawn is None or drawn.area < FULL_PAGE_SHARE * area.area:
             continue

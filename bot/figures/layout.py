@@ -26,6 +26,8 @@ GRAPHIC_OPERATIONS = frozenset(
     {"fill-path", "stroke-path", "fill-image", "fill-imgmask", "fill-shade"}
 )
 BOLD = 16
+MONOSPACED = 8
+_FIXED_FONTS = ("courier", "mono", "cmtt", "sftt", "lmtt", "consol", "typewriter", "inconsolata")
 MIN_GRAPHIC_EXTENT = 1.0  # pt: smaller marks (1-pixel dashes, dots) are not graphics
 BACKGROUND_SHARE = 0.8  # a graphic covering this much of the page is a background
 
@@ -40,6 +42,7 @@ class TextBlock:
     size: float  # the font size of most of its characters
     lines: int
     bold_start: bool  # its first word is set in bold (caption labels, headings)
+    monospaced: bool = False  # most of it in a fixed-width font (code)
 
     @property
     def width(self) -> float:
@@ -132,10 +135,13 @@ def _text_block(block: dict[str, Any]) -> TextBlock | None:
     if not lines:
         return None
     sizes: Counter[float] = Counter()
+    fixed = 0
     texts = []
     for line in lines:
         for span in line["spans"]:
-            sizes[round(span["size"], 1)] += len(span["text"].strip())
+            characters = len(span["text"].strip())
+            sizes[round(span["size"], 1)] += characters
+            fixed += characters if _fixed_width(span) else 0
         texts.append("".join(span["text"] for span in line["spans"]))
     text = join_lines(texts)
     if not text or not sizes:
@@ -148,7 +154,13 @@ def _text_block(block: dict[str, Any]) -> TextBlock | None:
         size=sizes.most_common(1)[0][0],
         lines=len(lines),
         bold_start=bool(first["flags"] & BOLD) or "bold" in first["font"].lower(),
+        monospaced=fixed > sizes.total() / 2,
     )
+
+
+def _fixed_width(span: dict[str, Any]) -> bool:
+    font = span["font"].lower()
+    return bool(span["flags"] & MONOSPACED) or any(name in font for name in _FIXED_FONTS)
 
 
 def _horizontal(line: dict[str, Any]) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pymupdf
 
-from bot.figures.boxes import Box, BoxIndex, covered_share
+from bot.figures.boxes import Box, BoxIndex
 
 MIN_VISIBLE_SIZE = 2.0  # pt: text set smaller than this cannot be read on paper or screen
 MIN_COVER = 20.0  # pt²: smaller shapes cannot hide a word
@@ -38,9 +38,10 @@ class Visibility:
     and how many characters were found hidden so far."""
 
     bounds: Box
-    under_images: list[Box] = field(default_factory=list)  # text runs an image covers
-    under_shapes: list[Box] = field(default_factory=list)  # text runs a later shape covers
     drawn_text: list[Box] = field(default_factory=list)  # every text run painted
+    runs: BoxIndex = field(default_factory=BoxIndex)  # the same, filed by place
+    under_images: set[int] = field(default_factory=set)  # ids of runs an image covers
+    under_shapes: set[int] = field(default_factory=set)  # ids of runs a later shape covers
     painted: BoxIndex = field(default_factory=BoxIndex)  # every shape and image painted
     hidden: int = 0
 
@@ -63,11 +64,19 @@ class Visibility:
                 seen.painted.add(box)
             elif kind in TEXT_OPERATIONS and box.area > 0:
                 seen.drawn_text.append(box)
+                seen.runs.add(box)
                 if _painted_over(box, images):
-                    seen.under_images.append(box)
+                    seen.under_images.add(id(box))
                 elif _painted_over(box, shapes.near(box)):
-                    seen.under_shapes.append(box)
+                    seen.under_shapes.add(id(box))
         return seen
+
+    def _only_in(self, box: Box, painted_over: set[int]) -> bool:
+        """Whether every text run the span can come from (around its middle) is painted
+        over: a span of a run drawn later on top stays visible."""
+        x, y = box.center
+        runs = [run for run in self.runs.near(box) if run.contains_point(x, y)]
+        return bool(runs) and all(id(run) in painted_over for run in runs)
 
     def keep(self, span: dict[str, Any]) -> bool:
         """Whether a reader may see this span (counted as hidden when not): drawn, not
@@ -80,7 +89,7 @@ class Visibility:
             and span["alpha"] > 0
             and span["size"] >= MIN_VISIBLE_SIZE
             and self.bounds.contains_point(x, y)
-            and covered_share(box, self.under_images) <= 0.5
+            and not self._only_in(box, self.under_images)
             and not (_light(span) and not self._on_paint(box))
         )
         if not visible:
@@ -91,7 +100,7 @@ class Visibility:
         """Text on a filled shape or a picture, or under a shape painted after it: only
         a render tells whether its glyphs stand out from what is around them."""
         box = Box.of(span["bbox"])
-        return self._on_paint(box) or covered_share(box, self.under_shapes) > 0.5
+        return self._on_paint(box) or self._only_in(box, self.under_shapes)
 
     def _on_paint(self, box: Box) -> bool:
         return _painted_over(box, self.painted.near(box), 0.5)
@@ -99,9 +108,7 @@ class Visibility:
     def unread_runs(self, lines: list[Box]) -> None:
         """Count text painted where the extractor read nothing: outside the visible page
         or cut away by a clipping path (estimated at one character per half its height)."""
-        read = BoxIndex()
-        for line in lines:
-            read.add(line)
+        read = BoxIndex(lines)
         for run in self.drawn_text:
             if run.height > 0 and not any(run.overlap(line) > 0 for line in read.near(run)):
                 self.hidden += max(1, round(run.width / (0.5 * run.height)))
