@@ -86,6 +86,10 @@ def read_page(page: pymupdf.Page) -> PageContent:
         if kind == "fill-image":
             content.images.append(rect)
     visibility = Visibility.of(bounds, log)
+    if visibility.under_images:  # only then worth asking which pictures are see-through
+        visibility.see_through(
+            [Box.of(image["bbox"]) for image in page.get_image_info() if image["has-mask"]]
+        )
     _drop_hidden(page, blocks, visibility)
     for block in blocks:
         text_block = _text_block(block)

@@ -4,7 +4,8 @@ A PDF can carry text that no reader sees but every text extractor reads:
 invisible text (render mode 3, or fully transparent), text in the colour of
 what lies under it (white on white), text in fonts too small to read, text
 outside the page's visible area or cut away by a clipping path, and text
-painted over by an opaque image or shape. Papers on arXiv have hidden
+painted over by an opaque image or shape. The invisible OCR text on a scanned
+page's picture is what the reader sees there, and is kept. Papers on arXiv have hidden
 instructions to AI reviewers this way, so such text is dropped from all that
 is read (`bot.figures.layout`) and counted, so that the card can warn.
 
@@ -13,7 +14,7 @@ Runs in the worker process only (see `bot.figures.worker`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from typing import Any
 
 import pymupdf
@@ -35,21 +36,32 @@ _STROKED = pymupdf.mupdf.FZ_STEXT_STROKED
 @dataclass
 class Visibility:
     """What on one page is painted over (from the page's drawing log, in painting order)
-    and how many characters were found hidden so far."""
+    and how many letters were found hidden so far."""
 
     bounds: Box
     drawn_text: list[Box] = field(default_factory=list)  # every text run painted
     runs: BoxIndex = field(default_factory=BoxIndex)  # the same, filed by place
-    under_images: set[int] = field(default_factory=set)  # ids of runs an image covers
+    under_images: dict[int, list[Box]] = field(default_factory=dict)  # run id: images over it
     under_shapes: set[int] = field(default_factory=set)  # ids of runs a later shape covers
+    scanned: set[int] = field(default_factory=set)  # ids of invisible runs on a picture
     painted: BoxIndex = field(default_factory=BoxIndex)  # every shape and image painted
     hidden: int = 0
 
     @classmethod
     def of(cls, bounds: Box, log: list[tuple[str, Quad]]) -> Visibility:
-        """Which text runs a later image or filled shape paints over."""
+        """Which text runs a later image or filled shape paints over, and which invisible
+        runs lie on a picture painted before them (the OCR text of a scanned page)."""
         seen = cls(bounds)
         images: list[Box] = []
+        for kind, values in log:
+            if kind == "fill-image":
+                images.append(Box.of(values))
+            elif kind == "ignore-text":
+                box = Box.of(values)
+                seen.runs.add(box)
+                if _painted_over(box, images):
+                    seen.scanned.add(id(box))
+        images = []
         shapes = BoxIndex()
         for kind, values in reversed(log):
             width, height = values[2] - values[0], values[3] - values[1]
@@ -65,28 +77,37 @@ class Visibility:
             elif kind in TEXT_OPERATIONS and box.area > 0:
                 seen.drawn_text.append(box)
                 seen.runs.add(box)
-                if _painted_over(box, images):
-                    seen.under_images.add(id(box))
+                if covers := [i for i in images if i.overlap(box) >= PAINTED_OVER * box.area]:
+                    seen.under_images[id(box)] = covers
                 elif _painted_over(box, shapes.near(box)):
                     seen.under_shapes.add(id(box))
         return seen
 
-    def _only_in(self, box: Box, painted_over: set[int]) -> bool:
-        """Whether every text run the span can come from (around its middle) is painted
-        over: a span of a run drawn later on top stays visible."""
+    def see_through(self, masked: list[Box]) -> None:
+        """Images with a transparency mask (a watermark over the page) hide nothing."""
+        for run, covers in list(self.under_images.items()):
+            if all(any(_same(cover, image) for image in masked) for cover in covers):
+                del self.under_images[run]
+
+    def _only_in(self, box: Box, runs: set[int] | dict[int, list[Box]]) -> bool:
+        """Whether every text run the span can come from (around its middle) is one of
+        `runs`: a span of a run drawn later on top is not."""
         x, y = box.center
-        runs = [run for run in self.runs.near(box) if run.contains_point(x, y)]
-        return bool(runs) and all(id(run) in painted_over for run in runs)
+        around = [run for run in self.runs.near(box) if run.contains_point(x, y)]
+        return bool(around) and all(id(run) in runs for run in around)
 
     def keep(self, span: dict[str, Any]) -> bool:
-        """Whether a reader may see this span (counted as hidden when not): drawn, not
-        transparent, big enough, on the page, not under an image, not light text on
-        the bare page."""
+        """Whether a reader may see this span (counted as hidden when not): drawn (or
+        the OCR text of a scan), not transparent, big enough, on the page, not under an
+        image, not light text on the bare page. Tiny text on a drawing is a figure's
+        small print: left out, not counted."""
         box = Box.of(span["bbox"])
         x, y = box.center
+        drawn = bool(span["char_flags"] & (_FILLED | _STROKED)) and span["alpha"] > 0
+        if span["size"] < MIN_VISIBLE_SIZE and self._on_paint(box):
+            return False
         visible = (
-            bool(span["char_flags"] & (_FILLED | _STROKED))
-            and span["alpha"] > 0
+            (drawn or self._only_in(box, self.scanned))
             and span["size"] >= MIN_VISIBLE_SIZE
             and self.bounds.contains_point(x, y)
             and not self._only_in(box, self.under_images)
@@ -123,6 +144,10 @@ def letters(text: str) -> int:
     """What hidden text is counted in: letters (hidden digits and symbols carry no
     instructions, and some fonts paint them in white for their own layout)."""
     return sum(char.isalpha() for char in text)
+
+
+def _same(one: Box, other: Box) -> bool:
+    return max(abs(a - b) for a, b in zip(astuple(one), astuple(other), strict=True)) < 1
 
 
 def _painted_over(box: Box, later: list[Box], share: float = PAINTED_OVER) -> bool:
