@@ -56,7 +56,7 @@ _CAPTION = re.compile(
     r"(?P<label>Figure|Fig\.?|FIGURE|FIG\.?|Table|TABLE)"
     r"(?:\s?(?P<number>S?[1-9]\d{0,2}|[IVX]{1,5})"
     r"(?P<continued>\s*\((?:cont(?:inued|\.|'d)?)\))?"
-    r"(?:(?P<delimiter>\s?[:|]|\.(?=\s|$))|(?=\s|$))"
+    r"(?:(?P<delimiter>\s?[:|]|\.(?=\s|$|[A-Z(]))|(?=\s|$))"
     r"|(?P<alone>[.:])(?=\s))"
 )
 _NEXT_WORD = re.compile(r"\s*(\S)")
@@ -81,6 +81,8 @@ FRAME_LINE = 1.5  # pt: the pieces of a frame around figure and caption are this
 FRAME_BORDER = 6.0  # pt: ... and lie this close to the frame's edge (rounded corners)
 TABLE_ROW_GAP = 5.0  # pt: rows of a table follow each other closer than this
 MIN_FIGURE_AREA = 300.0  # pt²: less graphics than this is not a figure
+INLINE_LINES = 2.0  # body font sizes: a graphic this low can sit on a line of text
+RULES = 3  # ... unless that many rules hold text: a figure set as a ruled table of text
 MIN_FIGURE_SIDE = 8.0  # pt
 FULL_WIDTH_REACH = 20.0  # pt: a caption this far across the page middle spans both columns
 FLOAT_GAP = 24.0  # pt: an empty band this tall between two floats (a table above a figure)
@@ -169,19 +171,31 @@ def geometry(pages: list[PageContent], body_size: float) -> Geometry:
         area = pages[0].rect if pages else Box(0, 0, 612, 792)
         return Geometry(body_size, area, frozenset(furniture))
     weights = [len(block.text) for block in blocks]
+    tops: dict[int, float] = {}
+    feet: dict[int, float] = {}
+    for page in pages:
+        for block in page.blocks:
+            if block in blocks:
+                tops[page.number] = min(tops.get(page.number, block.rect.y0), block.rect.y0)
+                feet[page.number] = max(feet.get(page.number, block.rect.y1), block.rect.y1)
     area = Box(
         min(_edges([b.rect.x0 for b in blocks], weights)),
-        min(_edges([b.rect.y0 for b in blocks], weights)),
+        _second(sorted(tops.values())),
         max(_edges([b.rect.x1 for b in blocks], weights)),
-        max(_edges([b.rect.y1 for b in blocks], weights)),
+        _second(sorted(feet.values(), reverse=True)),
     )
     return Geometry(body_size, area, frozenset(furniture))
 
 
+def _second(values: list[float]) -> float:
+    """The second of the pages' text tops (or feet): one page's own head (a journal's
+    first page) does not widen the text area of all."""
+    return values[1] if len(values) >= FURNITURE_PAGES else values[0]
+
+
 def _edges(values: list[float], weights: list[int]) -> list[float]:
-    """The places (to 2 pt) where many characters' blocks start (or end): column edges
-    and tops and feet, not the odd code line or formula sticking out into the margin,
-    nor a journal's head on its first page."""
+    """The places (to 2 pt) where many characters' blocks start (or end): column edges,
+    not the odd code line or formula sticking out into the margin."""
     at: Counter[float] = Counter()
     for value, weight in zip(values, weights, strict=True):
         at[round(value / 2) * 2] += weight
@@ -347,7 +361,9 @@ class _PageView:
         self.code = [b.rect for b in page.blocks if b.monospaced and not geo.is_furniture(b)]
         running = BoxIndex(self.running)
         self.graphics = [
-            g for g in page.graphics if not any(_within(g, text) for text in running.near(g))
+            g
+            for g in page.graphics
+            if not (_inline(g, geo) and any(_within(g, text) for text in running.near(g)))
         ]
         self.claimed: list[Box] = []
         self.tables_above: list[Box] = []  # table captions set above their tables
@@ -378,10 +394,21 @@ def _turned(page: PageContent, geo: Geometry) -> Geometry:
     return Geometry(geo.body_size, content, geo.furniture)
 
 
+def _inline(box: Box, geo: Geometry) -> bool:
+    """Small enough to sit on a line of running text: a fraction bar, a glyph drawn as a
+    path, an icon (a wrapped figure inside a paragraph's box is bigger)."""
+    return box.height <= INLINE_LINES * geo.body_size
+
+
+def _rule(box: Box) -> bool:
+    """A thin line: a fraction bar or an underline in running text, a frame's side."""
+    return min(box.width, box.height) <= FRAME_LINE
+
+
 def _frame_around(caption: Box, graphics: list[Box]) -> Box | None:
     """A frame drawn in pieces around a figure and its caption (BMC): long thin lines
     above, below, left and right of the caption, spanning it."""
-    lines = [g for g in graphics if min(g.width, g.height) <= FRAME_LINE]
+    lines = [g for g in graphics if _rule(g)]
     across = [g for g in lines if g.x0 <= caption.x0 and g.x1 >= caption.x1]
     along = [g for g in lines if g.y0 <= caption.y0 and g.y1 >= caption.y1]
     top = [g.y0 for g in across if g.y1 <= caption.y0]
@@ -572,10 +599,11 @@ def _figure_box(graphics: list[Box], labels: list[Box], window: Box, page: Box) 
     """Around the graphics and the labels next to them (or next to such labels), within
     the window's height; a figure may reach past its column into the margin."""
     drawn = union_of(graphics)
-    if drawn is None or sum(g.area for g in graphics) < MIN_FIGURE_AREA:
+    if drawn is None or min(drawn.width, drawn.height) < MIN_FIGURE_SIDE:
         return None
-    if min(drawn.width, drawn.height) < MIN_FIGURE_SIDE:
-        return None
+    ruled = len(graphics) >= RULES and any(_within(box, drawn) for box in labels)
+    if sum(g.area for g in graphics) < MIN_FIGURE_AREA and not ruled:
+        return None  # a stray rule or mark; a figure of text between rules is kept
     region, rest = drawn, labels
     while near := [box for box in rest if box.overlap(region.grown(FLOAT_GAP)) > 0]:
         region = union_of([region, *near]) or region

@@ -26,6 +26,7 @@ GRAPHIC_OPERATIONS = frozenset(
     {"fill-path", "stroke-path", "fill-image", "fill-imgmask", "fill-shade"}
 )
 BOLD = 16
+PARAGRAPH_GAP = 0.9  # font sizes: a blank band this tall between lines parts a block
 MONOSPACED = 8
 _FIXED_FONTS = ("courier", "mono", "cmtt", "sftt", "lmtt", "consol", "typewriter", "inconsolata")
 MIN_GRAPHIC_EXTENT = 1.0  # pt: smaller marks (1-pixel dashes, dots) are not graphics
@@ -92,9 +93,10 @@ def read_page(page: pymupdf.Page) -> PageContent:
         )
     _drop_hidden(page, blocks, visibility)
     for block in blocks:
-        text_block = _text_block(block)
-        if text_block is not None:
-            content.blocks.append(text_block)
+        for paragraph in _paragraphs(block):
+            text_block = _text_block(paragraph)
+            if text_block is not None:
+                content.blocks.append(text_block)
         content.rotated += [
             Box.of(line["bbox"]) for line in block.get("lines", []) if not _horizontal(line)
         ]
@@ -132,6 +134,27 @@ def _drop_hidden(page: pymupdf.Page, blocks: list[dict[str, Any]], seen: Visibil
             for line in block["lines"]:  # around its visible spans only
                 visible = reduce(Box.union, (Box.of(s["bbox"]) for s in line["spans"]))
                 line["bbox"] = astuple(visible)
+
+
+def _paragraphs(block: dict[str, Any]) -> list[dict[str, Any]]:
+    """A block split where a blank band or a change of column parts its lines (some
+    PDFs give a whole page, captions and all, as one block)."""
+    parts: list[list[dict[str, Any]]] = []
+    for line in block.get("lines", []):
+        if not any(span["text"].strip() for span in line["spans"]):
+            continue  # an empty line (a word processor's blank paragraph) parts nothing
+        if parts and _goes_on(parts[-1][-1], line):
+            parts[-1].append(line)
+        else:
+            parts.append([line])
+    return [{"lines": lines} for lines in parts]
+
+
+def _goes_on(previous: dict[str, Any], line: dict[str, Any]) -> bool:
+    above, below = Box.of(previous["bbox"]), Box.of(line["bbox"])
+    size = max((span["size"] for span in previous["spans"]), default=0.0)
+    gap = below.y0 - above.y1
+    return gap <= PARAGRAPH_GAP * size and (below.x_overlap(above) > 0 or gap < -1)
 
 
 def _text_block(block: dict[str, Any]) -> TextBlock | None:
