@@ -180,17 +180,17 @@ def geometry(pages: list[PageContent], body_size: float) -> Geometry:
                 feet[page.number] = max(feet.get(page.number, block.rect.y1), block.rect.y1)
     area = Box(
         min(_edges([b.rect.x0 for b in blocks], weights)),
-        _second(sorted(tops.values())),
+        min(_but_the_first(tops)),
         max(_edges([b.rect.x1 for b in blocks], weights)),
-        _second(sorted(feet.values(), reverse=True)),
+        max(_but_the_first(feet)),
     )
     return Geometry(body_size, area, frozenset(furniture))
 
 
-def _second(values: list[float]) -> float:
-    """The second of the pages' text tops (or feet): one page's own head (a journal's
-    first page) does not widen the text area of all."""
-    return values[1] if len(values) >= FURNITURE_PAGES else values[0]
+def _but_the_first(by_page: dict[int, float]) -> list[float]:
+    """The pages' text tops (or feet) but the first page's, when there are others: a
+    journal's head on its first page does not widen the text area of all."""
+    return [value for page, value in by_page.items() if page > 1] or list(by_page.values())
 
 
 def _edges(values: list[float], weights: list[int]) -> list[float]:
