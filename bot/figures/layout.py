@@ -154,7 +154,9 @@ def _goes_on(previous: dict[str, Any], line: dict[str, Any]) -> bool:
     above, below = Box.of(previous["bbox"]), Box.of(line["bbox"])
     size = max((span["size"] for span in previous["spans"]), default=0.0)
     gap = below.y0 - above.y1
-    return gap <= PARAGRAPH_GAP * size and (below.x_overlap(above) > 0 or gap < -1)
+    if gap < -1:  # on the same row: one line in pieces, unless a column apart
+        return max(below.x0 - above.x1, above.x0 - below.x1) <= 2 * size
+    return gap <= PARAGRAPH_GAP * size and below.x_overlap(above) > 0
 
 
 def _text_block(block: dict[str, Any]) -> TextBlock | None:
