@@ -28,6 +28,7 @@ from bot.arxiv.client import ArxivClient
 from bot.arxiv.source import ArxivSource
 from bot.chats import ChatRef
 from bot.config import Settings
+from bot.figures import NoFigures
 from bot.models import Figure, Paper
 from bot.summarize.extractive import ExtractiveSummarizer
 from bot.topics import parse_topic
@@ -41,14 +42,11 @@ PAPERS = 10
 FIGURE = b"\x89PNG\r\n\x1a\n" + bytes(20_000)
 
 
-class SmallFigures:
+class SmallFigures(NoFigures):
     """Every paper has one 20 kB key figure (no PDF work: this measures delivery)."""
 
     async def figures(self, paper: Paper) -> list[Figure]:
         return [Figure(number=1, page=1, caption=f"Overview of {paper.id}.", image=FIGURE)]
-
-    async def fulltext(self, paper: Paper) -> str | None:
-        return None
 
 
 async def fan_out(channels: int, mode: str) -> None:

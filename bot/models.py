@@ -169,7 +169,9 @@ class Card:
     summary: Summary
     language: str
     pdf_url: str
-    figure: Figure | None = None
+    figure: Figure | None = None  # the key figure, shown on the card
+    figures: tuple[Figure, ...] = ()  # every figure found, the key figure first
+    hides_text: bool = False  # the PDF hides text from its readers (the card warns)
     why: str = ""
 
 

@@ -65,15 +65,24 @@ class Papers:
         return paper
 
     async def card(self, paper: Paper, language: str, figures: bool = True) -> Card:
-        """The paper's card in `language`, with its key figure unless `figures` is off."""
+        """The paper's card in `language`, with its figures (the key one first) unless
+        `figures` is off, and whether its PDF hides text (known when the PDF was read:
+        for the figures or the summary)."""
         summary = await self.summaries.summary(paper, language)
         found = await self.figures.figures(paper) if figures else []
+        read = figures or summary.source == "fulltext"
+        hides_text = read and await self.figures.hides_text(paper)
+        if hides_text:
+            found_at = iso(self.clock())
+            await self.store.call(PaperRows.record_hidden_text, paper.id, paper.version, found_at)
         return Card(
             paper=paper,
             summary=summary,
             language=language,
             pdf_url=paper.pdf_url(self.pdf_url),
             figure=found[0] if found else None,
+            figures=tuple(found),
+            hides_text=hides_text,
         )
 
     async def known_card(self, paper_id: str, language: str, figures: bool = False) -> Card:

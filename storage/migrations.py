@@ -188,3 +188,11 @@ def coverage(db: Database) -> None:
         pk=("category", "day"),
         not_null={"announced", "stored", "matched", "delivered", "pending", "missing"},
     )
+
+
+@migrations(name="0006_hidden_text")
+def hidden_text(db: Database) -> None:
+    """The paper versions whose PDF hides text from its readers (`paperbot stats`)."""
+    db["hidden_text"].create(
+        {"paper_id": str, "version": int, "found_at": str}, pk=("paper_id", "version")
+    )

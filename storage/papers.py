@@ -50,6 +50,12 @@ class PaperRows(Rows):
         rows = self._rows(f"SELECT id, first_seen FROM papers WHERE id IN ({marks})", ids)
         return {r["id"]: r["first_seen"] for r in rows}
 
+    def record_hidden_text(self, paper_id: str, version: int, found_at: str) -> None:
+        """Note that this paper version's PDF hides text from its readers (once)."""
+        self.db["hidden_text"].insert(
+            {"paper_id": paper_id, "version": version, "found_at": found_at}, ignore=True
+        )
+
 
 class SummaryRows(Rows):
     def summary(self, paper_id: str, version: int, language: str, model: str) -> Row | None:

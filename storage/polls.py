@@ -64,14 +64,16 @@ class PollRows(Rows):
         return outcome, queued
 
     def counts(self) -> dict[str, int]:
-        """How many chats (active and paused), subscriptions, topics, papers, summaries."""
+        """How many chats (active and paused), subscriptions, topics, papers, summaries,
+        and papers whose PDF hides text from its readers."""
         one = self._row(
             "SELECT (SELECT COUNT(*) FROM chats WHERE active = 1) AS chats_active, "
             "(SELECT COUNT(*) FROM chats WHERE active = 0) AS chats_paused, "
             "(SELECT COUNT(*) FROM subscriptions) AS subscriptions, "
             "(SELECT COUNT(DISTINCT topic) FROM subscriptions) AS topics, "
             "(SELECT COUNT(*) FROM papers) AS papers, "
-            "(SELECT COUNT(*) FROM summaries) AS summaries"
+            "(SELECT COUNT(*) FROM summaries) AS summaries, "
+            "(SELECT COUNT(DISTINCT paper_id) FROM hidden_text) AS papers_hiding_text"
         )
         assert one is not None
         return one

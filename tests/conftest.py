@@ -155,7 +155,7 @@ def spawn_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[st
     )
 
 
-class OneFigure:
+class OneFigure(NoFigures):
     """A PDF reader that finds the same figure in every paper (and no text)."""
 
     def __init__(self, figure: Figure) -> None:
@@ -163,9 +163,6 @@ class OneFigure:
 
     async def figures(self, paper: Paper) -> list[Figure]:
         return [self.figure]
-
-    async def fulltext(self, paper: Paper) -> str | None:
-        return None
 
 
 def app_with_figure(
