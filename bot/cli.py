@@ -30,12 +30,15 @@ from bot.stats import stats as gather_stats
 from bot.topics import parse_topic
 from handlers.registry import delivery_platforms, started
 from handlers.render import (
+    FIGURES_JSON,
+    FigureLinks,
     card_json,
     card_markdown,
     card_text,
     digest_hexo,
     digest_json,
     digest_markdown,
+    figures_json,
 )
 from handlers.shell import ShellPlatform
 
@@ -69,15 +72,17 @@ def _write(text: str, out: Path | None) -> None:
         out.write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
 
 
-def _save_figures(cards: list[Card], directory: Path) -> dict[str, str]:
-    """Write each card's figure into `directory`; returns paper id → file name."""
+def _save_figures(cards: list[Card], directory: Path, every: bool) -> dict[str, list[str]]:
+    """Write each card's key figure (or `every` figure, the key one first) into
+    `directory`; returns paper id → file names."""
     directory.mkdir(parents=True, exist_ok=True)
     saved = {}
     for card in cards:
-        if card.figure is not None:
-            name = card.figure.filename(card.paper)
-            (directory / name).write_bytes(card.figure.image)
-            saved[card.paper.id] = name
+        chosen = card.figures if every else (card.figure,) if card.figure else ()
+        for figure in chosen:
+            (directory / figure.filename(card.paper)).write_bytes(figure.image)
+        if chosen:
+            saved[card.paper.id] = [figure.filename(card.paper) for figure in chosen]
     return saved
 
 
@@ -86,7 +91,9 @@ def summarize(
     paper_id: Annotated[str, typer.Argument(metavar="ID", help="arXiv id or URL")],
     lang: Annotated[str | None, typer.Option(help="summary language (en, zh, ...)")] = None,
     format: Annotated[CardFormat, typer.Option("--format", help="output format")] = CardFormat.text,
-    figures: Annotated[Path | None, typer.Option(help="save the paper's figures here")] = None,
+    figures: Annotated[
+        Path | None, typer.Option(help="save every figure of the paper and figures.json here")
+    ] = None,
 ) -> None:
     """Print the card of one paper."""
 
@@ -98,7 +105,9 @@ def summarize(
                 paper = await core.papers.paper(ident)
                 card = await core.papers.card(paper, language, figures is not None)
         if figures is not None:
-            _save_figures([card], figures)
+            _save_figures([card], figures, every=True)
+            listed = json.dumps(figures_json(card), ensure_ascii=False, indent=2)
+            (figures / FIGURES_JSON).write_text(listed + "\n", encoding="utf-8")
         if format is CardFormat.json:
             _write(json.dumps(card_json(card), ensure_ascii=False, indent=2), None)
         else:
@@ -118,6 +127,9 @@ def digest(
     lang: Annotated[str | None, typer.Option(help="summary language (en, zh, ...)")] = None,
     format: Annotated[DigestFormat, typer.Option("--format")] = DigestFormat.markdown,
     out: Annotated[Path | None, typer.Option(help="write to FILE instead of stdout")] = None,
+    all_figures: Annotated[
+        bool, typer.Option("--all-figures", help="every figure of each paper, not only the key one")
+    ] = False,
 ) -> None:
     """Write a digest of the topics' recent papers (markdown, a hexo blog post, or JSON)."""
 
@@ -130,11 +142,11 @@ def digest(
         async with open_app(settings) as core:
             with progress("searching arXiv") as report:
                 result = await core.papers.topic_digest(parsed, start, max, language, report)
-        figure_links: dict[str, str] = {}
+        figure_links: FigureLinks = {}
         if out is not None and format is not DigestFormat.json:
+            saved = _save_figures(result.cards, out.parent / out.stem, all_figures)
             figure_links = {
-                pid: f"{out.stem}/{name}"
-                for pid, name in _save_figures(result.cards, out.parent / out.stem).items()
+                pid: [f"{out.stem}/{name}" for name in names] for pid, names in saved.items()
             }
         if format is DigestFormat.json:
             text = json.dumps(digest_json(result), ensure_ascii=False, indent=2)

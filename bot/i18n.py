@@ -78,6 +78,10 @@ LABELS: dict[str, dict[str, str]] = {
             "Check the paper before relying on a summary."
         ),
         "figures_heading": "Figures",
+        "hidden_text": (
+            "⚠️ This PDF hides text from its readers (such as instructions aimed at AI "
+            "reviewers); the summary leaves it out."
+        ),
         "colon": ": ",
         "and": " and ",
         "details": "Details",
@@ -123,6 +127,9 @@ LABELS: dict[str, dict[str, str]] = {
         "blog_description": "{topics} 方向最新论文，{date}",
         "blog_disclaimer": "总结由{source}生成；标题、作者和链接均来自 arXiv。引用前请核对原文。",
         "figures_heading": "论文图片",
+        "hidden_text": (
+            "⚠️ 此 PDF 含有读者看不见的隐藏文字（例如写给 AI 审稿人的指令），总结未采用这些文字。"
+        ),
         "colon": "：",
         "and": "和",
         "details": "详细总结",

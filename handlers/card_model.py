@@ -68,6 +68,9 @@ class CardParts:
     takeaways: tuple[str, ...]
     figure_caption: str
     figure_filename: str
+    figures: tuple[Figure, ...]  # every figure found, the key figure first
+    figure_captions: tuple[str, ...]  # their captions, in the same order
+    hidden_text: str  # the warning when the PDF hides text from its readers
     details: tuple[Section, ...]
     why: str  # why the card was sent to this chat
     source: str  # what wrote the summary, with its label
@@ -94,7 +97,8 @@ def card_parts(card: Card) -> CardParts:
     paper, summary, figure = card.paper, card.summary, card.figure
     facts = [(lab["category"], paper.primary_category)]
     facts.append((lab["published"], paper.first_version_date.isoformat()))
-    shown, more = paper.shown_authors
+    authors, more = paper.shown_authors
+    shown = card.figures or ((figure,) if figure is not None else ())
     return CardParts(
         labels=lab,
         language=card.language,
@@ -104,7 +108,7 @@ def card_parts(card: Card) -> CardParts:
         title=plain(paper.title),
         url=paper.abs_url,
         pdf_url=card.pdf_url,
-        authors=_authors(shown, lab["et_al"] if more else ""),
+        authors=_authors(authors, lab["et_al"] if more else ""),
         all_authors=_authors(paper.authors, ""),
         facts=tuple((label, value) for label, value in facts if value),
         links=_links(card, lab),
@@ -114,6 +118,9 @@ def card_parts(card: Card) -> CardParts:
         takeaways=tuple(summary.takeaways),
         figure_caption=_figure_caption(figure, lab) if figure is not None else "",
         figure_filename=figure.filename(paper) if figure is not None else "",
+        figures=shown,
+        figure_captions=tuple(_figure_caption(each, lab) for each in shown),
+        hidden_text=lab["hidden_text"] if card.hides_text else "",
         details=_details(summary, lab),
         why=plain(card.why),
         source=f"{lab['source']}{lab['colon']}{lab['source_' + summary.source]}",

@@ -168,6 +168,8 @@ def _card_embed(parts: CardParts, figure: Upload | None) -> Embed:
     if figure is not None:
         embed["image"] = {"url": f"attachment://{figure.filename}"}
     blocks = [" · ".join(_link(label, url) for label, url in parts.links)]
+    if parts.hidden_text:
+        blocks.append(f"**{md(parts.hidden_text)}**")
     if parts.tldr:
         blocks.append(_labelled(lab, lab["tldr"], md(parts.tldr)))
     if parts.takeaways:

@@ -22,6 +22,8 @@ BLOG_CATEGORY = "Paper"
 
 _URL_UNSAFE = {" ": "%20", "(": "%28", ")": "%29", "<": "%3C", ">": "%3E"}
 _RULE = f"\n{'─' * 40}\n\n"
+FIGURES_JSON = "figures.json"  # written next to the figure images by `summarize --figures`
+FigureLinks = dict[str, list[str]]  # paper id → paths of its figure images, key figure first
 
 
 def _joined(blocks: list[str], separator: str = "\n\n") -> str:
@@ -52,6 +54,7 @@ def _card_text(parts: CardParts) -> str:
     bullets = [f"• {text}" for text in parts.takeaways]
     blocks = [
         _joined(head, "\n"),
+        parts.hidden_text,
         _text_label(lab["tldr"], parts.tldr, lab),
         _joined([lab["takeaways"], *bullets], "\n") if bullets else "",
         parts.figure_caption,
@@ -104,6 +107,11 @@ def _md_links(parts: CardParts) -> str:
     return " · ".join(link for link in links if link)
 
 
+def _md_warning(parts: CardParts) -> str:
+    """The warning that the PDF hides text, as a quote."""
+    return f"> **{escape_markdown(parts.hidden_text)}**" if parts.hidden_text else ""
+
+
 def _md_summary(parts: CardParts, heading: str) -> list[str]:
     """The TL;DR under `heading` and the takeaways as bullets."""
     lab = parts.labels
@@ -150,6 +158,7 @@ def card_markdown(card: Card) -> str:
         _md_label(lab["authors"], escape_markdown(parts.authors), lab),
         _md_facts(parts),
         _md_links(parts),
+        _md_warning(parts),
         *_md_summary(parts, "tldr"),
         _md_caption(parts),
     ]
@@ -167,17 +176,21 @@ def _html_details(summary_label: str, blocks: list[str]) -> str:
     return f"<details>\n  <summary>{html.escape(summary_label)}</summary>\n\n{body}\n\n</details>"
 
 
-def _md_figures(parts: CardParts, link: str) -> str:
-    """The seeds' screenshot block: the key figure image and its caption."""
-    if not link:
-        return ""
+def _md_figures(parts: CardParts, links: list[str]) -> str:
+    """The seeds' screenshot block: each linked figure's image and caption, the key figure
+    first (`links` are in the order of the card's figures)."""
     lab = parts.labels
-    alt = parts.figure_caption or lab["figure"]
-    image = f'<img src="{html.escape(link)}" alt="{html.escape(alt)}" align="middle">'
-    return _html_details(lab["figures_heading"], [image, _md_caption(parts)])
+    blocks = []
+    captions = parts.figure_captions
+    for index, link in enumerate(links):
+        caption = captions[index] if index < len(captions) else ""
+        alt = caption or lab["figure"]
+        blocks.append(f'<img src="{html.escape(link)}" alt="{html.escape(alt)}" align="middle">')
+        blocks.append(f"*{escape_markdown(caption)}*" if caption else "")
+    return _html_details(lab["figures_heading"], blocks)
 
 
-def _paper_section(parts: CardParts, figure_link: str) -> str:
+def _paper_section(parts: CardParts, figure_links: list[str]) -> str:
     """One paper of a digest or blog post, shaped like the seeds' sections."""
     lab = parts.labels
     blocks = [
@@ -186,28 +199,30 @@ def _paper_section(parts: CardParts, figure_link: str) -> str:
         _md_facts(parts),
         escape_markdown(parts.abstract),
         _md_links(parts),
+        _md_warning(parts),
         *_md_summary(parts, "summary"),
         *_md_end(parts),
         _html_details(lab["details"], _md_details(parts)),
-        _md_figures(parts, figure_link),
+        _md_figures(parts, figure_links),
     ]
     return _joined(blocks)
 
 
-def _digest_body(parts: DigestParts, figure_links: dict[str, str]) -> list[str]:
+def _digest_body(parts: DigestParts, figure_links: FigureLinks) -> list[str]:
     if not parts.cards:
         return [parts.labels["digest_empty"]]
-    return [_paper_section(card, figure_links.get(card.paper.id, "")) for card in parts.cards]
+    return [_paper_section(card, figure_links.get(card.paper.id, [])) for card in parts.cards]
 
 
 def _md_disclaimer(parts: DigestParts) -> str:
     return f"> {escape_markdown(parts.disclaimer)}" if parts.disclaimer else ""
 
 
-def digest_markdown(digest: Digest, figure_links: dict[str, str] | None = None) -> str:
+def digest_markdown(digest: Digest, figure_links: FigureLinks | None = None) -> str:
     """The digest as Markdown: title, count, then one section per paper.
 
-    `figure_links` maps a paper id to the (relative) path of its key figure image.
+    `figure_links` maps a paper id to the (relative) paths of the figure images to show,
+    in the order of the card's figures: its key figure, or all of them.
     """
     parts = digest_parts(digest)
     lab = parts.labels
@@ -267,17 +282,18 @@ def _yaml_field(key: str, value: str | bool | list[str] | datetime | None) -> st
 
 def digest_hexo(
     digest: Digest,
-    figure_links: dict[str, str] | None = None,
+    figure_links: FigureLinks | None = None,
     now: datetime | None = None,
 ) -> str:
     """The digest as a hexo blog post shaped like the posts in `shared/seeds/`.
 
-    `figure_links` maps a paper id to the (relative) path of its key figure
-    image; `now` is the post's date (the current time when not given).
+    `figure_links` maps a paper id to the (relative) paths of the figure images to
+    show, as for `digest_markdown`; the first paper's key figure is the post's cover.
+    `now` is the post's date (the current time when not given).
     """
     parts = digest_parts(digest)
     links = figure_links or {}
-    cover = next((links[c.paper.id] for c in parts.cards if links.get(c.paper.id)), "")
+    cover = next((links[c.paper.id][0] for c in parts.cards if links.get(c.paper.id)), "")
     update = parts.labels["digest_update"].format(date=parts.day)
     blocks = [
         _front_matter(parts, now or datetime.now(), cover),
@@ -322,9 +338,27 @@ def _card_json(parts: CardParts) -> dict[str, Any]:
             if figure is not None
             else None
         ),
+        "hides_text": bool(parts.hidden_text),
         "why": parts.why,
         "language": parts.language,
     }
+
+
+def figures_json(card: Card) -> list[dict[str, Any]]:
+    """The card's figures as `figures.json` lists them next to their image files: number,
+    page (1-based), bbox ([x0, y0, x1, y1] in PDF points, top-left origin), caption, file
+    name, and whether it is the card's key figure."""
+    return [
+        {
+            "number": figure.number,
+            "page": figure.page,
+            "bbox": list(figure.bbox),
+            "caption": figure.caption,
+            "file": figure.filename(card.paper),
+            "key": figure == card.figure,
+        }
+        for figure in card.figures
+    ]
 
 
 def digest_json(digest: Digest) -> dict[str, Any]:

@@ -238,6 +238,8 @@ def _head(parts: CardParts) -> str:
 def _summary_blocks(parts: CardParts) -> list[str]:
     lab = parts.labels
     blocks = [_head(parts)]
+    if parts.hidden_text:
+        blocks.append(f"<b>{_e(parts.hidden_text)}</b>")
     if parts.tldr:
         blocks.append(_bold_label(lab["tldr"], _e(parts.tldr), parts))
     if parts.takeaways:

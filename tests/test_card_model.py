@@ -88,6 +88,25 @@ def test_the_why_line_is_one_field_shown_by_every_renderer(papers: list[Paper]) 
     assert WHY not in render.card_text(plain) + render.card_markdown(plain)
 
 
+def test_the_hidden_text_warning_is_one_field_shown_by_every_renderer(
+    papers: list[Paper],
+) -> None:
+    plain = _card(papers[0], figure=FIGURE)
+    card = replace(plain, hides_text=True)
+    warning = card_parts(card).hidden_text
+    assert warning.startswith("⚠️ This PDF hides text") and card_parts(plain).hidden_text == ""
+    assert card_parts(replace(card, language="zh")).hidden_text.startswith("⚠️ 此 PDF")
+    assert render.card_text(card).replace(f"{warning}\n\n", "") == render.card_text(plain)
+    assert warning in _rendered_text(render.card_markdown(card))
+    assert warning in _rendered_text(render.digest_markdown(_digest([card])))
+    assert warning in _rendered_text(render.digest_hexo(_digest([card])))
+    assert render.card_json(card)["hides_text"] and not render.card_json(plain)["hides_text"]
+    assert warning in _telegram_shown(card) and warning not in _telegram_shown(plain)
+    (embed,) = discord_render.card_message(card).embeds
+    assert warning in embed["description"]
+    assert "hides text" not in render.card_text(plain) + render.card_markdown(plain)
+
+
 def _telegram_shown(card: Card) -> str:
     messages = telegram_render.card_messages(card)
     return "\n".join(parse_html(text) for text in (messages.caption, *messages.texts))

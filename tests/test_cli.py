@@ -180,7 +180,8 @@ def test_summarize_without_a_pdf_says_why_and_still_works(
     result = run_cli("summarize", "2511.00001", "--figures", str(tmp_path / "figs"))
     assert result.returncode == 0, result.stderr
     assert "no figures for 2511.00001v1: no PDF (HTTP 404)" in result.stderr
-    assert not list((tmp_path / "figs").iterdir())
+    assert [p.name for p in (tmp_path / "figs").iterdir()] == ["figures.json"]
+    assert json.loads((tmp_path / "figs" / "figures.json").read_text()) == []
 
 
 @pytest.mark.parametrize("format", ["hexo", "markdown"])

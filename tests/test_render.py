@@ -350,7 +350,7 @@ def test_chinese_labels(many_authors: Paper) -> None:
 
 def test_hexo_post_is_shaped_like_the_seeds(papers: list[Paper], many_authors: Paper) -> None:
     cards = [_card(paper) for paper in [*papers, many_authors]]
-    links = {papers[0].id: f"images/{papers[0].id}.png"}
+    links = {papers[0].id: [f"images/{papers[0].id}.png"]}
     post = digest_hexo(_digest(cards), figure_links=links, now=datetime(2026, 1, 5, 9, 30, 5))
     assert post.startswith("---\n")
     assert _front_matter_keys(post) == _seed_keys()
@@ -415,7 +415,7 @@ def test_disclaimer_names_the_language_model_truthfully(papers: list[Paper]) -> 
 
 def test_digest_markdown(papers: list[Paper]) -> None:
     cards = [_card(paper) for paper in papers[:3]]
-    links = {papers[1].id: "figures/b.png"}
+    links = {papers[1].id: ["figures/b.png"]}
     out = digest_markdown(_digest(cards), figure_links=links)
     assert out.startswith(
         "# arXiv digest · 2026-01-05\n\n3 new papers · **Topics**: testing, cs.SE"
