@@ -366,19 +366,23 @@ class _PageView:
             if not (_inline(g, geo) and any(_within(g, text) for text in running.near(g)))
         ]
         self.claimed: list[Box] = []
+        self._usable: dict[tuple[Box | None, int], list[Box]] = {}
         self.tables_above: list[Box] = []  # table captions set above their tables
 
     def graphics_for(self, caption: Box | None) -> list[Box]:
         """Graphics that can belong to a figure: not a frame around its caption (on this
         page), and not already another figure's."""
-        frame = _frame_around(caption, self.graphics) if caption is not None else None
-        return [
-            g
-            for g in self.graphics
-            if not (caption is not None and _within(caption, g.grown(1)))
-            and not (frame is not None and _on_border(g, frame))
-            and not any(_within(g, taken.grown(1)) for taken in self.claimed)
-        ]
+        key = (caption, len(self.claimed))
+        if key not in self._usable:
+            frame = _frame_around(caption, self.graphics) if caption is not None else None
+            self._usable[key] = [
+                g
+                for g in self.graphics
+                if not (caption is not None and _within(caption, g.grown(1)))
+                and not (frame is not None and _on_border(g, frame))
+                and not any(_within(g, taken.grown(1)) for taken in self.claimed)
+            ]
+        return self._usable[key]
 
     def caption_boxes(self, but: Caption) -> list[Box]:
         return [c.rect for c in self.captions if c is not but]
@@ -769,7 +773,7 @@ def uncaptioned_picture(pages: list[PageContent], geo: Geometry) -> FoundFigure 
 
 
 def figures(
-    document: pymupdf.Document, pages: list[PageContent], captions: list[Caption], geo: Geometry
+    drawn: Drawn, pages: list[PageContent], captions: list[Caption], geo: Geometry
 ) -> list[FoundFigure]:
     """The paper's figures with their margins trimmed, in number order; a paper without
     captioned figures gets its uncaptioned key picture, if it has one."""
@@ -779,7 +783,7 @@ def figures(
         found = [picture] if picture is not None else []
     kept = []
     for figure in found:
-        box = trimmed(document[figure.page - 1], figure.bbox)
+        box = trimmed(drawn.page(figure.page), figure.bbox)
         if box is None:
             continue
         pictures = [p for p in pages[figure.page - 1].images if _within(p, figure.bbox.grown(1))]
@@ -791,10 +795,26 @@ def figures(
 
 # ---------------------------------------------------------------- rendering
 
+
+class Drawn:
+    """The paper's pages as drawn: each page's display list is made once, for trimming
+    and rendering all of its figures."""
+
+    def __init__(self, document: pymupdf.Document) -> None:
+        self.document = document
+        self.lists: dict[int, pymupdf.DisplayList] = {}
+
+    def page(self, number: int) -> pymupdf.DisplayList:
+        """The display list of page `number` (1-based)."""
+        if number not in self.lists:
+            self.lists[number] = self.document[number - 1].get_displaylist()
+        return self.lists[number]
+
+
 _MARGIN_OR_INK = bytes(255 if shade >= WHITE else 0 for shade in range(256))
 
 
-def trimmed(page: pymupdf.Page, bbox: Box) -> Box | None:
+def trimmed(page: pymupdf.DisplayList, bbox: Box) -> Box | None:
     """`bbox` without its white margins (a white background drawn behind a plot, the
     padding of a picture); None when all of it is white."""
     clip = pymupdf.Rect(bbox.x0, bbox.y0, bbox.x1, bbox.y1) & page.rect
@@ -821,7 +841,7 @@ def trimmed(page: pymupdf.Page, bbox: Box) -> Box | None:
     )
 
 
-def render(page: pymupdf.Page, bbox: Box) -> tuple[bytes, str]:
+def render(page: pymupdf.DisplayList, bbox: Box) -> tuple[bytes, str]:
     """The region as an image within Telegram's photo limits: PNG, or JPEG when big."""
     clip = _aspect_limited(bbox.grown(CROP_MARGIN), Box.of(page.rect))
     zoom = min(MAX_ZOOM, max(MIN_ZOOM, TARGET_LONG_SIDE / max(clip.width, clip.height)))

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pymupdf
 
+from bot.figures.extract import Drawn, find_captions, geometry, render
 from bot.figures.extract import figures as find_figures
-from bot.figures.extract import find_captions, geometry, render
 from bot.figures.fulltext import fulltext
 from bot.figures.layout import body_font_size, read_page
 from bot.figures.sandbox import UNREADABLE
@@ -79,10 +79,11 @@ def parse(pdf: Path, out: Path) -> dict[str, object]:
         pages = [read_page(document[i]) for i in range(min(document.page_count, MAX_PAGES))]
         geo = geometry(pages, body_font_size(pages))
         captions = find_captions(pages, geo)
-        found = find_figures(document, pages, captions, geo)
+        drawn = Drawn(document)
+        found = find_figures(drawn, pages, captions, geo)
         figures = []
         for figure in found:
-            image, mime_type = render(document[figure.page - 1], figure.bbox)
+            image, mime_type = render(drawn.page(figure.page), figure.bbox)
             name = f"figure-{figure.number}.{'jpg' if mime_type == 'image/jpeg' else 'png'}"
             (out / name).write_bytes(image)
             box = figure.bbox
