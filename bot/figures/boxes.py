@@ -67,8 +67,12 @@ class Box:
 
     @classmethod
     def of(cls, values: tuple[float, float, float, float] | pymupdf.Rect) -> Box:
-        x0, y0, x1, y1 = (float(v) for v in values)
-        return cls(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+        x0, y0, x1, y1 = values
+        if x0 > x1:
+            x0, x1 = x1, x0
+        if y0 > y1:
+            y0, y1 = y1, y0
+        return cls(float(x0), float(y0), float(x1), float(y1))
 
 
 def union_of(boxes: list[Box]) -> Box | None:

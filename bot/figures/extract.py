@@ -173,9 +173,10 @@ def geometry(pages: list[PageContent], body_size: float) -> Geometry:
     weights = [len(block.text) for block in blocks]
     tops: dict[int, float] = {}
     feet: dict[int, float] = {}
+    counted = {id(block) for block in blocks}
     for page in pages:
         for block in page.blocks:
-            if block in blocks:
+            if id(block) in counted:
                 tops[page.number] = min(tops.get(page.number, block.rect.y0), block.rect.y0)
                 feet[page.number] = max(feet.get(page.number, block.rect.y1), block.rect.y1)
     area = Box(
@@ -350,13 +351,14 @@ class _PageView:
         self.captions = [c for c in captions if c.page == page.number]
         owned = [b for b in page.blocks if any(c.owns(b) for c in self.captions)]
         self.running = _running_text(page, geo, owned)
+        running_ids = {id(box) for box in self.running}
         self.labels = [
             block.rect
             for block in page.blocks
             if not geo.is_furniture(block)
             and not any(block is b for b in owned)
             and not block.monospaced
-            and block.rect not in self.running
+            and id(block.rect) not in running_ids
         ] + page.rotated
         self.code = [b.rect for b in page.blocks if b.monospaced and not geo.is_furniture(b)]
         running = BoxIndex(self.running)
@@ -450,10 +452,11 @@ def _running_text(page: PageContent, geo: Geometry, captions: list[TextBlock]) -
         and covered_share(block.rect, graphics.near(block.rect)) <= INSIDE_PICTURE
     ]
     prose = [b for b in candidates if _is_prose(b, geo)]
+    prose_ids = {id(b) for b in prose}
     headings = [
         b
         for b in candidates
-        if b not in prose
+        if id(b) not in prose_ids
         and b.lines <= 2
         and (b.bold_start or b.size >= HEADING_SIZE_SHARE * geo.body_size)
         and sum(c.isalpha() for c in b.text) >= 3

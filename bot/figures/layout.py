@@ -12,7 +12,7 @@ Runs in the worker process only (see `bot.figures.worker`).
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import astuple, dataclass, field
+from dataclasses import dataclass, field
 from functools import reduce
 from typing import Any
 
@@ -132,8 +132,13 @@ def _drop_hidden(page: pymupdf.Page, blocks: list[dict[str, Any]], seen: Visibil
         if "lines" in block:
             block["lines"] = [line for line in block["lines"] if line["spans"]]
             for line in block["lines"]:  # around its visible spans only
-                visible = reduce(Box.union, (Box.of(s["bbox"]) for s in line["spans"]))
-                line["bbox"] = astuple(visible)
+                boxes = [span["bbox"] for span in line["spans"]]
+                line["bbox"] = (
+                    min(b[0] for b in boxes),
+                    min(b[1] for b in boxes),
+                    max(b[2] for b in boxes),
+                    max(b[3] for b in boxes),
+                )
 
 
 def _paragraphs(block: dict[str, Any]) -> list[dict[str, Any]]:

@@ -107,10 +107,10 @@ class Visibility:
         if span["size"] < MIN_VISIBLE_SIZE and self._on_paint(box):
             return False
         visible = (
-            (drawn or self._only_in(box, self.scanned))
+            (drawn or (bool(self.scanned) and self._only_in(box, self.scanned)))
             and span["size"] >= MIN_VISIBLE_SIZE
             and self.bounds.contains_point(x, y)
-            and not self._only_in(box, self.under_images)
+            and not (self.under_images and self._only_in(box, self.under_images))
             and not (_light(span) and not self._on_paint(box))
         )
         if not visible:
@@ -121,7 +121,8 @@ class Visibility:
         """Text on a filled shape or a picture, or under a shape painted after it: only
         a render tells whether its glyphs stand out from what is around them."""
         box = Box.of(span["bbox"])
-        return self._on_paint(box) or self._only_in(box, self.under_shapes)
+        under = bool(self.under_shapes) and self._only_in(box, self.under_shapes)
+        return under or self._on_paint(box)
 
     def _on_paint(self, box: Box) -> bool:
         return _painted_over(box, self.painted.near(box), 0.5)
