@@ -7,7 +7,7 @@ PDF once and writes into OUT: one image per figure (`figure-<n>.png|jpg`),
 `text.txt` (the full text, only what a reader can see) and `result.json`
 (figure numbers, pages, boxes, captions, file names; page count; how many
 letters of hidden text were left out, see `bot.figures.visible`; the worker's
-peak memory).
+peak memory and CPU time).
 
 Exit status: 0 done; 3 the PDF cannot be read (encrypted, truncated, not a
 PDF, no pages); 1 parsing failed (out of memory, a parser error). The reason
@@ -125,7 +125,9 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
             print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
-    result["peak_memory_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    result["peak_memory_kb"] = usage.ru_maxrss
+    result["cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 3)
     (args.out / "result.json").write_text(json.dumps(result), encoding="utf-8")
     return 0
 
