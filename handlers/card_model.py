@@ -46,9 +46,9 @@ class Section:
 
 @dataclass(frozen=True)
 class CardParts:
-    """A card's pieces. `paper`, `summary` and `figure` are the card's own values (for
-    JSON and uploads); every other field is a plain one-line text, empty when the card
-    does not have it."""
+    """A card's pieces. `paper`, `summary`, `figure` and `figures` are the card's own
+    values (for JSON and uploads); every other field is a plain one-line text (or a
+    tuple of them), empty when the card does not have it."""
 
     labels: Labels
     language: str
