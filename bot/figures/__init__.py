@@ -3,7 +3,9 @@
 `base` is the interface (`FigureSource`) and its stand-in `NoFigures`;
 `source.PdfFigures` is the implementation: download (`bot.arxiv.client`),
 disk cache (`cache`), parse in a sandboxed worker process (`sandbox`, `worker`)
-with PyMuPDF (`layout`, `extract`, `fulltext`).
+with PyMuPDF (`layout` reads a page, `visible` leaves out the text its readers
+cannot see, `extract` finds the figures, `fulltext` the running text; `boxes` are
+their rectangles).
 """
 
 from bot.figures.base import FigureSource, NoFigures
