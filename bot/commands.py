@@ -228,6 +228,7 @@ def _settings_text(chat: Chat) -> str:
         "timezone": chat.timezone,
         "figures": "on" if chat.figures else "off",
         "max": str(chat.max_papers),
+        "threshold": "off" if chat.threshold is None else f"{chat.threshold:g}",
     }
     lines = [f"{name} {values[name]}" for name in SETTINGS]
     return "\n".join([say(chat.language, "settings"), *lines])

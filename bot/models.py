@@ -218,6 +218,8 @@ class Chat:
     active: bool
     created_at: datetime
     last_digest_at: datetime | None = None
+    interests: str = ""  # its /interests text
+    threshold: float | None = None  # papers scored below it are not sent; None: off
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Chat:
@@ -237,4 +239,6 @@ class Chat:
             active=bool(row["active"]),
             created_at=datetime.fromisoformat(row["created_at"]),
             last_digest_at=datetime.fromisoformat(last) if last else None,
+            interests=row.get("interests") or "",
+            threshold=row.get("threshold"),
         )

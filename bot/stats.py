@@ -13,7 +13,7 @@ async def stats(store: Store) -> dict[str, object]:
     figures: dict[str, object] = dict(await store.call(Repository.counts))
     figures.update(await store.call(Repository.summary_stats))
     deliveries = await store.call(Repository.delivery_counts)
-    for status in ("pending", "sent", "failed"):
+    for status in ("pending", "sent", "failed", "skipped"):
         figures[f"deliveries_{status}"] = deliveries.get(status, 0)
     figures["deliveries_retrying"] = await store.call(Repository.retrying)
     figures.update(

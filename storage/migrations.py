@@ -161,3 +161,26 @@ def delivery_retries(db: Database) -> None:
     db["feed_state"].create({"category": str, "read_at": str}, pk="category")
     db["polls"].add_column("ok", int)
     db.execute("UPDATE polls SET ok = (errors IS NULL OR errors = '[]' OR papers_seen > 0)")
+
+
+@migrations(name="0005_relevance")
+def relevance(db: Database) -> None:
+    """Relevance: each member's 👍 / 👎 (one per chat, user and paper), each chat's mutes,
+    /interests text and threshold, and the score each delivery had (`skipped`: below
+    the chat's threshold, never sent and never counted as failed)."""
+    db["votes"].create(
+        {"chat": int, "user": str, "paper_id": str, "value": int, "at": str},
+        pk=("chat", "user", "paper_id"),
+        foreign_keys=[("chat", "chats", "id"), ("paper_id", "papers", "id")],
+        not_null={"value", "at"},
+    )
+    db["votes"].create_index(["chat"])
+    db["mutes"].create(
+        {"chat": int, "term": str, "created_at": str},
+        pk=("chat", "term"),
+        foreign_keys=[("chat", "chats", "id")],
+    )
+    db["chats"].add_column("interests", str, not_null_default="")
+    db["chats"].add_column("threshold", float)
+    db["deliveries"].add_column("score", float)
+    db["deliveries"].add_column("score_json", str)

@@ -6,7 +6,9 @@ deliveries table is the outbox and the record of sent ids at once: a row is
 statement that records it) after the platform confirms. A failed attempt keeps
 the row pending with the time it may be tried again (`next_attempt_at`); a row
 that kept failing while its platform worked for others is `failed`: given up by
-the scheduler, still sent by an explicit `/digest`.
+the scheduler, still sent by an explicit `/digest`. A row scored below its chat's
+threshold is `skipped`: never sent, and neither lost nor failed. Each row keeps the
+score it was sent or skipped with (`score`, `score_json`) for `/why`.
 
 Timestamps are UTC ISO strings to the second (`iso`), always given by the
 caller from the service's clock (`at`): the repository never reads the wall
@@ -27,6 +29,7 @@ Row = dict[str, Any]
 PENDING = "pending"
 SENT = "sent"
 FAILED = "failed"
+SKIPPED = "skipped"
 
 
 def iso(moment: datetime) -> str:
@@ -193,7 +196,7 @@ class Repository:
     def delete_chat(self, chat: int) -> None:
         """Remove a chat with its subscriptions and deliveries."""
         with self.db.atomic():
-            for table in ("deliveries", "subscriptions"):
+            for table in ("deliveries", "subscriptions", "votes", "mutes"):
                 self.db.execute(f"DELETE FROM {table} WHERE chat = ?", [chat])
             self.db.execute("DELETE FROM chats WHERE id = ?", [chat])
 
@@ -234,6 +237,48 @@ class Repository:
             "SELECT s.chat, s.topic FROM subscriptions s JOIN chats c ON c.id = s.chat "
             "WHERE c.active = 1 ORDER BY s.id"
         )
+
+    # relevance: votes, mutes
+
+    def vote(self, chat: int, user: str, paper_id: str, value: int, at: str) -> int | None:
+        """Record one member's 👍 (1) or 👎 (-1) of a paper, replacing their earlier vote;
+        returns the earlier value (None when there was none)."""
+        with self.db.atomic():
+            old = self._row(
+                "SELECT value FROM votes WHERE chat = ? AND user = ? AND paper_id = ?",
+                [chat, user, paper_id],
+            )
+            self.db["votes"].upsert(
+                {"chat": chat, "user": user, "paper_id": paper_id, "value": value, "at": at},
+                pk=("chat", "user", "paper_id"),
+            )
+        return None if old is None else old["value"]
+
+    def voted_papers(self, chat: int) -> list[Row]:
+        """The papers the chat's members voted on: the paper's row with `likes` and
+        `dislikes` (how many members pressed each), oldest vote first."""
+        return self._rows(
+            "SELECT p.*, SUM(v.value > 0) AS likes, SUM(v.value < 0) AS dislikes "
+            "FROM votes v JOIN papers p ON p.id = v.paper_id WHERE v.chat = ? "
+            "GROUP BY p.id ORDER BY MIN(v.at), p.id",
+            [chat],
+        )
+
+    def mute(self, chat: int, term: str, at: str) -> bool:
+        """Mute `term` (canonical) in the chat; False when it already was."""
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO mutes (chat, term, created_at) VALUES (?, ?, ?)",
+            [chat, term, at],
+        )
+        return bool(cursor.rowcount)
+
+    def unmute(self, chat: int, term: str) -> bool:
+        cursor = self.db.execute("DELETE FROM mutes WHERE chat = ? AND term = ?", [chat, term])
+        return bool(cursor.rowcount)
+
+    def mutes_of(self, chat: int) -> list[str]:
+        rows = self._rows("SELECT term FROM mutes WHERE chat = ? ORDER BY created_at, term", [chat])
+        return [r["term"] for r in rows]
 
     # deliveries (outbox + sent ids)
 
@@ -277,6 +322,28 @@ class Repository:
             "GROUP BY d.chat ORDER BY d.chat",
             [PENDING, now],
         )
+
+    def delivery(self, chat: int, paper_id: str) -> Row | None:
+        return self._row(
+            "SELECT * FROM deliveries WHERE chat = ? AND paper_id = ?", [chat, paper_id]
+        )
+
+    def record_scores(
+        self, scores: Sequence[tuple[int, float, str]], skipped: Sequence[int]
+    ) -> None:
+        """Store each waiting delivery's (id, score, score_json) and mark those below the
+        chat's threshold `skipped`, in one transaction."""
+        with self.db.atomic():
+            for delivery, value, data in scores:
+                self.db.execute(
+                    "UPDATE deliveries SET score = ?, score_json = ? WHERE id = ?",
+                    [value, data, delivery],
+                )
+            for delivery in skipped:
+                self.db.execute(
+                    "UPDATE deliveries SET status = ? WHERE id = ? AND status IN (?, ?)",
+                    [SKIPPED, delivery, PENDING, FAILED],
+                )
 
     def mark_sent(self, delivery_ids: Sequence[int], at: str) -> None:
         with self.db.atomic():

@@ -501,7 +501,7 @@ async def test_long_reply_is_split_under_the_limit(world: World) -> None:
     store.repo.subscribe(row["id"], many, iso(world.clock.now))
     world.say(chat, ALICE, "/list")
     await telegram.wait_sent(ALICE, 3)
-    await telegram.wait_for(lambda: telegram.sent_to(ALICE)[-1].text.endswith("max 10"))
+    await telegram.wait_for(lambda: telegram.sent_to(ALICE)[-1].text.endswith("threshold off"))
     parts = telegram.sent_to(ALICE)[1:]
     assert len(parts) == 2 and all(len(part.text) <= 4096 for part in parts)
     text = "\n".join(part.text for part in parts)
