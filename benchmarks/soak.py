@@ -8,7 +8,8 @@ digests may then be up to 5 minutes late). arXiv announces a few hundred papers
 over 20 categories at 20:00 New York time, Sunday to Thursday.
 
 Chats follow 1 to 3 categories; 60% are instant, 40% daily at their own time
-in one of eight time zones; one in ten reads Chinese. Printed: deliveries
+in one of eight time zones; one in ten reads Chinese; one in five has /interests
+(so the relevance model is loaded and every paper featurized). Printed: deliveries
 expected vs done, duplicates, summaries made per unique paper (the summarizer
 is extractive here; a language model would be called as often), peak memory
 and database growth per day.
@@ -58,6 +59,7 @@ ZONES = [
     "UTC", "Europe/Berlin", "Europe/London", "America/New_York", "America/Los_Angeles",
     "Asia/Shanghai", "Asia/Kolkata", "Australia/Sydney",
 ]  # fmt: skip
+INTERESTS = ["neural methods for hard problems", "robot grasping", "quantum error correction"]
 START = datetime(2026, 11, 15, 0, 0, tzinfo=UTC)  # a Sunday
 TICK_SECONDS = 300
 
@@ -120,6 +122,8 @@ async def add_chats(app: App, rng: random.Random, count: int) -> dict[str, set[s
             at = f"{rng.randrange(24):02d}:{rng.choice([0, 15, 30, 45]):02d}"
             for name, value in (("mode", "daily"), ("timezone", rng.choice(ZONES)), ("time", at)):
                 chat = await app.chats.change_setting(chat, name, value)
+        if rng.random() < 0.2:  # ranked by its words too: the text model is loaded and used
+            await app.relevance.set_interests(chat, rng.choice(INTERESTS))
         follows[str(number)] = categories
     return follows
 

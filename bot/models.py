@@ -163,7 +163,8 @@ class Figure:
 
 @dataclass(frozen=True)
 class Card:
-    """Everything shown for one paper; `why` says why it was sent to the chat."""
+    """Everything shown for one paper; `why` says why it was sent to the chat, `score`
+    how relevant it is to the chat (0–1; None outside a chat's deliveries)."""
 
     paper: Paper
     summary: Summary
@@ -171,6 +172,7 @@ class Card:
     pdf_url: str
     figure: Figure | None = None
     why: str = ""
+    score: float | None = None
 
 
 @dataclass(frozen=True)

@@ -61,7 +61,11 @@ TELEGRAM_LIMITS = RateLimits()
 
 DETAILS = "d"  # callback: the structured summary of a paper
 CARD = "c"  # callback: the whole card of a paper (from a compact digest)
-_BUTTON = re.compile(r"(?P<kind>[dc]):(?P<id>[^:]{1,40})(?::(?P<language>[^:]{1,32}))?")
+LIKE = "+"  # callback: 👍
+DISLIKE = "-"  # callback: 👎
+VOTES = {LIKE: "👍", DISLIKE: "👎"}
+CHOSEN = " ✓"  # marks the vote pressed
+_BUTTON = re.compile(r"(?P<kind>[dc+-]):(?P<id>[^:]{1,40})(?::(?P<language>[^:]{1,32}))?")
 
 
 @dataclass(frozen=True)
@@ -90,14 +94,43 @@ def parse_button(data: str | None) -> Button | None:
 
 
 def _keyboard(parts: CardParts) -> InlineKeyboardMarkup:
-    """The buttons under a card: "Details" (when the summary has any) and the PDF link."""
+    """The buttons under a card: "Details" (when the summary has any) and the PDF link,
+    then 👍 / 👎."""
     lab = parts.labels
     row = []
     if parts.details:
         data = button_data(DETAILS, parts.paper.id, parts.language)
         row.append(InlineKeyboardButton(lab["details"], callback_data=data))
     row.append(InlineKeyboardButton(lab["pdf"], url=parts.pdf_url))
-    return InlineKeyboardMarkup([row])
+    votes = [
+        InlineKeyboardButton(label, callback_data=f"{kind}:{parts.paper.id}")
+        for kind, label in VOTES.items()
+    ]
+    return InlineKeyboardMarkup([row, votes])
+
+
+def marked_vote(markup: InlineKeyboardMarkup | None, data: str) -> InlineKeyboardMarkup | None:
+    """`markup` with the vote button `data` marked chosen and its twin not; None when
+    there is nothing to change (already marked, or no such button)."""
+    if markup is None:
+        return None
+    chosen = parse_button(data)
+    assert chosen is not None
+    changed = False
+
+    def marked(button: InlineKeyboardButton) -> InlineKeyboardButton:
+        nonlocal changed
+        pressed = parse_button(
+            button.callback_data if isinstance(button.callback_data, str) else ""
+        )
+        if pressed is None or pressed.kind not in VOTES or pressed.paper_id != chosen.paper_id:
+            return button
+        label = VOTES[pressed.kind] + (CHOSEN if pressed.kind == chosen.kind else "")
+        changed = changed or label != button.text
+        return InlineKeyboardButton(label, callback_data=button.callback_data)
+
+    rows = [[marked(button) for button in row] for row in markup.inline_keyboard]
+    return InlineKeyboardMarkup(rows) if changed else None
 
 
 def without_button(markup: InlineKeyboardMarkup | None, data: str) -> InlineKeyboardMarkup | None:

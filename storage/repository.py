@@ -277,7 +277,7 @@ class Repository:
         return bool(cursor.rowcount)
 
     def mutes_of(self, chat: int) -> list[str]:
-        rows = self._rows("SELECT term FROM mutes WHERE chat = ? ORDER BY created_at, term", [chat])
+        rows = self._rows("SELECT term FROM mutes WHERE chat = ? ORDER BY rowid", [chat])
         return [r["term"] for r in rows]
 
     # deliveries (outbox + sent ids)

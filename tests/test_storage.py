@@ -200,7 +200,7 @@ def test_relevance_rows_added_by_0005_to_an_older_database(tmp_path: Path) -> No
 
     assert repo.mute(chat, "diffusion", AT) and not repo.mute(chat, "diffusion", AT)
     assert repo.mute(chat, "au:smith", AT)
-    assert repo.mutes_of(chat) == ["au:smith", "diffusion"]
+    assert repo.mutes_of(chat) == ["diffusion", "au:smith"]
     assert repo.unmute(chat, "diffusion") and not repo.unmute(chat, "diffusion")
 
     repo.record_scores([(first["id"], 0.8, "{}"), (second["id"], 0.1, "{}")], [second["id"]])

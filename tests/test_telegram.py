@@ -674,3 +674,42 @@ async def test_group_upgraded_to_supergroup_keeps_its_topics(world: World) -> No
         assert store.repo.chat("telegram", str(new_id))["active"] == 1
     assert store.repo.chat("telegram", str(GROUP_ID)) is None
     assert world.deliveries() == {"sent": 2}
+
+
+async def test_vote_buttons_answer_at_once_and_mark_the_choice(world: World) -> None:
+    telegram = world.telegram
+    await world.alice_follows([make_paper(1)], "/set figures off")
+    await world.deliver()
+    card = telegram.sent_to(ALICE)[-1]
+    assert [b["text"] for b in card.buttons][-2:] == ["👍", "👎"]
+    up, down = (b["callback_data"] for b in card.buttons[-2:])
+    chat = world.chat_row(ALICE)["id"]
+
+    def votes(repo: Repository) -> list[tuple]:
+        return [(r["id"], r["likes"], r["dislikes"]) for r in repo.voted_papers(chat)]
+
+    async def press(data: str, answer: str) -> None:
+        before = len(telegram.callback_answers)
+        telegram.press(card, telegram.user(ALICE), data)
+        await telegram.wait_for(lambda: len(telegram.callback_answers) > before)
+        assert telegram.callback_answers[-1]["text"] == answer
+
+    def marks() -> list[str]:
+        return [b["text"] for b in telegram.sent_to(ALICE)[-1].buttons][-2:]
+
+    await press(up, "👍 Noted: more papers like this one.")
+    await telegram.wait_for(lambda: telegram.sent_to(ALICE)[-1].method == "editMessageReplyMarkup")
+    assert marks() == ["👍 ✓", "👎"]
+    await world.wait_rows(votes, [("2511.00001", 1, 0)])
+    edits = len(telegram.sent_to(ALICE))
+    await press(up, "Already noted.")  # idempotent: no second vote, no edit
+    assert len(telegram.sent_to(ALICE)) == edits
+    await press(down, "👎 Noted: fewer papers like this one.")
+    await telegram.wait_for(lambda: marks() == ["👍", "👎 ✓"])
+    await world.wait_rows(votes, [("2511.00001", 0, 1)])
+    await press("+:2511.99999", "This paper is not available any more.")
+    await press(
+        "v2:old-button", "This button no longer works; use /like or /dislike with the paper's id."
+    )
+    await world.wait_rows(votes, [("2511.00001", 0, 1)])
+    assert "Score" in (await world.reply_to(telegram.private(ALICE), ALICE, "/why 2511.00001")).text
