@@ -33,6 +33,7 @@ from bot.summarize.extractive import ExtractiveSummarizer
 from bot.topics import parse_topic
 from handlers.discord_webhook import PLATFORM, DiscordWebhooks
 from storage.database import Store
+from storage.outbox import DeliveryRows
 from tests.fake_arxiv import FakeArxiv, make_paper
 from tests.fake_discord import FakeDiscord
 
@@ -79,7 +80,7 @@ async def fan_out(channels: int, mode: str) -> None:
             started = time.perf_counter()
             report = await app.outbox.deliver_due({PLATFORM: webhooks})
             seconds = time.perf_counter() - started
-        pending = store.repo.delivery_counts().get("pending", 0)
+        pending = store.rows(DeliveryRows).delivery_counts().get("pending", 0)
         await client.aclose()
         store.close()
     lost = duplicates = 0

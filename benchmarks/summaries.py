@@ -37,6 +37,7 @@ from bot.arxiv.ids import parse_arxiv_id
 from bot.config import Settings
 from bot.models import Paper
 from bot.summarize.grounding import CHECKS, Evidence, check
+from storage.papers import SummaryRows
 from tests.fake_arxiv import FakeArxiv, FakePaper
 from tests.fake_llm import FakeGemini
 
@@ -58,13 +59,13 @@ async def summarize_all(
     app: App, papers: list[Paper], language: str
 ) -> tuple[list[float], dict[str, int]]:
     """Summarize every paper once; the latencies and the model usage of this run."""
-    before = await app.store.call(lambda r: r.summary_stats())
+    before = await app.store.call(SummaryRows.summary_stats)
     latencies = []
     for paper in papers:
         started = time.perf_counter()
         await app.summaries.summary(paper, language)
         latencies.append(time.perf_counter() - started)
-    after = await app.store.call(lambda r: r.summary_stats())
+    after = await app.store.call(SummaryRows.summary_stats)
     return latencies, {key: after[key] - before[key] for key in after}
 
 
@@ -85,9 +86,13 @@ async def run(settings: Settings, seeds: list[FakePaper], language: str, where: 
                 f" tokens per paper in {used['tokens_in'] / count:.0f}"
                 f" / out {used['tokens_out'] / count:.0f}"
             )
-        rows = app.store.repo.db.execute(
-            "SELECT paper_id, grounding, checks FROM summaries WHERE language = ?", [language]
-        ).fetchall()
+        rows = (
+            app.store.rows(SummaryRows)
+            .db.execute(
+                "SELECT paper_id, grounding, checks FROM summaries WHERE language = ?", [language]
+            )
+            .fetchall()
+        )
         stored = {paper_id: json.loads(checks) for paper_id, _, checks in rows}
         failing = Counter()
         for paper in papers:

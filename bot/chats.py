@@ -13,8 +13,9 @@ from bot.chat_settings import default_chat_settings, parse_setting
 from bot.clock import Clock
 from bot.models import Chat
 from bot.topics import Topic
+from storage.chats import ChatRows
 from storage.database import Store
-from storage.repository import Repository, iso
+from storage.rows import iso
 
 log = logging.getLogger(__name__)
 
@@ -45,12 +46,12 @@ class Chats:
             "title": ref.title,
             "created_at": iso(self.clock()),
         }
-        row = await self.store.call(Repository.ensure_chat, ref.platform, ref.chat_id, defaults)
+        row = await self.store.call(ChatRows.ensure_chat, ref.platform, ref.chat_id, defaults)
         return Chat.from_row(row)
 
     async def known_chat(self, ref: ChatRef) -> Chat | None:
         """The stored chat, without creating it."""
-        row = await self.store.call(Repository.chat, ref.platform, ref.chat_id)
+        row = await self.store.call(ChatRows.chat, ref.platform, ref.chat_id)
         return None if row is None else Chat.from_row(row)
 
     async def move_chat(self, ref: ChatRef, chat_id: str) -> None:
@@ -61,22 +62,22 @@ class Chats:
         if chat is None or await self.known_chat(replace(ref, chat_id=chat_id)) is not None:
             return
         changes = {"chat_id": chat_id, "active": 1, "paused_reason": None}
-        await self.store.call(Repository.update_chat, chat.id, changes)
+        await self.store.call(ChatRows.update_chat, chat.id, changes)
         log.info("chat %s:%s is now %s", ref.platform, ref.chat_id, chat_id)
 
     async def subscribe(self, chat: Chat, topics: list[Topic]) -> tuple[list[str], list[str]]:
         """Returns (added, already followed) canonical topics."""
         names = [t.canonical for t in topics]
-        added = await self.store.call(Repository.subscribe, chat.id, names, iso(self.clock()))
+        added = await self.store.call(ChatRows.subscribe, chat.id, names, iso(self.clock()))
         return added, [n for n in names if n not in added]
 
     async def unsubscribe(self, chat: Chat, topics: list[Topic] | None) -> list[str]:
         """Stop following `topics` (all when None); returns those removed."""
         names = None if topics is None else [t.canonical for t in topics]
-        return await self.store.call(Repository.unsubscribe, chat.id, names)
+        return await self.store.call(ChatRows.unsubscribe, chat.id, names)
 
     async def topics(self, chat: Chat) -> list[str]:
-        return await self.store.call(Repository.topics_of, chat.id)
+        return await self.store.call(ChatRows.topics_of, chat.id)
 
     async def change_setting(self, chat: Chat, name: str, value: str) -> Chat:
         """Change one setting. A new daily schedule (mode, time or time zone) starts now:
@@ -84,16 +85,16 @@ class Chats:
         changes = parse_setting(name, value)
         if SCHEDULE_SETTINGS & changes.keys() and changes.get("mode", chat.mode) == "daily":
             changes["last_digest_at"] = iso(self.clock())
-        return Chat.from_row(await self.store.call(Repository.update_chat, chat.id, changes))
+        return Chat.from_row(await self.store.call(ChatRows.update_chat, chat.id, changes))
 
     async def set_active(self, chat: Chat, active: bool, reason: str = "") -> None:
         changes = {"active": int(active), "paused_reason": None if active else reason}
-        await self.store.call(Repository.update_chat, chat.id, changes)
+        await self.store.call(ChatRows.update_chat, chat.id, changes)
 
     async def chats(self, platform: str) -> list[Chat]:
         """Every chat of a platform, active or paused."""
-        return [Chat.from_row(row) for row in await self.store.call(Repository.chats, platform)]
+        return [Chat.from_row(row) for row in await self.store.call(ChatRows.chats, platform)]
 
     async def remove_chat(self, chat: Chat) -> None:
         """Forget a chat: its settings, topics and undelivered papers."""
-        await self.store.call(Repository.delete_chat, chat.id)
+        await self.store.call(ChatRows.delete_chat, chat.id)

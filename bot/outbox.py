@@ -1,7 +1,7 @@
 """The outbox: deliver what is due to each chat, record it, and decide who is to blame
 when a send fails.
 
-The deliveries table is the outbox (storage/repository.py): a paper is queued
+The deliveries table is the outbox (storage/outbox.py): a paper is queued
 for a chat by a poll and marked sent once its platform confirmed the message.
 A pass serves chats concurrently, each in order; a failed send is charged by
 the contract of bot/delivery.py: a chat that is gone is paused; a message the
@@ -19,14 +19,17 @@ from datetime import datetime, timedelta
 
 from bot.chats import Chats
 from bot.clock import Clock
-from bot.delivery import ChatUnavailable, DeliveryFailed, MessageRejected, Platform
+from bot.delivery import ChatUnavailable, DeliveryFailed, MessageRejected, Platform, Sent
 from bot.models import Card, Chat, Digest, Paper
 from bot.papers import Papers
 from bot.ranking import Relevance, why_line
 from bot.retry import CircuitBreaker, RetryPolicy, ServiceUnavailable
 from bot.schedule import is_due
+from storage.chats import ChatRows
 from storage.database import Store
-from storage.repository import Repository, Row, iso
+from storage.outbox import DeliveryRows
+from storage.papers import PaperRows
+from storage.rows import Row, iso
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +98,7 @@ class Outbox:
         order; a chat whose platform is down waits without holding up the others."""
         report = DeliveryReport()
         now = self.clock()
-        candidates = await self.store.call(Repository.delivery_candidates, iso(now))
+        candidates = await self.store.call(DeliveryRows.delivery_candidates, iso(now))
         slots = asyncio.Semaphore(DELIVERY_CONCURRENCY)
 
         async def deliver(chat: Chat, platform: Platform) -> None:
@@ -143,11 +146,11 @@ class Outbox:
         report = report or DeliveryReport()
         async with self._chat_locks.setdefault(chat.id, asyncio.Lock()):
             now = self.clock()
-            fresh = await self.store.call(Repository.chat_by_id, chat.id)
+            fresh = await self.store.call(ChatRows.chat_by_id, chat.id)
             if scheduled:
-                waiting = await self.store.call(Repository.due, chat.id, iso(now))
+                waiting = await self.store.call(DeliveryRows.due, chat.id, iso(now))
             else:
-                waiting = await self.store.call(Repository.unsent, chat.id)
+                waiting = await self.store.call(DeliveryRows.unsent, chat.id)
             if fresh is None or not waiting:
                 return report
             chat = Chat.from_row(fresh)
@@ -162,7 +165,7 @@ class Outbox:
     ) -> None:
         """Score what waits, then send what passes the chat's mutes and threshold, best
         first (what does not is recorded skipped)."""
-        rows = await self.store.call(Repository.papers, [d["paper_id"] for d in waiting])
+        rows = await self.store.call(PaperRows.papers, [d["paper_id"] for d in waiting])
         by_id = {d["paper_id"]: d for d in waiting}
         judged = await self.relevance.judge(
             chat, [Paper.from_row(row) for row in rows], {p: d["id"] for p, d in by_id.items()}
@@ -192,7 +195,7 @@ class Outbox:
 
         if await self._attempt(chat, platform, sending, report, digest) and chat.mode == "daily":
             changes = {"last_digest_at": iso(self.clock())}
-            await self.store.call(Repository.update_chat, chat.id, changes)
+            await self.store.call(ChatRows.update_chat, chat.id, changes)
 
     def _card_of(self, paper: Paper, chat: Chat, why: str, score: float) -> Message:
         async def card() -> Card:
@@ -220,20 +223,18 @@ class Outbox:
             """Record papers as sent as soon as the platform confirmed their message."""
             ids = [unsent.pop(p)["id"] for p in paper_ids if p in unsent]
             if ids:
-                await self.store.call(Repository.mark_sent, ids, iso(self.clock()))
+                await self.store.call(DeliveryRows.mark_sent, ids, iso(self.clock()))
                 report.papers += len(ids)
 
         async def charge(exc: Exception) -> None:
             report.failed.append(f"{where}: {exc}")
-            if unsent:
-                report.given_up += await self._attempt_failed(where, list(unsent.values()), exc)
+            if unsent:  # awaited first: `+= await` would lose the counts of concurrent chats
+                given_up = await self._attempt_failed(where, list(unsent.values()), exc)
+                report.given_up += given_up
 
         try:
             made = await message()
-            if isinstance(made, Card):
-                await platform.send_card(chat, made)
-            else:
-                await platform.send_digest(chat, made, sent)
+            await _send_message(platform, chat, made, sent)
         except ChatUnavailable as exc:  # the chat is gone: pause it, keep its papers
             circuit.succeeded()
             await self.chats.set_active(chat, False, str(exc))
@@ -277,7 +278,7 @@ class Outbox:
         error = str(exc) or type(exc).__name__
         ids = [d["id"] for d in rows]
         given_up = await self.store.call(
-            Repository.mark_attempt_failed, ids, error, retry_at, policy.attempts
+            DeliveryRows.mark_attempt_failed, ids, error, retry_at, policy.attempts
         )
         if given_up:
             log.error(
@@ -292,3 +293,10 @@ class Outbox:
                 error,
             )
         return given_up
+
+
+async def _send_message(platform: Platform, chat: Chat, made: Card | Digest, sent: Sent) -> None:
+    if isinstance(made, Card):
+        await platform.send_card(chat, made)
+    else:
+        await platform.send_digest(chat, made, sent)

@@ -20,7 +20,8 @@ from bot.retry import ServiceUnavailable
 from bot.summaries import SummaryCache
 from bot.topics import Topic
 from storage.database import Store
-from storage.repository import Repository, iso
+from storage.papers import PaperRows
+from storage.rows import iso
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class Papers:
         try:
             found = await self.source.lookup([str(ident)])
         except ServiceUnavailable:
-            row = await self.store.call(Repository.paper, ident.base)
+            row = await self.store.call(PaperRows.paper, ident.base)
             if row is None or (ident.version is not None and row["version"] != ident.version):
                 raise
             log.warning("arXiv unreachable; using the stored copy of %s", ident)
@@ -60,7 +61,7 @@ class Papers:
         if not matching:
             raise PaperNotFound(f"no arXiv paper {ident}")
         paper = matching[0]
-        await self.store.call(Repository.upsert_papers, [paper.to_row()], iso(self.clock()))
+        await self.store.call(PaperRows.upsert_papers, [paper.to_row()], iso(self.clock()))
         return paper
 
     async def card(self, paper: Paper, language: str, figures: bool = True) -> Card:
@@ -84,7 +85,7 @@ class Papers:
 
     async def stored_paper(self, ident: ArxivId) -> Paper | None:
         """The paper as stored (that version, when `ident` names one), or None."""
-        row = await self.store.call(Repository.paper, ident.base)
+        row = await self.store.call(PaperRows.paper, ident.base)
         if row is None or ident.version not in (None, row["version"]):
             return None
         return Paper.from_row(row)
@@ -115,7 +116,7 @@ class Papers:
         papers = sorted((found.papers[i] for i in ids), key=lambda p: p.published, reverse=True)
         chosen = papers[:limit]
         await self.store.call(
-            Repository.upsert_papers, [p.to_row() for p in chosen], iso(self.clock())
+            PaperRows.upsert_papers, [p.to_row() for p in chosen], iso(self.clock())
         )
         progress(f"{len(chosen)} papers found", 0, 0)
         cards: list[Card] = []

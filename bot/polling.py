@@ -19,8 +19,11 @@ from bot.clock import Clock
 from bot.models import Paper
 from bot.schedule import missed_announcement
 from bot.topics import Topic, TopicError, parse_topic
+from storage.chats import ChatRows
 from storage.database import Store
-from storage.repository import Repository, iso
+from storage.papers import PaperRows
+from storage.polls import PollRows
+from storage.rows import iso
 
 log = logging.getLogger(__name__)
 
@@ -81,13 +84,13 @@ class Poller:
         started = time.monotonic()
         now = self.clock()
         report = PollReport()
-        subscriptions = await self.store.call(Repository.active_subscriptions)
+        subscriptions = await self.store.call(ChatRows.active_subscriptions)
         by_topic: dict[str, list[int]] = {}
         for row in subscriptions:
             by_topic.setdefault(row["topic"], []).append(row["chat"])
         topics = _parsed_topics(by_topic)
         report.topics = len(topics)
-        marks = await self.store.call(Repository.cutoffs, list(by_topic))
+        marks = await self.store.call(PollRows.cutoffs, list(by_topic))
         cutoffs = {
             topic: datetime.fromisoformat(marks[name]) if name in marks else now - FIRST_POLL_WINDOW
             for topic, name in topics.items()
@@ -104,7 +107,7 @@ class Poller:
         rows = [p.to_row() for p in found.papers.values()]
         next_cutoffs = _next_cutoffs(found.papers, found.hits, topics, cutoffs)
         outcome, report.deliveries_queued = await self.store.call(
-            Repository.save_poll, rows, items, next_cutoffs, iso(now), found.feeds_read
+            PollRows.save_poll, rows, items, next_cutoffs, iso(now), found.feeds_read
         )
         report.rss_requests = self.source.client.counts.rss - counts_before[0]
         report.api_requests = self.source.client.counts.api - counts_before[1]
@@ -113,17 +116,17 @@ class Poller:
         report.papers_updated = sum(1 for v in outcome.values() if v == "updated")
         report.errors = found.errors
         report.seconds = time.monotonic() - started
-        await self.store.call(Repository.record_poll, report.row(now, self.clock()))
+        await self.store.call(PollRows.record_poll, report.row(now, self.clock()))
         log.info(report.log_line())
         return report
 
     async def _known(self, ids: Iterable[str]) -> set[str]:
-        return await self.store.call(Repository.known_ids, list(ids))
+        return await self.store.call(PaperRows.known_ids, list(ids))
 
     async def _missed(self, topics: Iterable[Topic]) -> list[str]:
         """The category feeds that missed an announcement since they were last read."""
         categories = {c for topic in topics for c in topic.feeds}
-        read = await self.store.call(Repository.feeds_read, categories)
+        read = await self.store.call(PollRows.feeds_read, categories)
         now = self.clock()
         missed = [
             c for c, at in read.items() if missed_announcement(datetime.fromisoformat(at), now)

@@ -23,8 +23,11 @@ from bot.messages import say
 from bot.models import Chat, Paper
 from bot.relevance import Featurizer, Profile, Reader, Score, build_profile, parse_mute, rank
 from bot.topics import Topic, parse_topic
+from storage.chats import ChatRows
 from storage.database import Store
-from storage.repository import SENT, SKIPPED, Repository, iso
+from storage.feedback import FeedbackRows
+from storage.outbox import SENT, SKIPPED, DeliveryRows
+from storage.rows import iso
 
 VECTOR_CACHE = 1500
 SHORT_TITLE = 40
@@ -55,21 +58,21 @@ class Relevance:
         """One member's 👍 (`LIKE`) or 👎 (`DISLIKE`) of a stored paper, replacing their
         earlier one; returns the earlier value."""
         at = iso(self.clock())
-        old = await self.store.call(Repository.vote, chat.id, user, paper.id, value, at)
+        old = await self.store.call(FeedbackRows.vote, chat.id, user, paper.id, value, at)
         self._profiles.pop(chat.id, None)
         return old
 
     async def mute(self, chat: Chat, mute: Topic) -> bool:
-        return await self.store.call(Repository.mute, chat.id, mute.canonical, iso(self.clock()))
+        return await self.store.call(FeedbackRows.mute, chat.id, mute.canonical, iso(self.clock()))
 
     async def unmute(self, chat: Chat, mute: Topic) -> bool:
-        return await self.store.call(Repository.unmute, chat.id, mute.canonical)
+        return await self.store.call(FeedbackRows.unmute, chat.id, mute.canonical)
 
     async def mutes(self, chat: Chat) -> list[str]:
-        return await self.store.call(Repository.mutes_of, chat.id)
+        return await self.store.call(FeedbackRows.mutes_of, chat.id)
 
     async def set_interests(self, chat: Chat, text: str) -> Chat:
-        row = await self.store.call(Repository.update_chat, chat.id, {"interests": text})
+        row = await self.store.call(ChatRows.update_chat, chat.id, {"interests": text})
         self._profiles.pop(chat.id, None)
         return Chat.from_row(row)
 
@@ -101,13 +104,13 @@ class Relevance:
             (deliveries[p.id], scores[p.id].value, json.dumps(scores[p.id].to_json()))
             for p in papers
         ]
-        await self.store.call(Repository.record_scores, rows, [deliveries[p.id] for p in skipped])
+        await self.store.call(DeliveryRows.record_scores, rows, [deliveries[p.id] for p in skipped])
         return Judged(send, skipped, scores)
 
     async def why(self, chat: Chat, paper: Paper) -> tuple[Score, str]:
         """The paper's score for the chat (as stored when it was sent or skipped, else
         scored now) and its state here: `sent`, `skipped`, `due` or `new` (never queued)."""
-        row = await self.store.call(Repository.delivery, chat.id, paper.id)
+        row = await self.store.call(DeliveryRows.delivery, chat.id, paper.id)
         status = "new" if row is None else STATES.get(row["status"], "due")
         if row is not None and row["score_json"]:
             return Score.from_json(json.loads(row["score_json"])), status
@@ -115,7 +118,7 @@ class Relevance:
         return score, status
 
     async def _reader(self, chat: Chat) -> Reader:
-        topics = [parse_topic(t) for t in await self.store.call(Repository.topics_of, chat.id)]
+        topics = [parse_topic(t) for t in await self.store.call(ChatRows.topics_of, chat.id)]
         mutes = [parse_mute(m) for m in await self.mutes(chat)]
         profile = self._profiles.get(chat.id)
         if profile is None:
@@ -125,7 +128,7 @@ class Relevance:
 
     async def _profile(self, chat: Chat) -> Profile:
         interests = chat.interests
-        voted = await self.store.call(Repository.voted_papers, chat.id)
+        voted = await self.store.call(FeedbackRows.voted_papers, chat.id)
         if not voted and not interests:
             return Profile()
         liked = [Paper.from_row(r) for r in voted if r["likes"]]

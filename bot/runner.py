@@ -37,7 +37,7 @@ from bot.delivery import Platform
 from bot.outbox import DeliveryReport, Outbox
 from bot.polling import PollReport
 from bot.schedule import next_announcement
-from storage.repository import Repository
+from storage.outbox import DeliveryRows
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +203,7 @@ class Runner:
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Run the jobs until `stopping` is set, then stop gracefully."""
-        waiting = await self.app.store.call(Repository.delivery_counts)
+        waiting = await self.app.store.call(DeliveryRows.delivery_counts)
         log.info(
             "start: %d deliveries waiting in the outbox; polling every %.0fs",
             waiting.get("pending", 0),

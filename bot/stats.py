@@ -5,21 +5,24 @@ from __future__ import annotations
 import json
 
 from storage.database import Store
-from storage.repository import Repository, Row
+from storage.outbox import DeliveryRows
+from storage.papers import SummaryRows
+from storage.polls import PollRows
+from storage.rows import Row
 
 
 async def stats(store: Store) -> dict[str, object]:
     """Chats, papers, summaries and model requests, deliveries by status, the last poll."""
-    figures: dict[str, object] = dict(await store.call(Repository.counts))
-    figures.update(await store.call(Repository.summary_stats))
-    deliveries = await store.call(Repository.delivery_counts)
+    figures: dict[str, object] = dict(await store.call(PollRows.counts))
+    figures.update(await store.call(SummaryRows.summary_stats))
+    deliveries = await store.call(DeliveryRows.delivery_counts)
     for status in ("pending", "sent", "failed", "skipped"):
         figures[f"deliveries_{status}"] = deliveries.get(status, 0)
-    figures["deliveries_retrying"] = await store.call(Repository.retrying)
+    figures["deliveries_retrying"] = await store.call(DeliveryRows.retrying)
     figures.update(
         _polls(
-            await store.call(Repository.last_poll),
-            await store.call(Repository.last_successful_poll),
+            await store.call(PollRows.last_poll),
+            await store.call(PollRows.last_successful_poll),
         )
     )
     return figures

@@ -22,7 +22,8 @@ from bot.summarize.extractive import summarize_abstract
 from bot.summarize.grounding import Evidence, check
 from bot.summarize.prompt import paper_text
 from storage.database import Store
-from storage.repository import Repository, iso
+from storage.papers import SummaryRows
+from storage.rows import iso
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +64,9 @@ class SummaryCache:
         model = self.summarizer.model
         async with lock:
             stored = (paper.id, paper.version, language, model)
-            row = await self.store.call(Repository.summary, *stored)
+            row = await self.store.call(SummaryRows.summary, *stored)
             if row is not None and self._is_current(row):
-                await self.store.call(Repository.count_summary_hit, *stored)
+                await self.store.call(SummaryRows.count_summary_hit, *stored)
                 summary = clean(Summary.model_validate_json(row["data"]))
             else:
                 summary = await self._make_summary(paper, language, row)
@@ -123,7 +124,7 @@ class SummaryCache:
         }
         calls = [asdict(call) for call in run.calls]
         await self.store.call(
-            Repository.save_summary,
+            SummaryRows.save_summary,
             paper.id,
             paper.version,
             language,
@@ -154,7 +155,7 @@ class SummaryCache:
         chats and digests still to come). Returns how many were upgraded."""
         due = self.clock().isoformat(timespec="seconds")
         model = self.summarizer.model
-        rows = await self.store.call(Repository.summaries_to_upgrade, model, due, limit)
+        rows = await self.store.call(SummaryRows.summaries_to_upgrade, model, due, limit)
         upgraded = 0
         for row in rows:
             summary = await self.summary(Paper.from_row(row), row["summary_language"])

@@ -5,8 +5,9 @@ Commands go through the shared command layer: each interaction becomes a
 back as messages (replies to bad input only for the user who asked). The bot
 only computes whether the user may manage the channel; the rule itself is in
 `bot/commands.py`. Deliveries are sent with the bot's REST client, whose
-rate-limit buckets discord.py keeps; a channel that is gone or forbids the
-bot to post raises `ChatUnavailable`, so the service pauses it.
+rate-limit buckets discord.py keeps; what a failure means (a channel that is
+gone or forbids the bot to post is paused, a refused message is the
+message's) is `handlers.discord_errors`' to say.
 
 `DISCORD_API_URL` moves the REST root (discord.py's `Route.BASE`); the
 gateway is then the one that root's `GET /gateway/bot` names.
@@ -35,9 +36,10 @@ from bot.chats import ChatRef
 from bot.command_table import Arg, CommandSpec
 from bot.commands import COMMANDS, Command, CommandLayer, Reply
 from bot.config import ConfigError, Settings
-from bot.delivery import ChatUnavailable, DeliveryFailed, Sent
+from bot.delivery import Sent
 from bot.models import Card, Chat, Digest
 from bot.retry import ServiceUnavailable
+from handlers.discord_errors import delivery_error
 from handlers.discord_render import (
     AUTOCOMPLETE_CHOICES,
     BUTTON_LABEL_CHARS,
@@ -309,12 +311,8 @@ class DiscordAdapter:
                 await channel.send(**_send_kwargs(message))
                 if sent is not None:
                     await sent(list(message.papers))
-        except discord.Forbidden as exc:
-            raise ChatUnavailable(f"the bot may not post there (Discord {exc.code})") from None
-        except discord.NotFound as exc:
-            raise ChatUnavailable(f"channel deleted or not visible (Discord {exc.code})") from None
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError) as exc:
-            raise DeliveryFailed(f"Discord: {exc}") from None
+            raise delivery_error(exc) from None
 
     # commands
 

@@ -7,9 +7,9 @@ secret token, so it is only ever shown or logged masked (`mask_webhook_urls`).
 
 Deliveries use the same outbox as every platform. Requests honour Discord's
 rate limits: the per-webhook bucket announced in `X-RateLimit-*` headers, a
-global limit of `GLOBAL_REQUESTS_PER_SECOND`, and `retry_after` of a 429. A
-deleted webhook (404, or 401 for a revoked token) raises `ChatUnavailable`,
-which pauses the channel.
+global limit of `GLOBAL_REQUESTS_PER_SECOND`, and `retry_after` of a 429. What
+an error answer means (a deleted or revoked webhook pauses the channel, a
+refused message is the message's) is `handlers.discord_errors`' to say.
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from bot.delivery import ChatUnavailable, DeliveryFailed, Sent
 from bot.logs import mask_webhook_urls
 from bot.models import Card, Chat, Digest
 from bot.retry import ServiceUnavailable, Sleep, parse_retry_after
+from handlers.discord_errors import answer_text, delivery_error
 from handlers.discord_render import (
     GLOBAL_REQUESTS_PER_SECOND,
     Message,
@@ -169,9 +170,9 @@ class DiscordWebhooks:
         except httpx.HTTPError as exc:
             raise ServiceUnavailable(f"Discord: {type(exc).__name__}") from None
         if response.status_code in (401, 403, 404):
-            raise BadWebhookUrl(f"Discord does not know this webhook ({_error(response)})")
+            raise BadWebhookUrl(f"Discord does not know this webhook ({answer_text(response)})")
         if response.is_error:
-            raise ServiceUnavailable(f"Discord answered {_error(response)}")
+            raise ServiceUnavailable(f"Discord answered {answer_text(response)}")
         return str(response.json().get("name") or f"webhook {webhook.webhook_id}")
 
     async def send_card(self, chat: Chat, card: Card) -> None:
@@ -191,9 +192,12 @@ class DiscordWebhooks:
                 await sent(list(message.papers))
 
     async def _post(self, webhook: WebhookUrl, message: Message) -> None:
-        """Send one message; returns once Discord has stored it."""
+        """Send one message; returns once Discord has stored it. 429s and network errors
+        are retried; after the last attempt, `DeliveryFailed` (with Discord's last
+        `retry_after`)."""
         url = f"{webhook.url}{'&' if '?' in webhook.url else '?'}wait=true"
         reason = ""
+        retry_after: float | None = None
         for _ in range(ATTEMPTS):
             try:
                 async with self.limits.slot(webhook.webhook_id):
@@ -209,12 +213,12 @@ class DiscordWebhooks:
                 reason = "rate limited"
                 log.info("webhook %s: 429, retrying after %.2fs", webhook.masked, retry_after)
                 continue
-            if response.status_code in (401, 403, 404):
-                raise ChatUnavailable(f"webhook deleted or revoked ({_error(response)})")
             if response.is_error:
-                raise DeliveryFailed(f"Discord answered {_error(response)}")
+                raise delivery_error(response)
             return
-        raise DeliveryFailed(f"webhook {webhook.masked}: {reason} after {ATTEMPTS} attempts")
+        raise DeliveryFailed(
+            f"webhook {webhook.masked}: {reason} after {ATTEMPTS} attempts", retry_after
+        )
 
 
 def _body(message: Message) -> dict[str, object]:
@@ -246,12 +250,3 @@ def _retry_after(response: httpx.Response) -> tuple[float, bool]:
     except (ValueError, KeyError, TypeError):
         is_global = response.headers.get("X-RateLimit-Global") == "true"
         return parse_retry_after(response.headers.get("Retry-After")) or 1.0, is_global
-
-
-def _error(response: httpx.Response) -> str:
-    """`404 Unknown Webhook (10015)`: status and Discord's message, never the URL."""
-    try:
-        body = response.json()
-        return f"{response.status_code} {body.get('message', '')} ({body.get('code', '?')})"
-    except ValueError:
-        return str(response.status_code)

@@ -69,7 +69,7 @@ from bot.commands import (
     parse_command,
 )
 from bot.config import ConfigError, Settings
-from bot.delivery import ChatUnavailable, DeliveryFailed, Sent
+from bot.delivery import ChatUnavailable, DeliveryFailed, MessageRejected, Sent
 from bot.messages import MESSAGES, say
 from bot.models import Card, Chat, Digest
 from bot.retry import RetryPolicy, ServiceUnavailable, Transient, with_retries
@@ -126,9 +126,24 @@ def chat_ref(chat: TelegramChat) -> ChatRef:
     return ChatRef(PLATFORM, str(chat.id), kind, title)
 
 
-def _gone(error: BadRequest) -> bool:
-    message = error.message.lower()
-    return any(reason in message for reason in _GONE)
+def delivery_error(error: TelegramError | ServiceUnavailable, chat_id: str | int) -> DeliveryFailed:
+    """What a failed request to a chat means for its delivery (`bot.delivery`): the one
+    place Telegram's errors are read. A chat that blocked or removed the bot, or that
+    Telegram does not know, is unavailable; any other refusal (400: can't parse
+    entities, message too long, a photo it cannot use) is the message's. The rest is
+    the platform's: flood control, timeouts, network errors and 5xx answers that
+    outlasted the retries (with the wait Telegram last asked for), a group that moved
+    to a new id, a token that stopped working."""
+    if isinstance(error, ServiceUnavailable):
+        return DeliveryFailed(str(error), error.retry_after)
+    reason = f"chat {chat_id}: {error.message}"
+    if isinstance(error, Forbidden) or (
+        isinstance(error, BadRequest) and any(gone in error.message.lower() for gone in _GONE)
+    ):
+        return ChatUnavailable(reason)
+    if isinstance(error, BadRequest):
+        return MessageRejected(reason)
+    return DeliveryFailed(reason)
 
 
 class ChatOrder(BaseUpdateProcessor):
@@ -212,8 +227,6 @@ class TelegramAdapter:
             await self._call("connecting to Telegram", self._connect)
         except InvalidToken:
             raise ConfigError("TELEGRAM_BOT_TOKEN was not accepted by Telegram") from None
-        except DeliveryFailed as exc:
-            raise ServiceUnavailable(str(exc)) from exc
         if not receive:
             return
         await self.app.start()
@@ -247,15 +260,12 @@ class TelegramAdapter:
     async def send_digest(self, chat: Chat, digest: Digest, sent: Sent) -> None:
         """A header then one card per paper (each recorded as it arrives), or a compact
         list when the digest has more papers than the chat's `max`."""
-        try:
-            if len(digest.cards) > chat.max_papers:
-                for text, keyboard in digest_list(digest):
-                    await self._text(chat.chat_id, text, markup=True, keyboard=keyboard)
-                await sent([card.paper.id for card in digest.cards])
-                return
-            await self._text(chat.chat_id, digest_header(digest), markup=True)
-        except BadRequest as error:
-            raise DeliveryFailed(f"digest for chat {chat.chat_id}: {error.message}") from error
+        if len(digest.cards) > chat.max_papers:
+            for text, keyboard in digest_list(digest):
+                await self._text(chat.chat_id, text, markup=True, keyboard=keyboard)
+            await sent([card.paper.id for card in digest.cards])
+            return
+        await self._text(chat.chat_id, digest_header(digest), markup=True)
         for card in digest.cards:
             await self._send_card(chat.chat_id, card)
             await sent([card.paper.id])
@@ -264,18 +274,15 @@ class TelegramAdapter:
         """The card with HTML, photo and buttons; if Telegram refuses it, as plain text."""
         try:
             await self._rich_card(chat_id, card, reply_to)
-        except BadRequest as error:
+        except MessageRejected as error:
             log.warning(
                 "Telegram refused the card of %s for chat %s (%s); sending it as plain text",
                 card.paper.id,
                 chat_id,
-                error.message,
+                error,
             )
-            try:
-                for part in plain_card(card):
-                    await self._text(chat_id, part, markup=False)
-            except BadRequest as again:
-                raise DeliveryFailed(f"card {card.paper.id}: {again.message}") from again
+            for part in plain_card(card):
+                await self._text(chat_id, part, markup=False)
 
     async def _rich_card(self, chat_id: str | int, card: Card, reply_to: int | None) -> None:
         messages = card_messages(card)
@@ -325,25 +332,20 @@ class TelegramAdapter:
         )
 
     async def _send(self, chat_id: str | int, what: str, request: Callable[[], Awaitable[T]]) -> T:
-        """A request to one chat: a chat that is gone raises `ChatUnavailable`, flood
-        control and network failures are retried, then raise `DeliveryFailed`
-        (also when a group became a supergroup: the chat moves to its new id);
-        `BadRequest` (a message Telegram refuses) is raised as is."""
+        """A request to one chat, retried as `_call` says; what still fails is raised as
+        `delivery_error` classifies it (a group that became a supergroup first moves
+        to its new id)."""
         try:
             return await self._call(f"Telegram {what} to {chat_id}", request)
-        except Forbidden as error:
-            raise ChatUnavailable(f"chat {chat_id}: {error.message}") from error
         except ChatMigrated as error:
             await self.core.chats.move_chat(ChatRef(PLATFORM, str(chat_id)), str(error.new_chat_id))
-            raise DeliveryFailed(f"chat {chat_id}: {error.message}") from error
-        except BadRequest as error:
-            if _gone(error):
-                raise ChatUnavailable(f"chat {chat_id}: {error.message}") from error
-            raise
+            raise delivery_error(error, chat_id) from error
+        except (TelegramError, ServiceUnavailable) as error:
+            raise delivery_error(error, chat_id) from error
 
     async def _call(self, what: str, request: Callable[[], Awaitable[T]]) -> T:
         """`request` under the retry policy: flood control (retry_after), timeouts, network
-        errors and 5xx answers are retried; after the last attempt, `DeliveryFailed`."""
+        errors and 5xx answers are retried; after the last attempt, `ServiceUnavailable`."""
 
         async def attempt() -> T:
             try:
@@ -355,10 +357,7 @@ class TelegramAdapter:
             except NetworkError as error:
                 raise Transient(error.message) from error
 
-        try:
-            return await with_retries(attempt, policy=self.retry, what=what)
-        except ServiceUnavailable as exc:
-            raise DeliveryFailed(str(exc)) from exc
+        return await with_retries(attempt, policy=self.retry, what=what)
 
     # updates: messages
 
@@ -443,7 +442,7 @@ class TelegramAdapter:
             return False
         try:
             member = await self._member(chat_id, user_id)
-        except (TelegramError, DeliveryFailed) as exc:
+        except (TelegramError, ServiceUnavailable) as exc:
             log.warning("admin check of user %s in chat %s failed: %s", user_id, chat_id, exc)
             return False
         return member.status in ADMINS
@@ -588,7 +587,7 @@ def _unsent(what: str, level: int = logging.WARNING) -> Iterator[None]:
     """Log, not raise, a message Telegram did not take (a reply, a button's answer)."""
     try:
         yield
-    except (DeliveryFailed, BadRequest) as exc:
+    except DeliveryFailed as exc:
         log.log(level, "%s not sent: %s", what, exc)
 
 

@@ -1,6 +1,6 @@
 """The SQLite database: opening (WAL, foreign keys, migrations) and the async gate.
 
-All access goes through one `Store`: its repository runs on a single worker
+All access goes through one `Store`: the `Rows` classes run on a single worker
 thread, so the event loop never blocks on SQLite and writes never interleave.
 Operations (`paperbot health`, `paperbot backup`) open the file on their own
 and only read it, next to a running bot.
@@ -15,15 +15,29 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 from functools import partial
 from pathlib import Path
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Concatenate, ParamSpec, TypeVar, cast
 
 from sqlite_utils import Database
 
+from storage.chats import ChatRows
+from storage.feedback import FeedbackRows
 from storage.migrations import migrations
-from storage.repository import Repository
+from storage.outbox import DeliveryRows
+from storage.papers import PaperRows, SummaryRows
+from storage.polls import PollRows
+from storage.rows import Rows
 
 T = TypeVar("T")
 P = ParamSpec("P")
+R = TypeVar("R", bound=Rows)
+ROWS: tuple[type[Rows], ...] = (
+    PaperRows,
+    SummaryRows,
+    ChatRows,
+    DeliveryRows,
+    PollRows,
+    FeedbackRows,
+)
 
 
 def open_database(path: Path | str, *, migrate: bool = True) -> Database:
@@ -73,21 +87,30 @@ def schema_version(db: Database) -> list[str]:
 
 
 class Store:
-    """Async access to the repository: each call runs on the database thread."""
+    """Async access to the tables: each call runs on the database thread, one at a time."""
 
     def __init__(self, path: Path | str) -> None:
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite")
         self._db = self._executor.submit(open_database, path).result()
-        self.repo = Repository(self._db)
+        self._rows: dict[type[Rows], Rows] = {}
+
+    def rows(self, kind: type[R]) -> R:
+        """The rows of one group of tables, for synchronous use on the caller's thread (tests,
+        operations); the bot goes through `call`."""
+        if kind not in self._rows:
+            self._rows[kind] = kind(self._db)
+        return cast(R, self._rows[kind])
 
     async def call(
-        self, method: Callable[Concatenate[Repository, P], T], *args: P.args, **kwargs: P.kwargs
+        self, method: Callable[Concatenate[R, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
-        """Run a repository method on the database thread: `store.call(Repository.chat,
-        platform, chat_id)`."""
-        loop = asyncio.get_running_loop()
-        work = partial(method, self.repo, *args, **kwargs)
-        return await loop.run_in_executor(self._executor, work)
+        """Run a method of a `Rows` class on the database thread:
+        `store.call(ChatRows.chat, platform, chat_id)`."""
+        owner = next((c for c in ROWS if getattr(c, method.__name__, None) is method), None)
+        if owner is None:
+            raise TypeError(f"{method!r} is not a method of a Rows class")
+        work = partial(method, self.rows(owner), *args, **kwargs)  # type: ignore[arg-type]
+        return await asyncio.get_running_loop().run_in_executor(self._executor, work)
 
     def close(self) -> None:
         self._executor.submit(self._db.close).result()

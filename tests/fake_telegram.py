@@ -10,8 +10,9 @@ nested) and text and caption limits are checked after parsing; buttons,
 replies and photos are checked; a chat that blocked or removed the bot answers
 403; when given `RateLimits` it enforces them (overall, per chat, per group)
 and answers 429 with `parameters.retry_after`. Failures can be scripted
-(429, 403, 5xx, any status). A request that Telegram would refuse is recorded
-in `rejected`, so a test can check that none was.
+(429, 403, 5xx, any status; for every request or only for messages with a
+given text). A request that Telegram would refuse is recorded in `rejected`,
+so a test can check that none was.
 """
 
 from __future__ import annotations
@@ -247,6 +248,7 @@ class Failure:
     chat_id: int | None = None
     skip: int = 0
     times: int = 1
+    containing: str | None = None  # only messages whose text or caption contains it
 
 
 @dataclass
@@ -455,15 +457,20 @@ class FakeTelegram(LocalServer):
         chat_id: int | None = None,
         skip: int = 0,
         times: int = 1,
+        containing: str | None = None,
     ) -> None:
-        """Answer the next `times` matching requests (after letting `skip` pass) with `status`."""
+        """Answer the next `times` matching requests (after letting `skip` pass) with `status`;
+        with `containing`, only messages whose text or caption contains it match."""
         default = {
             429: "Too Many Requests: retry after 1",
             403: "Forbidden: bot was blocked by the user",
         }.get(status, "Internal Server Error")
         self.failures.append(
-            Failure(status, description or default, retry_after, methods, chat_id, skip, times)
-        )
+            Failure(
+                status, description or default, retry_after, methods, chat_id, skip, times,
+                containing,
+            )
+        )  # fmt: skip
 
     def sent_to(self, chat_id: int, method: str | None = None) -> list[Sent]:
         with self._lock:
@@ -518,6 +525,9 @@ class FakeTelegram(LocalServer):
             if not method.startswith(failure.methods) or failure.times <= 0:
                 continue
             if failure.chat_id is not None and _chat_id(params) != failure.chat_id:
+                continue
+            message = params.get("text") or params.get("caption") or ""
+            if failure.containing is not None and failure.containing not in message:
                 continue
             if failure.skip > 0:
                 failure.skip -= 1

@@ -15,6 +15,7 @@ from bot.commands import (
     menu_for,
     parse_command,
 )
+from storage.chats import ChatRows
 from storage.database import Store
 from tests.fake_arxiv import FakeArxiv, Scripted, make_paper
 from tests.test_service import RecordingPlatform
@@ -69,7 +70,7 @@ async def test_subscribe_list_unsubscribe(layer: CommandLayer, store: Store) -> 
     assert "Stopped following cs.CV" in await text_of(layer, "/unsubscribe CS.CV")
     assert "Not followed here: au:x" in await text_of(layer, "/unsubscribe au:x")
     assert "Stopped following 1 topics" in await text_of(layer, "/unsubscribe all")
-    assert store.repo.active_subscriptions() == []
+    assert store.rows(ChatRows).active_subscriptions() == []
 
 
 @pytest.mark.parametrize(
@@ -117,7 +118,7 @@ async def test_settings_change(layer: CommandLayer, store: Store) -> None:
     settings = await text_of(layer, "/settings")
     for line in ("time 07:05", "language zh", "figures off", "timezone Asia/Shanghai"):
         assert line in settings
-    row = store.repo.chat("test", "42")
+    row = store.rows(ChatRows).chat("test", "42")
     assert (row["digest_time"], row["language"], row["figures"]) == ("07:05", "zh", 0)
 
 
@@ -127,7 +128,7 @@ async def test_only_admins_change_groups(layer: CommandLayer, store: Store) -> N
     assert "Only administrators" in await text_of(layer, "/set mode daily", chat=GROUP)
     assert "Topics" in await text_of(layer, "/list", chat=GROUP)
     assert "Following cs.CV" in await text_of(layer, "/subscribe cs.CV", chat=GROUP, admin=True)
-    assert [r["topic"] for r in store.repo.active_subscriptions()] == ["cs.CV"]
+    assert [r["topic"] for r in store.rows(ChatRows).active_subscriptions()] == ["cs.CV"]
 
 
 async def test_global_admin_ids(app: App, store: Store) -> None:

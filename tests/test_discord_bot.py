@@ -23,7 +23,9 @@ from bot.config import Settings
 from bot.delivery import Platform
 from bot.models import Figure
 from handlers.discord_bot import DiscordAdapter
+from storage.chats import ChatRows
 from storage.database import Store
+from storage.outbox import DeliveryRows
 from tests.conftest import app_with_figure
 from tests.fake_arxiv import FakeArxiv, make_paper
 from tests.fake_discord import BOT_TOKEN, FakeDiscord
@@ -66,8 +68,8 @@ def server(simcord_env: simcord.Env) -> Server:
 
 
 def followed(store: Store, channel_id: int) -> list[str]:
-    row = store.repo.chat("discord", str(channel_id))
-    return [] if row is None else store.repo.topics_of(row["id"])
+    row = store.rows(ChatRows).chat("discord", str(channel_id))
+    return [] if row is None else store.rows(ChatRows).topics_of(row["id"])
 
 
 async def test_every_spec_command_is_a_slash_command(server: Server) -> None:
@@ -99,7 +101,7 @@ async def test_only_channel_managers_subscribe(server: Server, store: Store) -> 
     assert not done.response.ephemeral
     assert done.response.content.startswith("Following cs.CV\nFollowing nerf in:cs.CV")
     assert followed(store, server.channel.id) == ["cs.CV", "nerf in:cs.CV"]
-    row = store.repo.chat("discord", str(server.channel.id))
+    row = store.rows(ChatRows).chat("discord", str(server.channel.id))
     assert (row["kind"], row["title"]) == ("group", "#papers (Lab)")
 
 
@@ -108,7 +110,7 @@ async def test_manage_server_is_enough(server: Server, store: Store) -> None:
     owner = server.guild.add_member(server.env.create_user("dana"), roles=[admins])
     result = await owner.slash(server.channel, "set", name="mode", value="daily")
     assert "mode daily" in result.response.content
-    assert store.repo.chat("discord", str(server.channel.id))["mode"] == "daily"
+    assert store.rows(ChatRows).chat("discord", str(server.channel.id))["mode"] == "daily"
 
 
 async def test_threads_have_their_own_subscriptions(server: Server, store: Store) -> None:
@@ -124,7 +126,7 @@ async def test_direct_messages_are_private_chats(simcord_env: simcord.Env, store
     user = simcord_env.create_user("erin")
     result = await user.slash("subscribe", topics="au:Mildenhall")
     assert "Following au:mildenhall" in result.response.content
-    row = store.repo.chat("discord", str(user.dm_channel.id))
+    row = store.rows(ChatRows).chat("discord", str(user.dm_channel.id))
     assert row["kind"] == "private"
 
 
@@ -259,8 +261,8 @@ async def test_digest_command_posts_the_digest(
     digest = server.channel.last_message
     assert digest.content.startswith("**arXiv digest**")
     assert [e.title for e in digest.embeds] == ["First", "Second"]
-    chat = store.repo.chat("discord", str(server.channel.id))
-    assert store.repo.unsent(chat["id"]) == []
+    chat = store.rows(ChatRows).chat("discord", str(server.channel.id))
+    assert store.rows(DeliveryRows).unsent(chat["id"]) == []
 
 
 async def test_channel_closed_to_the_bot_is_paused(
@@ -272,9 +274,9 @@ async def test_channel_closed_to_the_bot_is_paused(
     await follow_and_poll(server, app, fake_arxiv, closed)
     report = await app.outbox.deliver_due({"discord": adapter})
     assert report.paused == [f"discord:{closed.id}"]
-    chat = store.repo.chat("discord", str(closed.id))
+    chat = store.rows(ChatRows).chat("discord", str(closed.id))
     assert chat["active"] == 0 and "may not post" in chat["paused_reason"]
-    assert len(store.repo.unsent(chat["id"])) == 2
+    assert len(store.rows(DeliveryRows).unsent(chat["id"])) == 2
 
 
 async def test_deleted_channel_is_paused(
@@ -285,9 +287,31 @@ async def test_deleted_channel_is_paused(
     server.env.backend.delete_channel(server.channel.id)
     report = await app.outbox.deliver_due({"discord": adapter})
     assert report.paused == [f"discord:{server.channel.id}"]
-    chat = store.repo.chat("discord", str(server.channel.id))
+    chat = store.rows(ChatRows).chat("discord", str(server.channel.id))
     assert "deleted" in chat["paused_reason"]
-    assert len(store.repo.unsent(chat["id"])) == 2
+    assert len(store.rows(DeliveryRows).unsent(chat["id"])) == 2
+
+
+async def test_a_refused_message_is_charged_to_it_not_to_discord(
+    server: Server, app: App, adapter: DiscordAdapter, fake_arxiv: FakeArxiv,
+    store: Store,
+) -> None:  # fmt: skip
+    fake_arxiv.feeds["cs.CV"] = [make_paper(number) for number in range(1, 7)]
+    await server.mod.slash(server.channel, "subscribe", topics="cs.CV")
+    await app.polling.poll()
+    server.env.inject_error(
+        "POST", f"/channels/{server.channel.id}/messages",
+        status=400, code=50035, message="Invalid Form Body", times=None,
+    )  # fmt: skip
+    report = await app.outbox.deliver_due({"discord": adapter})
+    assert (report.cards, len(report.failed), report.paused, report.waiting) == (0, 6, [], 0)
+    assert app.outbox.circuit("discord").closed
+    chat = store.rows(ChatRows).chat("discord", str(server.channel.id))
+    assert chat["active"] == 1
+    unsent = store.rows(DeliveryRows).unsent(chat["id"])
+    assert [(d["attempts"], d["last_error"]) for d in unsent] == [
+        (1, "Discord refused the message: 400 Invalid Form Body (50035)")
+    ] * 6
 
 
 async def test_start_uses_the_configured_api_root_and_stop_restores_it(

@@ -23,7 +23,9 @@ from handlers.discord_webhook import (
     DiscordWebhooks,
     parse_webhook_url,
 )
+from storage.chats import ChatRows
 from storage.database import Store
+from storage.outbox import DeliveryRows
 from tests.conftest import SleepLog
 from tests.fake_arxiv import FakeArxiv, make_paper
 from tests.fake_discord import FakeDiscord, Scripted
@@ -126,7 +128,7 @@ async def test_outbox_delivers_through_webhooks(
     posts = fake_discord.posts("12")
     assert [p.payload["embeds"][0]["title"] for p in posts] == ["First", "Second"]
     assert all(p.files == [] for p in posts)  # no figures: JSON bodies
-    assert store.repo.unsent(chat.id) == []
+    assert store.rows(DeliveryRows).unsent(chat.id) == []
     assert (await app.outbox.deliver_due({PLATFORM: webhooks})).papers == 0
 
 
@@ -186,10 +188,10 @@ async def test_lost_webhook_pauses_the_channel(
     await app.polling.poll()
     report = await app.outbox.deliver_due({PLATFORM: webhooks})
     assert report.paused == [f"{PLATFORM}:{chat.chat_id}"]
-    row = store.repo.chat(PLATFORM, chat.chat_id)
+    row = store.rows(ChatRows).chat(PLATFORM, chat.chat_id)
     assert row["active"] == 0
     assert row["paused_reason"].startswith("webhook deleted or revoked (40")
-    assert [d["paper_id"] for d in store.repo.unsent(chat.id)] == ["2511.00001"]
+    assert [d["paper_id"] for d in store.rows(DeliveryRows).unsent(chat.id)] == ["2511.00001"]
 
 
 async def test_server_errors_are_retried_later_without_leaking_the_token(
@@ -207,12 +209,33 @@ async def test_server_errors_are_retried_later_without_leaking_the_token(
     await app.polling.poll()
     report = await app.outbox.deliver_due({PLATFORM: webhooks})
     assert len(report.failed) == 1
-    (pending,) = store.repo.unsent(chat.id)
+    (pending,) = store.rows(DeliveryRows).unsent(chat.id)
     assert pending["last_error"] == "Discord answered 500 Internal Server Error (0)"
     assert "secret-token" not in pending["last_error"]
     clock.now += timedelta(minutes=5)  # past the retry time
     assert (await app.outbox.deliver_due({PLATFORM: webhooks})).cards == 1
     assert len(fake_discord.posts("17")) == 1
+
+
+async def test_a_refused_message_is_charged_to_it_not_to_discord(
+    fake_discord: FakeDiscord,
+    fake_arxiv: FakeArxiv,
+    app: App,
+    webhooks: DiscordWebhooks,
+    store: Store,
+) -> None:
+    fake_arxiv.feeds["cs.CV"] = [make_paper(number) for number in range(1, 7)]
+    chat = await webhook_chat(app, fake_discord.webhook("20"), "cs.CV")
+    refused = Scripted(400, {"message": "Invalid Form Body", "code": 50035})
+    fake_discord.script("20", *[refused] * 6)
+    await app.polling.poll()
+    report = await app.outbox.deliver_due({PLATFORM: webhooks})
+    assert (report.cards, len(report.failed), report.paused, report.waiting) == (0, 6, [], 0)
+    assert app.outbox.circuit(PLATFORM).closed
+    assert store.rows(ChatRows).chat(PLATFORM, chat.chat_id)["active"] == 1
+    assert [(d["attempts"], d["last_error"]) for d in store.rows(DeliveryRows).unsent(chat.id)] == [
+        (1, "Discord refused the message: 400 Invalid Form Body (50035)")
+    ] * 6
 
 
 async def test_unreachable_discord_is_a_retryable_failure(app: App, sleeps: SleepLog) -> None:

@@ -10,14 +10,9 @@ import pytest
 from bot.arxiv.parse import ArxivQueryError, parse_api_response, parse_rss
 from bot.models import Paper, Summary
 from bot.summarize.base import Summarizer
-from bot.summarize.extractive import (
-    ELLIPSIS,
-    ExtractiveSummarizer,
-    detect_language,
-    extract_keywords,
-    split_sentences,
-    truncate,
-)
+from bot.summarize.extractive import ELLIPSIS, ExtractiveSummarizer, truncate
+from bot.summarize.keywords import extract_keywords
+from bot.summarize.sentences import detect_language, split_sentences
 
 FIXTURES = Path(__file__).parent / "fixtures"
 PLACEHOLDERS = ("none", "n/a", "xxx", "null", "tbd", "todo", "...", "…")

@@ -21,7 +21,10 @@ from bot.stats import stats as gather_stats
 from bot.summarize import ModelUnavailable, SummaryRun
 from bot.summarize.extractive import ExtractiveSummarizer
 from bot.topics import parse_topic
+from storage.chats import ChatRows
 from storage.database import Store
+from storage.outbox import DeliveryRows
+from storage.papers import SummaryRows
 from tests.conftest import SleepLog
 from tests.fake_arxiv import FakeArxiv, Scripted, atom_feed, make_paper
 from tests.sim import FakeClock, SimPlatform, Ticker
@@ -138,7 +141,7 @@ async def test_platform_5xx_and_429_are_retried_after_their_wait(
 
     await runner.poll()
     assert platform.received() == {("b", "2511.00001"): 1}
-    (first, second) = store.repo.unsent(1)
+    (first, second) = store.rows(DeliveryRows).unsent(1)
     assert (first["attempts"], first["last_error"], second["attempts"]) == (1, "HTTP 502", 0)
     later(clock, minutes=2)
     await runner.tick()
@@ -153,7 +156,7 @@ async def test_platform_5xx_and_429_are_retried_after_their_wait(
     later(clock, minutes=1)
     await runner.tick()
     assert platform.received() == {(c, p): 1 for c in "ab" for p in ("2511.00001", "2511.00002")}
-    assert store.repo.delivery_counts() == {"sent": 4}
+    assert store.rows(DeliveryRows).delivery_counts() == {"sent": 4}
 
 
 async def test_blocked_chat_is_paused_without_holding_up_others(
@@ -170,13 +173,15 @@ async def test_blocked_chat_is_paused_without_holding_up_others(
     runner = Runner(app, {"test": platform}, 3600)
     await runner.poll()
     assert platform.received() == {("ok", "2511.00001"): 1}
-    assert store.repo.chat_by_id(gone.id)["paused_reason"] == "Forbidden: bot was kicked"
+    assert store.rows(ChatRows).chat_by_id(gone.id)["paused_reason"] == "Forbidden: bot was kicked"
 
     fake_arxiv.feeds["cs.CV"] = [make_paper(2)]
     later(clock, hours=1)
     await runner.poll()
     assert platform.to("gone") == []
-    assert [d["paper_id"] for d in store.repo.unsent(gone.id)] == ["2511.00001"]  # kept
+    assert [d["paper_id"] for d in store.rows(DeliveryRows).unsent(gone.id)] == [
+        "2511.00001"
+    ]  # kept
     await app.chats.set_active(gone, True)
     await runner.tick()
     assert platform.received()[("gone", "2511.00001")] == 1
@@ -195,7 +200,10 @@ async def test_platform_down_opens_its_circuit_and_others_go_on(
 
     await runner.poll()
     assert other.received() == {("x", "2511.00001"): 1}
-    attempts = [d["attempts"] for d in store.repo.db["deliveries"].rows_where("status = 'pending'")]
+    attempts = [
+        d["attempts"]
+        for d in store.rows(DeliveryRows).db["deliveries"].rows_where("status = 'pending'")
+    ]
     assert sorted(attempts) == [0, 0, 0, 0, 1, 1, 1, 1]  # the fifth failure opened the circuit
     for minutes in (1, 2, 4, 8):  # probes, each failing, charge nothing
         later(clock, minutes=minutes)
@@ -206,7 +214,7 @@ async def test_platform_down_opens_its_circuit_and_others_go_on(
     later(clock, minutes=16)
     await runner.tick()
     assert down.received() == {(str(n), "2511.00001"): 1 for n in range(8)}
-    assert store.repo.delivery_counts() == {"sent": 9}
+    assert store.rows(DeliveryRows).delivery_counts() == {"sent": 9}
 
 
 async def test_a_message_that_keeps_failing_is_given_up_and_sent_on_request(
@@ -229,7 +237,7 @@ async def test_a_message_that_keeps_failing_is_given_up_and_sent_on_request(
         later(clock, hours=6)
         await runner.tick()
     assert platform.received() == {("p", "2511.00002"): 1}
-    assert store.repo.delivery_counts() == {"failed": 1, "sent": 1}
+    assert store.rows(DeliveryRows).delivery_counts() == {"failed": 1, "sent": 1}
     figures = await gather_stats(app.store)
     assert (figures["deliveries_failed"], figures["deliveries_pending"]) == (1, 0)
 
@@ -264,6 +272,6 @@ async def test_model_failure_still_delivers_with_the_extractive_summary(
     runner = Runner(app, {"test": platform}, 3600)
     await runner.poll()
     assert platform.received() == {("m", "2511.00001"): 1}
-    stored = store.repo.summary("2511.00001", 1, "en", "failing-model")
+    stored = store.rows(SummaryRows).summary("2511.00001", 1, "en", "failing-model")
     assert (stored["source"], stored["grounding"]) == ("extractive", "fallback")
     assert stored["retry_at"] is not None

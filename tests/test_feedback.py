@@ -7,7 +7,11 @@ import pytest
 
 from bot.app import App
 from bot.commands import CommandLayer
+from storage.chats import ChatRows
 from storage.database import Store
+from storage.feedback import FeedbackRows
+from storage.outbox import DeliveryRows
+from storage.papers import PaperRows
 from tests.fake_arxiv import FakeArxiv, make_paper
 from tests.test_commands import GROUP, PRIVATE, say, text_of
 from tests.test_service import RecordingPlatform
@@ -19,11 +23,13 @@ def layer(app: App) -> CommandLayer:
 
 
 def chat_row(store: Store, ref=PRIVATE) -> dict:
-    return store.repo.chat(ref.platform, ref.chat_id)
+    return store.rows(ChatRows).chat(ref.platform, ref.chat_id)
 
 
 def votes(store: Store) -> list[tuple]:
-    rows = store.repo.db.query("SELECT user, paper_id, value FROM votes ORDER BY paper_id")
+    rows = store.rows(FeedbackRows).db.query(
+        "SELECT user, paper_id, value FROM votes ORDER BY paper_id"
+    )
     return [(r["user"], r["paper_id"], r["value"]) for r in rows]
 
 
@@ -38,7 +44,7 @@ async def test_like_and_dislike_store_one_vote_per_member(
     assert "👎 Noted" in await text_of(layer, "/dislike https://arxiv.org/abs/2511.00409")
     assert votes(store) == [("7", "2511.00409", -1)]
     # a paper never sent to the chat was looked up and stored: an example of what it wants
-    assert store.repo.paper("2511.00409")["title"] == "Gaussian Splatting for Everyone"
+    assert store.rows(PaperRows).paper("2511.00409")["title"] == "Gaussian Splatting for Everyone"
 
 
 @pytest.mark.parametrize(
@@ -59,7 +65,7 @@ async def test_bad_input_is_a_short_reply_and_stores_nothing(
 ) -> None:
     (answer,) = await say(layer, message)
     assert answer.problem and reply in answer.text
-    assert votes(store) == [] and store.repo.mutes_of(chat_row(store)["id"]) == []
+    assert votes(store) == [] and store.rows(FeedbackRows).mutes_of(chat_row(store)["id"]) == []
     assert chat_row(store)["interests"] == ""
 
 
@@ -138,14 +144,14 @@ async def test_digest_is_scored_best_first_with_why_and_mutes_never_sent(
     assert [c.why for c in platform.made] == ["matched: cs.CV, video", "matched: cs.CV"]
     assert [c.score for c in platform.made] == [pytest.approx(0.72), pytest.approx(0.3)]
     chat = chat_row(store)["id"]
-    muted = store.repo.delivery(chat, "2511.00003")
+    muted = store.rows(DeliveryRows).delivery(chat, "2511.00003")
     assert muted["status"] == "skipped" and muted["score"] == 0
     assert json.loads(muted["score_json"])["muted_by"] == [
         {"mute": "diffusion", "words": "diffusion"}
     ]
-    sent = store.repo.delivery(chat, "2511.00002")
+    sent = store.rows(DeliveryRows).delivery(chat, "2511.00002")
     assert (sent["status"], sent["score"]) == ("sent", pytest.approx(0.72))
-    assert store.repo.delivery_counts() == {"sent": 2, "skipped": 1}
+    assert store.rows(DeliveryRows).delivery_counts() == {"sent": 2, "skipped": 1}
     assert "No new papers" in await text_of(layer, "/digest", platform=platform)
 
 

@@ -17,6 +17,7 @@ from bot.models import Card, Chat
 from bot.runner import Runner
 from bot.schedule import next_announcement
 from storage.database import Store
+from storage.outbox import DeliveryRows
 from tests.fake_arxiv import FakeArxiv, make_paper
 from tests.sim import FakeClock, SimPlatform, Simulation, utc
 from tests.sim import clock as clock  # fixtures
@@ -235,5 +236,5 @@ async def test_stop_finishes_the_message_in_flight_and_keeps_the_rest(
     await asyncio.wait_for(running, 10)
 
     assert [papers for _, _, _, papers in platform.sent] == [["2511.00001"], ["2511.00002"]]
-    assert store.repo.delivery_counts() == {"sent": 2, "pending": 1}
-    assert [d["paper_id"] for d in store.repo.unsent(chat.id)] == ["2511.00003"]
+    assert store.rows(DeliveryRows).delivery_counts() == {"sent": 2, "pending": 1}
+    assert [d["paper_id"] for d in store.rows(DeliveryRows).unsent(chat.id)] == ["2511.00003"]

@@ -12,8 +12,11 @@ from bot.delivery import ChatUnavailable, DeliveryFailed, Sent
 from bot.models import Card, Chat, Digest
 from bot.papers import PaperNotFound
 from bot.topics import parse_topic
+from storage.chats import ChatRows
 from storage.database import Store
-from storage.repository import iso
+from storage.outbox import DeliveryRows
+from storage.papers import PaperRows, SummaryRows
+from storage.rows import iso
 from tests.fake_arxiv import FakeArxiv, make_paper
 from tests.sim import FakeClock
 
@@ -65,7 +68,7 @@ async def one_paper_queued(app: App, fake_arxiv: FakeArxiv, chat_id: str) -> Cha
 
 
 def pending_ids(store: Store, chat: Chat) -> list[str]:
-    return [d["paper_id"] for d in store.repo.unsent(chat.id)]
+    return [d["paper_id"] for d in store.rows(DeliveryRows).unsent(chat.id)]
 
 
 async def test_poll_queues_each_paper_once_per_chat(
@@ -84,11 +87,11 @@ async def test_poll_queues_each_paper_once_per_chat(
     assert report.deliveries_queued == 5
     assert sorted(pending_ids(store, a)) == ["2511.00001", "2511.00002", "2511.00009"]
     assert sorted(pending_ids(store, b)) == ["2511.00001", "2511.00009"]
-    assert store.repo.paper("2511.00003")["version"] == 3
+    assert store.rows(PaperRows).paper("2511.00003")["version"] == 3
 
     again = await app.polling.poll()
     assert again.deliveries_queued == 0
-    assert store.repo.delivery_counts() == {"pending": 5}
+    assert store.rows(DeliveryRows).delivery_counts() == {"pending": 5}
 
 
 async def test_new_version_updates_row_and_is_not_sent_again(
@@ -107,7 +110,7 @@ async def test_new_version_updates_row_and_is_not_sent_again(
     assert report.papers_updated == 1 and report.deliveries_queued == 0
     await app.outbox.deliver_due({"test": platform})
     assert platform.cards == [("a", "2511.00001")]
-    row = store.repo.paper("2511.00001")
+    row = store.rows(PaperRows).paper("2511.00001")
     assert (row["version"], row["title"]) == (2, "Gaussian splatting v2")
     assert pending_ids(store, chat) == []
 
@@ -155,7 +158,7 @@ async def test_blocked_chat_is_paused_and_keeps_its_papers(
     platform.fail_with = ChatUnavailable("Forbidden: bot was blocked by the user")
     report = await app.outbox.deliver_due({"test": platform})
     assert report.paused == ["test:gone"]
-    assert store.repo.chat_by_id(chat.id)["active"] == 0
+    assert store.rows(ChatRows).chat_by_id(chat.id)["active"] == 0
     assert pending_ids(store, chat) == ["2511.00001"]
     platform.fail_with = None
     await app.outbox.deliver_due({"test": platform})
@@ -170,7 +173,7 @@ async def test_failed_send_stays_due_and_is_retried(
     platform.fail_with = DeliveryFailed("HTTP 502")
     report = await app.outbox.deliver_due({"test": platform})
     assert report.failed and "HTTP 502" in report.failed[0]
-    (row,) = store.repo.unsent(chat.id)
+    (row,) = store.rows(DeliveryRows).unsent(chat.id)
     assert (row["attempts"], row["last_error"]) == (1, "HTTP 502")
     platform.fail_with = None
     await app.outbox.deliver_due({"test": platform})
@@ -178,7 +181,7 @@ async def test_failed_send_stays_due_and_is_retried(
     clock.now += timedelta(minutes=2)
     await app.outbox.deliver_due({"test": platform})
     assert platform.cards == [("flaky", "2511.00001")]
-    assert store.repo.delivery_counts() == {"sent": 1}
+    assert store.rows(DeliveryRows).delivery_counts() == {"sent": 1}
 
 
 async def test_crash_between_send_and_record_repeats_only_that_card(
@@ -194,7 +197,7 @@ async def test_crash_between_send_and_record_repeats_only_that_card(
     platform.crash_after_send = False
     await app.outbox.deliver_due({"test": platform})
     assert platform.cards == [("c", "2511.00001"), ("c", "2511.00001"), ("c", "2511.00002")]
-    assert store.repo.delivery_counts() == {"sent": 2}
+    assert store.rows(DeliveryRows).delivery_counts() == {"sent": 2}
 
 
 async def test_paper_lookup_and_cached_summary(
@@ -205,9 +208,9 @@ async def test_paper_lookup_and_cached_summary(
     card = await app.papers.card(paper, "en")
     assert card.paper.title == "Cached" and card.summary.source == "extractive"
     assert card.pdf_url == f"{fake_arxiv.base}/pdf/2511.00007v1"
-    assert store.repo.db["summaries"].count == 1
+    assert store.rows(SummaryRows).db["summaries"].count == 1
     assert (await app.papers.card(paper, "en")).summary == card.summary
-    assert store.repo.db["summaries"].count == 1
+    assert store.rows(SummaryRows).db["summaries"].count == 1
     with pytest.raises(PaperNotFound, match=r"no arXiv paper 2404\.99999"):
         await app.papers.paper(parse_arxiv_id("2404.99999"))
     with pytest.raises(PaperNotFound):
@@ -237,7 +240,7 @@ async def test_a_stored_topic_that_no_longer_parses_is_skipped(
     app: App, store: Store, fake_arxiv: FakeArxiv, clock: FakeClock
 ) -> None:
     chat = await one_paper_queued(app, fake_arxiv, "a")
-    store.repo.subscribe(chat.id, ["cs.NOPE"], iso(clock.now))
+    store.rows(ChatRows).subscribe(chat.id, ["cs.NOPE"], iso(clock.now))
     report = await app.polling.poll()
     assert report.topics == 1 and report.errors == []
 
@@ -248,16 +251,16 @@ async def test_a_chat_moves_to_its_new_id_unless_that_id_is_taken(
     chat = await one_paper_queued(app, fake_arxiv, "old")
     await app.chats.set_active(chat, False, "upgraded")
     await app.chats.move_chat(ChatRef("test", "old"), "new")
-    moved = store.repo.chat("test", "new")
+    moved = store.rows(ChatRows).chat("test", "new")
     assert (moved["id"], moved["active"], moved["paused_reason"]) == (chat.id, 1, None)
     assert pending_ids(store, chat) == ["2511.00001"]
 
     other = await app.chats.chat(ChatRef("test", "other"))
     await app.chats.move_chat(ChatRef("test", "new"), "other")
-    assert store.repo.chat("test", "new")["id"] == chat.id
-    assert store.repo.chat("test", "other")["id"] == other.id
+    assert store.rows(ChatRows).chat("test", "new")["id"] == chat.id
+    assert store.rows(ChatRows).chat("test", "other")["id"] == other.id
     await app.chats.move_chat(ChatRef("test", "unknown"), "x")
-    assert store.repo.chat("test", "x") is None
+    assert store.rows(ChatRows).chat("test", "x") is None
 
 
 async def test_two_deliveries_to_one_chat_at_once_send_each_paper_once(
@@ -307,4 +310,4 @@ async def test_digest_failing_half_way_repeats_only_what_did_not_arrive(
     clock.now += timedelta(hours=1)  # past the retry time
     await app.outbox.deliver_due({"test": platform})
     assert [paper for _, paper in platform.cards] == [f"2511.0000{i}" for i in range(1, 6)]
-    assert store.repo.delivery_counts() == {"sent": 5}
+    assert store.rows(DeliveryRows).delivery_counts() == {"sent": 5}

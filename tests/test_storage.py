@@ -7,9 +7,18 @@ from sqlite_utils import Database
 
 from bot.chat_settings import default_chat_settings
 from bot.models import Paper
+from storage.chats import ChatRows
 from storage.database import open_database, schema_version
+from storage.feedback import FeedbackRows
 from storage.migrations import migrations
-from storage.repository import Repository
+from storage.outbox import DeliveryRows
+from storage.papers import PaperRows, SummaryRows
+from storage.polls import PollRows
+
+
+class Repository(PaperRows, SummaryRows, ChatRows, DeliveryRows, PollRows, FeedbackRows):
+    """Every group of tables on one database, for tests that cross them."""
+
 
 ALL = [m.name for m in migrations._migrations]
 AT = "2026-11-16T08:00:00+00:00"  # the caller's clock

@@ -28,6 +28,7 @@ from bot.summarize.llm import MODEL_POLICY, LanguageModelSummarizer
 from bot.summarize.openai_compat import OpenAICompatibleModel
 from handlers.render import card_text
 from storage.database import Store
+from storage.papers import SummaryRows
 from tests.conftest import SleepLog
 from tests.fake_arxiv import FakeArxiv, make_paper
 from tests.fake_llm import CHINESE_DRAFT, GEMINI_KEY, FakeGemini, FakeOpenAI, draft
@@ -60,7 +61,7 @@ async def paper(app: App, fake_arxiv: FakeArxiv) -> Paper:
 
 
 def stored(store: Store, language: str = "en") -> dict:
-    row = store.repo.summary("2511.00001", 1, language, MODEL)
+    row = store.rows(SummaryRows).summary("2511.00001", 1, language, MODEL)
     assert row is not None
     return row
 
@@ -259,7 +260,9 @@ async def test_a_stored_summary_is_cleaned_when_it_is_read_back(
     row = stored(store)
     old = {**made.model_dump(), "limitations": "xxx", "takeaways": [*made.takeaways, "N/A"]}
     run = {"prompt_version": row["prompt_version"], "retry_at": None}
-    store.repo.save_summary(paper.id, paper.version, "en", MODEL, made.source, old, AT, run=run)
+    store.rows(SummaryRows).save_summary(
+        paper.id, paper.version, "en", MODEL, made.source, old, AT, run=run
+    )
     again = await app.summaries.summary(paper, "en")
     assert len(fake_gemini.requests) == 1
     assert again == made and again.limitations == ""

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -31,14 +32,19 @@ from bot.topics import parse_topic
 from handlers.registry import adapters
 from handlers.telegram import TelegramAdapter
 from handlers.telegram_render import RateLimits, Window
+from storage.chats import ChatRows
 from storage.database import Store
-from storage.repository import Repository, iso
+from storage.feedback import FeedbackRows
+from storage.outbox import DeliveryRows
+from storage.papers import SummaryRows
+from storage.rows import Rows, iso
 from tests.conftest import app_with_figure
 from tests.fake_arxiv import FakeArxiv, FakePaper, make_paper
 from tests.fake_telegram import BOT_USERNAME, TOKEN, FakeTelegram, Sent, png
 from tests.sim import FakeClock
 
 # Telegram's limits, 50 times faster: the fake enforces them and the bot must keep them.
+R = TypeVar("R", bound=Rows)
 LIMITS = RateLimits(overall=Window(30, 0.02), chat=Window(1, 0.02), group=Window(20, 1.2))
 FAST_RETRY = RetryPolicy(attempts=3, base_delay=0.01, max_delay=0.1)
 ALICE, BOB = 42, 43
@@ -113,18 +119,20 @@ class World:
         return await self.app.outbox.deliver_due({"telegram": self.bot})
 
     def deliveries(self) -> dict[str, int]:
-        return self.store.repo.delivery_counts()
+        return self.store.rows(DeliveryRows).delivery_counts()
 
     def chat_row(self, chat_id: int) -> dict | None:
-        return self.store.repo.chat("telegram", str(chat_id))
+        return self.store.rows(ChatRows).chat("telegram", str(chat_id))
 
-    async def wait_rows(self, query: Callable[[Repository], object], expected: object) -> None:
+    async def wait_rows(
+        self, kind: type[R], query: Callable[[R], object], expected: object
+    ) -> None:
         """Wait until the bot's own handling has stored what `query` should read."""
         for _ in range(500):
-            if await self.store.call(query) == expected:
+            if query(self.store.rows(kind)) == expected:
                 return
             await asyncio.sleep(0.01)
-        assert await self.store.call(query) == expected
+        assert query(self.store.rows(kind)) == expected
 
 
 @pytest.fixture
@@ -217,9 +225,9 @@ async def test_group_admins_change_others_read(world: World) -> None:
     unknown = await world.reply_to(group, BOB, f"/weather@{BOT_USERNAME}")
     assert unknown.text == "Unknown command /weather. Send /help for the list."
     assert [s.text for s in telegram.sent_to(GROUP_ID)][-2:] == [listing.text, unknown.text]
-    chat = store.repo.chat("telegram", str(GROUP_ID))
+    chat = store.rows(ChatRows).chat("telegram", str(GROUP_ID))
     assert (chat["kind"], chat["title"], chat["mode"]) == ("group", "Lab", "instant")
-    assert store.repo.topics_of(chat["id"]) == ["cs.CV", "nerf"]
+    assert store.rows(ChatRows).topics_of(chat["id"]) == ["cs.CV", "nerf"]
 
 
 async def test_anonymous_group_admin_may_change(world: World) -> None:
@@ -252,10 +260,10 @@ async def test_channel_managed_from_a_private_chat(world: World) -> None:
     group = await world.reply_to(alice, ALICE, "/subscribe @publicgroup cs.CV")
     assert group.text.startswith("@publicgroup is not a channel")
 
-    channel = store.repo.chat("telegram", str(CHANNEL_ID))
+    channel = store.rows(ChatRows).chat("telegram", str(CHANNEL_ID))
     assert (channel["kind"], channel["title"]) == ("channel", "Lab news")
-    assert store.repo.topics_of(channel["id"]) == ["cs.CV"]
-    assert store.repo.chat("telegram", "-1003") is None
+    assert store.rows(ChatRows).topics_of(channel["id"]) == ["cs.CV"]
+    assert store.rows(ChatRows).chat("telegram", "-1003") is None
     assert telegram.sent_to(CHANNEL_ID) == []
 
     world.arxiv.feeds["cs.CV"] = [make_paper(5)]
@@ -273,12 +281,14 @@ async def test_added_removed_readded(world: World) -> None:
     telegram.membership(group, alice, "left", "member")
     (greeting,) = await telegram.wait_sent(GROUP_ID, 1)
     assert greeting.text.startswith("paperbot follows arXiv for this chat")
-    await world.wait_rows(lambda r: r.chat("telegram", str(GROUP_ID))["title"], "Reading club")
+    await world.wait_rows(
+        ChatRows, lambda r: r.chat("telegram", str(GROUP_ID))["title"], "Reading club"
+    )
 
     stored = await app.chats.chat(ChatRef("telegram", str(GROUP_ID), "group"))
     await app.chats.subscribe(stored, [parse_topic("cs.CV")])
     telegram.membership(group, alice, "member", "kicked")
-    await world.wait_rows(lambda r: r.chat("telegram", str(GROUP_ID))["active"], 0)
+    await world.wait_rows(ChatRows, lambda r: r.chat("telegram", str(GROUP_ID))["active"], 0)
     world.arxiv.feeds["cs.CV"] = [make_paper(1)]
     await app.polling.poll()  # a paused chat's topics are not fetched
     await world.deliver()
@@ -286,7 +296,7 @@ async def test_added_removed_readded(world: World) -> None:
 
     telegram.membership(group, alice, "left", "administrator")
     await telegram.wait_sent(GROUP_ID, 2)
-    await world.wait_rows(lambda r: r.chat("telegram", str(GROUP_ID))["active"], 1)
+    await world.wait_rows(ChatRows, lambda r: r.chat("telegram", str(GROUP_ID))["active"], 1)
 
     channel = {"id": CHANNEL_ID, "type": "channel", "title": "News", "username": "news"}
     telegram.chats[CHANNEL_ID] = channel
@@ -306,14 +316,14 @@ async def test_blocked_chat_is_paused_and_keeps_its_papers(world: World) -> None
     report = await world.deliver()
 
     assert report.paused == [f"telegram:{ALICE}"] and report.cards == 0
-    row = store.repo.chat("telegram", str(ALICE))
+    row = store.rows(ChatRows).chat("telegram", str(ALICE))
     assert row["active"] == 0 and "blocked" in row["paused_reason"]
     assert world.deliveries() == {"pending": 2}
     await world.deliver()  # paused: not tried again
     assert len(telegram.calls_of("sendPhoto")) == 1  # the one refused with 403
 
     telegram.membership(chat, telegram.user(ALICE), "kicked", "member")  # unblocked
-    await world.wait_rows(lambda r: r.chat("telegram", str(ALICE))["active"], 1)
+    await world.wait_rows(ChatRows, lambda r: r.chat("telegram", str(ALICE))["active"], 1)
     await world.deliver()
     cards = telegram.sent_to(ALICE, "sendPhoto")
     assert [c.visible.split("\n")[0] for c in cards] == [
@@ -329,7 +339,7 @@ async def test_flood_control_mid_digest_delivers_all_in_order_once(world: World)
     chat = await world.alice_follows(papers, "/set mode daily", "/set figures off")
     telegram.fail(429, retry_after=0.05, skip=2, times=2)  # the 2nd and 3rd cards
     world.say(chat, ALICE, "/digest")
-    await world.wait_rows(Repository.delivery_counts, {"sent": 5})
+    await world.wait_rows(DeliveryRows, DeliveryRows.delivery_counts, {"sent": 5})
 
     digest = telegram.sent_to(ALICE)[3:]
     assert digest[0].visible.startswith("arXiv digest · ")
@@ -346,10 +356,12 @@ async def test_digest_broken_half_way_resends_only_the_missing_cards(world: Worl
     before = len(telegram.sent_to(ALICE))
     telegram.fail(502, skip=3, times=3)  # header, cards 1 and 2 arrive; card 3 fails for good
     world.say(chat, ALICE, "/digest")
-    await world.wait_rows(Repository.delivery_counts, {"sent": 2, "pending": 2})
+    await world.wait_rows(DeliveryRows, DeliveryRows.delivery_counts, {"sent": 2, "pending": 2})
     row = world.chat_row(ALICE)
     assert row is not None
-    await world.wait_rows(lambda r: [d["attempts"] for d in r.unsent(row["id"])], [1, 1])
+    await world.wait_rows(
+        DeliveryRows, lambda r: [d["attempts"] for d in r.unsent(row["id"])], [1, 1]
+    )
 
     report = await world.deliver(later=timedelta(days=1, minutes=5))
     assert report.papers == 2 and world.deliveries() == {"sent": 4}
@@ -365,7 +377,7 @@ async def test_network_errors_are_retried_then_reported(world: World) -> None:
     report = await world.deliver()
     assert report.failed and "after 3 attempts" in report.failed[0]
     assert world.deliveries() == {"pending": 1}
-    assert store.repo.chat("telegram", str(ALICE))["active"] == 1
+    assert store.rows(ChatRows).chat("telegram", str(ALICE))["active"] == 1
 
     telegram.fail(500, times=2)
     assert (await world.deliver()).cards == 0, "not before its retry time"
@@ -390,13 +402,57 @@ async def test_refused_card_is_resent_as_plain_text(
     assert "photo_invalid_dimensions" in caplog.text.lower()
 
 
+async def test_a_card_every_chat_refuses_holds_up_no_other_card(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    telegram, app = world.telegram, world.app
+    chats = [telegram.private(2000 + number)["id"] for number in range(20)]
+    for chat_id in chats:
+        chat = await app.chats.chat(ChatRef("telegram", str(chat_id), "private"))
+        await app.chats.subscribe(chat, [parse_topic("cs.CV")])
+    refused = make_paper(3, title="Refused by Telegram")
+    world.arxiv.feeds["cs.CV"] = [
+        make_paper(1),
+        make_paper(2),
+        refused,
+        make_paper(4),
+        make_paper(5),
+    ]
+    telegram.fail(  # the card with its photo, then as plain text: everywhere, every time
+        400,
+        'Bad Request: can\'t parse entities: unsupported start tag "x" at byte offset 9',
+        containing="Refused by Telegram",
+        times=1000,
+    )
+    await app.polling.poll()
+
+    first = await world.deliver()
+    good = [f"A Study of Problem {number} with Neural Methods" for number in (1, 2, 4, 5)]
+    for chat_id in chats:
+        assert [sent.visible.split("\n")[0] for sent in telegram.sent_to(chat_id)] == good
+    assert (first.cards, first.waiting, first.paused, len(first.failed)) == (80, 0, [], 20)
+
+    given_up = 0
+    for retry in range(1, 10):  # 9 more attempts, each after its backoff (at most 6 hours)
+        report = await world.deliver(later=timedelta(hours=7 * retry))
+        assert report.cards == 0 and report.waiting == 0
+        given_up += report.given_up
+        assert app.outbox.circuit("telegram").closed
+    assert given_up == 20 and world.deliveries() == {"sent": 80, "failed": 20}
+    for chat_id in chats:
+        assert len(telegram.sent_to(chat_id)) == 4
+        assert world.chat_row(chat_id)["active"] == 1
+    assert "waits while telegram is down" not in caplog.text
+    assert "telegram deliveries is down" not in caplog.text
+
+
 async def test_details_button_and_compact_digest(world: World) -> None:
     telegram, store = world.telegram, world.store
     papers = [make_paper(i) for i in range(1, 4)]
     await world.alice_follows(papers, "/set max 2", "/set figures off")
     at = iso(world.clock.now)
     for number in range(1, 4):
-        store.repo.save_summary(
+        store.rows(SummaryRows).save_summary(
             f"2511.0000{number}", 1, "en", "extractive", "abstract", rich_summary(number), at
         )
     await world.deliver()
@@ -489,16 +545,16 @@ async def test_edited_messages_and_channel_posts_are_ignored(world: World) -> No
     listing = await world.reply_to(chat, ALICE, "/list")
     assert "(none; try /subscribe cs.CV)" in listing.text
     assert len(telegram.sent_to(ALICE)) == 1 and telegram.sent_to(CHANNEL_ID) == []
-    assert store.repo.chat("telegram", str(CHANNEL_ID)) is None
+    assert store.rows(ChatRows).chat("telegram", str(CHANNEL_ID)) is None
 
 
 async def test_long_reply_is_split_under_the_limit(world: World) -> None:
     telegram, store = world.telegram, world.store
     chat = telegram.private(ALICE)
     await world.reply_to(chat, ALICE, "/list")
-    row = store.repo.chat("telegram", str(ALICE))
+    row = store.rows(ChatRows).chat("telegram", str(ALICE))
     many = [f"au:author number {i:03d} of many" for i in range(200)]
-    store.repo.subscribe(row["id"], many, iso(world.clock.now))
+    store.rows(ChatRows).subscribe(row["id"], many, iso(world.clock.now))
     world.say(chat, ALICE, "/list")
     await telegram.wait_sent(ALICE, 3)
     await telegram.wait_for(lambda: telegram.sent_to(ALICE)[-1].text.endswith("threshold off"))
@@ -658,7 +714,7 @@ async def test_group_upgraded_to_supergroup_keeps_its_topics(world: World) -> No
         await world.reply_to(group, ALICE, "/subscribe cs.CV")
         await world.reply_to(group, ALICE, "/set figures off")
     telegram.upgrade(seen, -100777)  # the bot gets the app message
-    await world.wait_rows(lambda r: r.chat("telegram", "-100777") is not None, True)
+    await world.wait_rows(ChatRows, lambda r: r.chat("telegram", "-100777") is not None, True)
     telegram.migrated[-1005] = -100888  # the bot learns it when sending
     telegram.group(-100888)
     world.arxiv.feeds["cs.CV"] = [make_paper(1)]
@@ -671,8 +727,8 @@ async def test_group_upgraded_to_supergroup_keeps_its_topics(world: World) -> No
     for new_id in (-100777, -100888):
         (card,) = telegram.sent_to(new_id)
         assert card.visible.startswith("A Study of Problem 1")
-        assert store.repo.chat("telegram", str(new_id))["active"] == 1
-    assert store.repo.chat("telegram", str(GROUP_ID)) is None
+        assert store.rows(ChatRows).chat("telegram", str(new_id))["active"] == 1
+    assert store.rows(ChatRows).chat("telegram", str(GROUP_ID)) is None
     assert world.deliveries() == {"sent": 2}
 
 
@@ -685,8 +741,8 @@ async def test_vote_buttons_answer_at_once_and_mark_the_choice(world: World) -> 
     up, down = (b["callback_data"] for b in card.buttons[-2:])
     chat = world.chat_row(ALICE)["id"]
 
-    def votes(repo: Repository) -> list[tuple]:
-        return [(r["id"], r["likes"], r["dislikes"]) for r in repo.voted_papers(chat)]
+    def votes(rows: FeedbackRows) -> list[tuple]:
+        return [(r["id"], r["likes"], r["dislikes"]) for r in rows.voted_papers(chat)]
 
     async def press(data: str, answer: str) -> None:
         before = len(telegram.callback_answers)
@@ -700,16 +756,16 @@ async def test_vote_buttons_answer_at_once_and_mark_the_choice(world: World) -> 
     await press(up, "👍 Noted: more papers like this one.")
     await telegram.wait_for(lambda: telegram.sent_to(ALICE)[-1].method == "editMessageReplyMarkup")
     assert marks() == ["👍 ✓", "👎"]
-    await world.wait_rows(votes, [("2511.00001", 1, 0)])
+    await world.wait_rows(FeedbackRows, votes, [("2511.00001", 1, 0)])
     edits = len(telegram.sent_to(ALICE))
     await press(up, "Already noted.")  # idempotent: no second vote, no edit
     assert len(telegram.sent_to(ALICE)) == edits
     await press(down, "👎 Noted: fewer papers like this one.")
     await telegram.wait_for(lambda: marks() == ["👍", "👎 ✓"])
-    await world.wait_rows(votes, [("2511.00001", 0, 1)])
+    await world.wait_rows(FeedbackRows, votes, [("2511.00001", 0, 1)])
     await press("+:2511.99999", "This paper is not available any more.")
     await press(
         "v2:old-button", "This button no longer works; use /like or /dislike with the paper's id."
     )
-    await world.wait_rows(votes, [("2511.00001", 0, 1)])
+    await world.wait_rows(FeedbackRows, votes, [("2511.00001", 0, 1)])
     assert "Score" in (await world.reply_to(telegram.private(ALICE), ALICE, "/why 2511.00001")).text

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 
 from bot.models import Summary
-from bot.summarize.extractive import split_sentences
+from bot.summarize.sentences import split_sentences
 
 # Sections shown only when they add a sentence to the TL;DR and takeaways.
 REPEATABLE = ("background", "prior_work", "method", "results")

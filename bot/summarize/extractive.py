@@ -19,66 +19,22 @@ from dataclasses import dataclass, field
 
 from bot.models import Paper, Summary
 from bot.summarize.base import SummaryRun
+from bot.summarize.keywords import extract_keywords
+from bot.summarize.sentences import WORDY, detect_language, split_sentences
 
 TLDR_MAX = 280
 TAKEAWAY_MAX = 300
 MAX_TAKEAWAYS = 5
 MIN_TAKEAWAYS = 3
-MAX_KEYWORDS = 5
 ELLIPSIS = "…"
 
 
-def _words(text: str) -> frozenset[str]:
-    return frozenset(text.split())
-
-
 # Spans in which a period never ends a sentence: TeX math and URLs.
-_PROTECTED = re.compile(
-    r"\$\$.+?\$\$"
-    r"|\$[^$]{1,300}\$"
-    r"|\\\(.+?\\\)"
-    r"|\\\[.+?\\\]"
-    r"|(?:https?://|www\.)[^\s<>\"']*[^\s<>\"'.,;:!?)\]]",
-    re.S,
-)
 # A candidate boundary: terminal punctuation, closing quotes/brackets, whitespace.
-_CANDIDATE = re.compile(r"[.?!]+[\"'”’)\]]*\s+")
-_CJK_END = re.compile(r"[。！？]+[”’」』)）]*")
-_OPENERS = "\"'“‘$\\"
 # Lowercased words that end with a period without ending the sentence.
-_ABBREVIATIONS = _words(
-    """
-    e.g eg i.e ie al vs v.s cf viz resp approx ca fig figs eq eqs eqn eqns sec secs ref
-    refs tab tabs thm lem prop def defn cor chap ch app appx dr prof mr mrs ms jr sr st inc
-    ltd co corp dept univ phys rev lett proc ed eds op est
-    """
-)
 # Abbreviations that shorten a sentence only before a number ("No. 5", "pp. 12").
-_NUMBER_ABBREVIATIONS = frozenset({"no", "nos", "vol", "vols", "pp", "p", "art"})
-_WORDY = re.compile(r"[^\W\d_]{2,}|[\u3400-\u9fff]")
-_INITIALS = re.compile(r"[A-Z](?:\.-?[A-Z])*")
-_DOTTED = re.compile(r"(?:[A-Za-z]\.)+[A-Za-z]")
-_LABEL_WORDS = frozenset(
-    {"appendix", "section", "part", "table", "figure", "type", "class", "phase", "case", "set"}
-)
 # "etc." usually ends a list mid-sentence; it ends the sentence before these words.
-_SENTENCE_STARTERS = _words(
-    """
-    a an the this these that those we our it its they their in on at by for to from with as
-    however moreover furthermore finally thus hence therefore here there such many most
-    some all each both while when although though since because if using based one two
-    first second third next then specifically notably importantly surprisingly additionally
-    consequently further still yet despite unlike given under
-    """
-)
 # One-word headings of structured abstracts ("Context. … Results. …"), dropped.
-_HEADINGS = _words(
-    """
-    context background objective objectives aim aims purpose motivation problem method
-    methods methodology approach design results findings conclusion conclusions
-    significance implications originality limitations
-    """
-)
 
 _WE = r"we(?:\s+(?:also|first|then|further|now|here|additionally|finally|\w+ly))?\s+"
 _DOC = r"(?:paper|work|article|study|letter|manuscript|thesis|note|report|survey|review|chapter)"
@@ -160,115 +116,6 @@ _SIGNIFICANCE = re.compile(
 )
 
 _OUTLOOK = re.compile(r"\b(?:may|might|could|would|will)\b", re.I)
-_ACRONYM = re.compile(r"\(([A-Za-z][A-Za-z0-9&\-]{1,11})\)")
-_NAME = re.compile(
-    r"\b[A-Z][\w'\\-]*(?:\s+(?:of\s+|for\s+|the\s+)?[A-Z][\w'\\-]*)+"
-    r"|\b[A-Z][a-z]+(?:-[A-Z][A-Za-z]+)+\b"
-    r"|\b(?=\w*[a-z])(?=[A-Z]\w*[A-Z])(?![A-Z]+s\b)[A-Z]\w+\b"
-)
-_HYPHENATED = re.compile(r"[A-Z][a-z]+(?:-[A-Z][A-Za-z]+)+")
-_CAMEL = re.compile(r"(?=\w*[a-z])(?![A-Z]+s$)[A-Z]\w*[A-Z]\w*")
-_NAME_STOP = _words(
-    """
-    a an the this these that those we our in on at by for to from with as however here some
-    many most such its it using based while when although both each all
-    """
-)
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-_LETTER = re.compile(r"[^\W\d_]")
-
-
-def split_sentences(text: str) -> list[str]:
-    """Split an abstract into sentences, whitespace collapsed.
-
-    A sentence ends at ".", "?" or "!" (with closing quotes or brackets) followed
-    by whitespace and a capital letter, digit, quote or TeX. Abbreviations
-    ("e.g.", "et al.", "Fig.", "vs."…), initials ("B. Scott"), decimals, version
-    numbers, URLs and TeX math never end one. Pieces without a word (such as a
-    lone "0.") are joined to the sentence before them.
-    """
-    text = " ".join(text.split())
-    if not text:
-        return []
-    protected = [m.span() for m in _PROTECTED.finditer(text)]
-    pieces: list[str] = []
-    start = 0
-    for match in _CANDIDATE.finditer(text):
-        end = match.end()
-        if end >= len(text) or _inside(match.start(), protected):
-            continue
-        if not _ends_sentence(text, match.start(), end):
-            continue
-        pieces.append(text[start:end].strip())
-        start = end
-    pieces.append(text[start:].strip())
-    parts = [part for piece in pieces for part in _split_cjk(piece)]
-    sentences: list[str] = []
-    carry = ""  # a one-word piece waiting for the sentence it starts
-    for position, part in enumerate(parts):
-        if carry:
-            part, carry = f"{carry} {part}", ""
-        if len(parts) > 1 and part.rstrip(".:").lower() in _HEADINGS:
-            continue
-        if not _WORDY.search(part):
-            if sentences:
-                sentences[-1] = f"{sentences[-1]} {part}"
-            else:
-                carry = part
-        elif " " not in part and not _CJK.search(part) and position < len(parts) - 1:
-            carry = part
-        else:
-            sentences.append(part)
-    if carry:
-        if sentences:
-            sentences[-1] = f"{sentences[-1]} {carry}"
-        else:
-            sentences.append(carry)
-    return sentences
-
-
-def _inside(position: int, spans: list[tuple[int, int]]) -> bool:
-    return any(begin <= position < end for begin, end in spans)
-
-
-def _split_cjk(piece: str) -> list[str]:
-    parts: list[str] = []
-    start = 0
-    for match in _CJK_END.finditer(piece):
-        if match.end() < len(piece):
-            parts.append(piece[start : match.end()].strip())
-            start = match.end()
-    parts.append(piece[start:].strip())
-    return [p for p in parts if p]
-
-
-def _ends_sentence(text: str, punct_at: int, next_at: int) -> bool:
-    """Whether the punctuation at `punct_at` ends the sentence (next one at `next_at`)."""
-    following = text[next_at]
-    if not (following.isupper() or following.isdigit() or following in _OPENERS):
-        return False
-    if text[punct_at] != ".":
-        return True
-    before = text[:punct_at]
-    token = before.rsplit(" ", 1)[-1].lstrip("([{\"'“‘")
-    word = token.lower()
-    next_word = re.match(r"[\w'’-]*", text[next_at:])
-    next_word_text = next_word.group(0).lower() if next_word else ""
-    if word == "etc":
-        return next_word_text in _SENTENCE_STARTERS
-    if word in _ABBREVIATIONS or _DOTTED.fullmatch(token):
-        return False
-    if word in _NUMBER_ABBREVIATIONS and following.isdigit():
-        return False
-    if _INITIALS.fullmatch(token):
-        # "B. Scott" is a name; "at 4 K. This", "mode A. Using", "Appendix A. We" end one.
-        previous = before[: len(before) - len(token)].rstrip().rsplit(" ", 1)[-1].lower()
-        return (
-            previous in _LABEL_WORDS
-            or previous[-1:].isdigit()
-            or next_word_text in _SENTENCE_STARTERS
-        )
-    return True
 
 
 @dataclass
@@ -313,96 +160,6 @@ def truncate(text: str, limit: int) -> str:
     return (cut.rstrip(" ,;:-–—(") or cut) + ELLIPSIS
 
 
-def detect_language(text: str) -> str:
-    """The language tag of `text`: "zh" when most letters are CJK ideographs, else "en"."""
-    letters = len(_LETTER.findall(text))
-    if letters and len(_CJK.findall(text)) * 2 > letters:
-        return "zh"
-    return "en"
-
-
-def _long_form(acronym: str, before: str) -> str:
-    """The expansion of `acronym` at the end of `before` (Schwartz–Hearst), or ""."""
-    words = before.split()
-    window = words[-min(len(words), len(acronym) + 5, 2 * len(acronym) + 2) :]
-    candidate = " ".join(window)
-    letters = [c.lower() for c in acronym if c.isalnum()]
-    s_index = len(letters) - 1
-    l_index = len(candidate) - 1
-    while s_index >= 0:
-        char = letters[s_index]
-        while l_index >= 0 and (
-            candidate[l_index].lower() != char
-            or (s_index == 0 and l_index > 0 and candidate[l_index - 1].isalnum())
-        ):
-            l_index -= 1
-        if l_index < 0:
-            return ""
-        l_index -= 1
-        s_index -= 1
-    start = candidate.rfind(" ", 0, l_index + 1) + 1
-    long_form = candidate[start:].strip(" ,;:")
-    if len(long_form.split()) > len(acronym) + 3 or not long_form[:1].isalpha():
-        return ""
-    return long_form
-
-
-def extract_keywords(text: str, limit: int = MAX_KEYWORDS) -> list[str]:
-    """Distinctive terms of `text`: defined acronyms ("Deep Learning (DL)"), then names.
-
-    Names are runs of capitalized words ("Density Matrix Renormalization Group"),
-    hyphenated proper names ("Kibble-Zurek") and CamelCase words ("ChatGPT"),
-    most frequent first; the capitalized first word of a sentence is not a name.
-    """
-    text = " ".join(text.split())
-    found: list[str] = []
-    acronyms: set[str] = set()
-    phrases: list[str] = []  # lowercased long forms and names already kept
-
-    def add(term: str, phrase: str, acronym: str = "") -> None:
-        phrase = phrase.lower()
-        if acronym:
-            if acronym.lower().rstrip("s") in acronyms or phrase in phrases:
-                return
-            acronyms.add(acronym.lower().rstrip("s"))
-        elif any(phrase in other or other in phrase for other in phrases):
-            return
-        found.append(term)
-        phrases.append(phrase)
-
-    for match in _ACRONYM.finditer(text):
-        acronym = match.group(1)
-        upper = sum(c.isupper() for c in acronym)
-        if upper < 2 or 2 * upper < sum(c.isalpha() for c in acronym):
-            continue
-        long_form = _long_form(acronym, text[: match.start()])
-        if long_form:
-            add(f"{long_form} ({acronym})", long_form, acronym)
-        if len(found) >= limit:
-            return found
-    counts: dict[str, int] = {}
-    for sentence in split_sentences(text):
-        for match in _NAME.finditer(sentence):
-            words = [w.strip("'’`\"") for w in match.group(0).split()]
-            if match.start() == 0:
-                words = words[1:]
-            while words and words[0].lower() in _NAME_STOP:
-                words = words[1:]
-            while words and words[-1].lower() in ("of", "for", "the"):
-                words = words[:-1]
-            name = " ".join(w for w in words if w)
-            named = _HYPHENATED.fullmatch(name) or _CAMEL.fullmatch(name)
-            single = len(words) == 1 and not named
-            if not name or single or not re.search(r"[a-z]", name):
-                continue
-            counts[name] = counts.get(name, 0) + 1
-    for name in sorted(counts, key=lambda n: -counts[n]):
-        if len(found) >= limit:
-            break
-        add(name, name)
-    return found
-
-
 def _first(sentences: list[_Sentence], limit: int) -> list[_Sentence]:
     return sorted(sentences, key=lambda s: s.index)[:limit]
 
@@ -417,18 +174,32 @@ def summarize_abstract(paper: Paper) -> Summary:
     abstract = " ".join(paper.abstract.split())
     texts: list[str] = []
     for text in split_sentences(abstract):
-        if text not in texts and _WORDY.search(text):
+        if text not in texts and WORDY.search(text):
             texts.append(text)
     if not texts:
-        short = truncate(title, TLDR_MAX)
         return Summary(
-            tldr=short,
+            tldr=truncate(title, TLDR_MAX),
             takeaways=[truncate(title, TAKEAWAY_MAX)],
             language=detect_language(title),
             model=ExtractiveSummarizer.model,
             source="extractive",
         )
     sentences = [_tag(i, text) for i, text in enumerate(texts)]
+    lead = _lead(sentences)
+    return Summary(
+        tldr=truncate(lead.text, TLDR_MAX),
+        takeaways=_takeaways(sentences, lead),
+        **_details(sentences, lead),
+        keywords=extract_keywords(abstract),
+        language=detect_language(abstract),
+        model=ExtractiveSummarizer.model,
+        source="extractive",
+    )
+
+
+def _lead(sentences: list[_Sentence]) -> _Sentence:
+    """The contribution sentence (the first sentence when none says what the paper does);
+    a weak result cue after it, or in the first person, counts as a result."""
     best = max(sentences, key=lambda s: (s.strength, -s.index))
     lead = best if best.strength else sentences[0]
     for sentence in sentences:
@@ -436,7 +207,11 @@ def summarize_abstract(paper: Paper) -> Summary:
             sentence.index > lead.index or _FIRST_PERSON.search(sentence.text)
         ):
             sentence.tags.add("result")
-    others = [s for s in sentences if s is not lead]
+    return lead
+
+
+def _takeaways(sentences: list[_Sentence], lead: _Sentence) -> list[str]:
+    """Contribution and result sentences, then method ones; others only up to three."""
 
     def rank(s: _Sentence) -> int:
         if s.tags & {"contribution", "result"}:
@@ -444,14 +219,17 @@ def summarize_abstract(paper: Paper) -> Summary:
         return 1 if "method" in s.tags else 2
 
     chosen: list[_Sentence] = []
+    others = [s for s in sentences if s is not lead]
     for sentence in sorted(others, key=lambda s: (rank(s), s.index)):
         if len(chosen) >= MAX_TAKEAWAYS or (rank(sentence) == 2 and len(chosen) >= MIN_TAKEAWAYS):
             break
         chosen.append(sentence)
     takeaways = [truncate(s.text, TAKEAWAY_MAX) for s in sorted(chosen, key=lambda s: s.index)]
-    if not takeaways:
-        takeaways = [truncate(lead.text, TAKEAWAY_MAX)]
+    return takeaways or [truncate(lead.text, TAKEAWAY_MAX)]
 
+
+def _details(sentences: list[_Sentence], lead: _Sentence) -> dict[str, str]:
+    """Background, prior work, method, results and the conclusion's parts."""
     contribution_at = lead.index if lead.strength else None
     background = [
         s
@@ -470,9 +248,9 @@ def summarize_abstract(paper: Paper) -> Summary:
     method = [
         s
         for s in sentences
-        if (s is lead and lead.strength) or (s.tags & {"contribution", "method"})
+        if ((s is lead and lead.strength) or (s.tags & {"contribution", "method"}))
+        and (s is lead or "result" not in s.tags)
     ]
-    method = [s for s in method if s is lead or "result" not in s.tags]
     results = [s for s in sentences if "result" in s.tags and s is not lead]
     parts = {
         "background": _first(background, 2),
@@ -483,30 +261,21 @@ def summarize_abstract(paper: Paper) -> Summary:
     used = {s.index for chosen in parts.values() for s in chosen}
     taken = {_join(chosen) for chosen in parts.values()}
 
-    def conclusion(tag: str, limit: int) -> list[_Sentence]:
+    def conclusion(tag: str, limit: int) -> str:
         """Sentences with `tag`, but never a copy of a whole section above (a section
         repeated under another name)."""
         tagged = [s for s in sentences if tag in s.tags]
         chosen = _first(tagged, limit)
         if _join(chosen) in taken:
             chosen = _first([s for s in tagged if s.index not in used], limit)
-        return chosen
+        return _join(chosen)
 
-    return Summary(
-        tldr=truncate(lead.text, TLDR_MAX),
-        takeaways=takeaways,
-        background=_join(parts["background"]),
-        prior_work=_join(parts["prior_work"]),
-        method=_join(parts["method"]),
-        results=_join(parts["results"]),
-        significance=_join(conclusion("significance", 1)),
-        novelty=_join(conclusion("novelty", 1)),
-        limitations=_join(conclusion("limitation", 2)),
-        keywords=extract_keywords(abstract),
-        language=detect_language(abstract),
-        model=ExtractiveSummarizer.model,
-        source="extractive",
-    )
+    return {
+        **{name: _join(chosen) for name, chosen in parts.items()},
+        "significance": conclusion("significance", 1),
+        "novelty": conclusion("novelty", 1),
+        "limitations": conclusion("limitation", 2),
+    }
 
 
 class ExtractiveSummarizer:

@@ -29,8 +29,9 @@ from functools import cached_property
 from bot.i18n import language_name
 from bot.models import Paper, Summary
 from bot.summarize.clean import is_placeholder
-from bot.summarize.extractive import MAX_TAKEAWAYS, MIN_TAKEAWAYS, TLDR_MAX, split_sentences
+from bot.summarize.extractive import MAX_TAKEAWAYS, MIN_TAKEAWAYS, TLDR_MAX
 from bot.summarize.schema import SECTIONS, SummaryDraft
+from bot.summarize.sentences import split_sentences
 
 CHECKS = ("placeholder", "language", "takeaways", "tldr", "duplicate", "number", "metadata")
 # Checks that judge one part on its own; a part failing one is dropped or replaced.

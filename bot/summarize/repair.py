@@ -15,7 +15,7 @@ abstract (the extractive summary), never rewritten.
 from __future__ import annotations
 
 from bot.summarize.base import SummaryError
-from bot.summarize.extractive import MAX_TAKEAWAYS, MIN_TAKEAWAYS, split_sentences
+from bot.summarize.extractive import MAX_TAKEAWAYS, MIN_TAKEAWAYS
 from bot.summarize.extractive import summarize_abstract as extractive_summary
 from bot.summarize.grounding import (
     PART_CHECKS,
@@ -27,6 +27,7 @@ from bot.summarize.grounding import (
     similar,
 )
 from bot.summarize.schema import SECTIONS, SummaryDraft
+from bot.summarize.sentences import split_sentences
 
 
 def patch(
