@@ -3,7 +3,7 @@
 The pure model is `bot.relevance`; this service keeps what it needs in the store
 and in memory: a chat's profile is built when first needed and dropped when its
 votes or interests change; a paper is featurized once while it is among the
-`VECTOR_CACHE` most recently ranked (a row is ~17 KB). A chat without votes or
+`VECTOR_CACHE` most recently ranked (a row is ~9 KB in float16). A chat without votes or
 interests needs no text features at all: its topics alone score its papers, and
 the model is not even loaded.
 """
@@ -52,7 +52,9 @@ class Relevance:
         self.clock = clock
         self._featurizer = featurizer
         self._profiles: dict[int, Profile] = {}
-        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()  # float16 rows
+        self._loading = asyncio.Lock()
+        self._featurizing = asyncio.Lock()
 
     async def vote(self, chat: Chat, user: str, paper: Paper, value: int) -> int | None:
         """One member's 👍 (`LIKE`) or 👎 (`DISLIKE`) of a stored paper, replacing their
@@ -127,36 +129,43 @@ class Relevance:
         return Reader(topics, mutes, profile)
 
     async def _profile(self, chat: Chat) -> Profile:
-        interests = chat.interests
         voted = await self.store.call(FeedbackRows.voted_papers, chat.id)
-        if not voted and not interests:
+        if not voted and not chat.interests:
             return Profile()
         liked = [Paper.from_row(r) for r in voted if r["likes"]]
         disliked = [Paper.from_row(r) for r in voted if r["dislikes"]]
-        featurizer = await asyncio.to_thread(self._featurizer)
         known = await self._paper_vectors([*liked, *disliked], None)
         vectors = dict(zip((p.id for p in [*liked, *disliked]), known, strict=True))
+        featurizer = await self._model()
         return await asyncio.to_thread(
-            build_profile, featurizer, liked, disliked, interests, vectors
+            build_profile, featurizer, liked, disliked, chat.interests, vectors
         )
 
+    async def _model(self) -> Featurizer:
+        """The featurizer, loaded once (by one caller: others wait instead of loading it too)."""
+        async with self._loading:
+            return await asyncio.to_thread(self._featurizer)
+
     async def _paper_vectors(self, papers: Sequence[Paper], profile: Profile | None) -> np.ndarray:
-        """The papers' rows; none (zero columns) for a profile that compares no text."""
+        """The papers' rows; none (zero columns) for a profile that compares no text. Papers
+        not in the cache are featurized by one caller at a time, so chats due together
+        share the work and memory stays flat."""
         if profile is not None and not _compares_text(profile):
             return np.zeros((len(papers), 0), dtype=np.float32)
-        featurizer = await asyncio.to_thread(self._featurizer)
-        missing = [p for p in papers if p.versioned_id not in self._vectors]
-        if missing:
-            made = await asyncio.to_thread(featurizer.paper_vectors, missing)
-            for paper, row in zip(missing, made, strict=True):
-                self._vectors[paper.versioned_id] = row
-        rows = []
-        for paper in papers:
-            self._vectors.move_to_end(paper.versioned_id)
-            rows.append(self._vectors[paper.versioned_id])
-        while len(self._vectors) > VECTOR_CACHE:
-            self._vectors.popitem(last=False)
-        return np.array(rows, dtype=np.float32).reshape(len(papers), featurizer.size)
+        featurizer = await self._model()
+        async with self._featurizing:
+            missing = [p for p in papers if p.versioned_id not in self._vectors]
+            if missing:
+                made = await asyncio.to_thread(featurizer.paper_vectors, missing)
+                for paper, row in zip(missing, made, strict=True):
+                    self._vectors[paper.versioned_id] = row.astype(np.float16)
+            rows = np.empty((len(papers), featurizer.size), dtype=np.float32)
+            for index, paper in enumerate(papers):
+                self._vectors.move_to_end(paper.versioned_id)
+                rows[index] = self._vectors[paper.versioned_id]
+            while len(self._vectors) > VECTOR_CACHE:
+                self._vectors.popitem(last=False)
+        return rows
 
 
 def _compares_text(profile: Profile) -> bool:

@@ -70,6 +70,7 @@ class CardParts:
     figure_filename: str
     details: tuple[Section, ...]
     why: str  # why the card was sent to this chat
+    score: str  # how relevant it is to the chat, "0.72" (digests list it)
     source: str  # what wrote the summary, with its label
 
 
@@ -116,6 +117,7 @@ def card_parts(card: Card) -> CardParts:
         figure_filename=figure.filename(paper) if figure is not None else "",
         details=_details(summary, lab),
         why=plain(card.why),
+        score="" if card.score is None else f"{card.score:.2f}",
         source=f"{lab['source']}{lab['colon']}{lab['source_' + summary.source]}",
     )
 

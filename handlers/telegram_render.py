@@ -397,7 +397,8 @@ def _rows(buttons: list[InlineKeyboardButton], width: int) -> list[list[InlineKe
 
 
 def _list_entry(number: int, parts: CardParts) -> str:
-    lines = [f"<b>{number}.</b> {_link(parts.title, parts.url)}", _e(parts.authors)]
+    score = f" · {_e(parts.score)}" if parts.score else ""
+    lines = [f"<b>{number}.</b> {_link(parts.title, parts.url)}{score}", _e(parts.authors)]
     if parts.tldr:
         lines.append(f"<i>{_e(_truncate(parts.tldr, LIST_TLDR_LIMIT))}</i>")
     return "\n".join(lines)

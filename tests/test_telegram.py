@@ -459,7 +459,7 @@ async def test_details_button_and_compact_digest(world: World) -> None:
 
     (listing,) = telegram.sent_to(ALICE)[3:]
     assert "3 new papers" in listing.visible and "Tap a number" in listing.visible
-    assert "1. A Study of Problem 1 with Neural Methods" in listing.visible
+    assert "1. A Study of Problem 1 with Neural Methods · 0.30" in listing.visible
     assert [b["text"] for b in listing.buttons] == ["1", "2", "3"]
 
     telegram.press(listing, telegram.user(ALICE), listing.buttons[1]["callback_data"])
