@@ -258,17 +258,18 @@ class TelegramAdapter:
         await self._send_card(chat.chat_id, card)
 
     async def send_digest(self, chat: Chat, digest: Digest, sent: Sent) -> None:
-        """A header then one card per paper (each recorded as it arrives), or a compact
-        list when the digest has more papers than the chat's `max`."""
-        if len(digest.cards) > chat.max_papers:
-            for text, keyboard in digest_list(digest):
-                await self._text(chat.chat_id, text, markup=True, keyboard=keyboard)
-            await sent([card.paper.id for card in digest.cards])
-            return
+        """A header, then one card per paper for the chat's `max` first (each recorded as
+        it arrives), then the rest as one compact numbered list whose buttons bring their
+        cards."""
         await self._text(chat.chat_id, digest_header(digest), markup=True)
-        for card in digest.cards:
+        for card in digest.cards[: chat.max_papers]:
             await self._send_card(chat.chat_id, card)
             await sent([card.paper.id])
+        rest = digest.cards[chat.max_papers :]
+        if rest:
+            for text, keyboard in digest_list(digest, start=chat.max_papers):
+                await self._text(chat.chat_id, text, markup=True, keyboard=keyboard)
+            await sent([card.paper.id for card in rest])
 
     async def _send_card(self, chat_id: str | int, card: Card, reply_to: int | None = None) -> None:
         """The card with HTML, photo and buttons; if Telegram refuses it, as plain text."""

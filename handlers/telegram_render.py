@@ -364,17 +364,18 @@ def _header(parts: DigestParts) -> str:
     return f"<b>{_e(f'{parts.title} · {parts.day}')}</b>\n{_e(parts.count)} · {_e(topics)}"
 
 
-def digest_list(digest: Digest) -> list[tuple[str, InlineKeyboardMarkup | None]]:
-    """A digest as a compact numbered list (title, authors, TL;DR per paper) in as few
-    messages as fit, each with a numbered button per paper of it that brings its card."""
+def digest_list(digest: Digest, start: int = 0) -> list[tuple[str, InlineKeyboardMarkup | None]]:
+    """A digest as a compact numbered list (title, score, authors, TL;DR per paper) in as
+    few messages as fit, each with a numbered button per paper of it that brings its
+    card. From `start` on: the papers after those sent as cards, numbered on, under a
+    line saying so instead of the header."""
     parts = digest_parts(digest)
     lab = parts.labels
     if not parts.cards:
         return [(f"{_header(parts)}\n{_e(lab['digest_empty'])}", None)]
-    groups: list[tuple[list[str], list[InlineKeyboardButton]]] = [
-        ([f"{_header(parts)}\n{_e(lab['digest_tap'])}"], [])
-    ]
-    for number, card in enumerate(parts.cards, start=1):
+    head = f"{_header(parts)}\n{_e(lab['digest_tap'])}" if not start else _e(lab["digest_more"])
+    groups: list[tuple[list[str], list[InlineKeyboardButton]]] = [([head], [])]
+    for number, card in enumerate(parts.cards[start:], start=start + 1):
         entry = _list_entry(number, card)
         blocks, buttons = groups[-1]
         if (

@@ -457,22 +457,24 @@ async def test_details_button_and_compact_digest(world: World) -> None:
         )
     await world.deliver()
 
-    (listing,) = telegram.sent_to(ALICE)[3:]
-    assert "3 new papers" in listing.visible and "Tap a number" in listing.visible
-    assert "1. A Study of Problem 1 with Neural Methods · 0.30" in listing.visible
-    assert [b["text"] for b in listing.buttons] == ["1", "2", "3"]
+    header, first, second, listing = telegram.sent_to(ALICE)[3:]
+    assert "3 new papers" in header.visible
+    assert first.visible.startswith("A Study of Problem 1")
+    assert second.visible.startswith("A Study of Problem 2")
+    assert "More papers, best first; tap a number" in listing.visible
+    assert "3. A Study of Problem 3 with Neural Methods · 0.30" in listing.visible
+    assert [b["text"] for b in listing.buttons] == ["3"]
 
-    telegram.press(listing, telegram.user(ALICE), listing.buttons[1]["callback_data"])
-    edited, card = (await telegram.wait_sent(ALICE, 6))[4:]
-    assert edited.method == "editMessageReplyMarkup"
-    assert [b["text"] for b in edited.buttons] == ["1", "3"]
-    assert card.visible.startswith("A Study of Problem 2") and card.reply_to == listing.message_id
-    assert "TL;DR: Summary 2 in one line." in card.visible
+    telegram.press(listing, telegram.user(ALICE), listing.buttons[0]["callback_data"])
+    edited, card = (await telegram.wait_sent(ALICE, 9))[7:]
+    assert edited.method == "editMessageReplyMarkup" and edited.buttons == []
+    assert card.visible.startswith("A Study of Problem 3") and card.reply_to == listing.message_id
+    assert "TL;DR: Summary 3 in one line." in card.visible
 
     details_data = next(b["callback_data"] for b in card.buttons if b["text"] == "Details")
     telegram.press(card, telegram.user(ALICE), details_data)
-    details = (await telegram.wait_sent(ALICE, 8))[7]
-    assert details.visible.startswith("Details · A Study of Problem 2")
+    details = (await telegram.wait_sent(ALICE, 11))[10]
+    assert details.visible.startswith("Details · A Study of Problem 3")
     assert "Method: We stack <layers> & more." in details.visible
     assert "Conclusion\n• Significance: It matters." in details.visible
     assert details.reply_to == card.message_id
