@@ -47,6 +47,7 @@ from bot.summarize.base import SummaryRun
 from bot.summarize.extractive import ExtractiveSummarizer
 from bot.topics import parse_topic
 from storage.database import Store
+from storage.papers import SummaryRows
 from tests.fake_arxiv import FakeArxiv, FakePaper, make_paper
 from tests.sim import FakeClock, SimPlatform, Simulation
 
@@ -204,7 +205,7 @@ async def soak(
         f"summaries: model calls={calls} unique papers={len(unique)} "
         f"calls per unique paper={calls / max(len(unique), 1):.2f} "
         f"per (paper, language)={calls / max(len(summarizer.calls), 1):.2f} "
-        f"stored summaries={app.store.repo.db['summaries'].count}"
+        f"stored summaries={app.store.rows(SummaryRows).db['summaries'].count}"
     )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(

@@ -38,11 +38,10 @@ DISLIKE = -1
 
 @dataclass(frozen=True)
 class Judged:
-    """A chat's waiting papers scored: those to send, best first, and those below its
-    threshold or muted; `scores` by paper id."""
+    """A chat's waiting papers scored: those to send (not muted, not below its threshold),
+    best first, and every paper's score by id."""
 
     send: list[Paper]
-    skipped: list[Paper]
     scores: dict[str, Score]
 
 
@@ -101,13 +100,14 @@ class Relevance:
             for p in ordered
             if not scores[p.id].muted and (threshold is None or scores[p.id].value >= threshold)
         ]
-        skipped = [p for p in ordered if p not in send]
+        sending = {p.id for p in send}
+        skipped = [deliveries[p.id] for p in papers if p.id not in sending]
         rows = [
             (deliveries[p.id], scores[p.id].value, json.dumps(scores[p.id].to_json()))
             for p in papers
         ]
-        await self.store.call(DeliveryRows.record_scores, rows, [deliveries[p.id] for p in skipped])
-        return Judged(send, skipped, scores)
+        await self.store.call(DeliveryRows.record_scores, rows, skipped)
+        return Judged(send, scores)
 
     async def why(self, chat: Chat, paper: Paper) -> tuple[Score, str]:
         """The paper's score for the chat (as stored when it was sent or skipped, else
