@@ -8,7 +8,8 @@ digests may then be up to 5 minutes late). arXiv announces a few hundred papers
 over 20 categories at 20:00 New York time, Sunday to Thursday.
 
 Chats follow 1 to 3 categories; 60% are instant, 40% daily at their own time
-in one of eight time zones; one in ten reads Chinese. Printed: deliveries
+in one of eight time zones; one in ten reads Chinese; one in five has /interests
+(so the relevance model is loaded and every paper featurized). Printed: deliveries
 expected vs done, duplicates, summaries made per unique paper (the summarizer
 is extractive here; a language model would be called as often), peak memory
 and database growth per day.
@@ -46,6 +47,7 @@ from bot.summarize.base import SummaryRun
 from bot.summarize.extractive import ExtractiveSummarizer
 from bot.topics import parse_topic
 from storage.database import Store
+from storage.papers import SummaryRows
 from tests.fake_arxiv import FakeArxiv, FakePaper, make_paper
 from tests.sim import FakeClock, SimPlatform, Simulation
 
@@ -58,6 +60,7 @@ ZONES = [
     "UTC", "Europe/Berlin", "Europe/London", "America/New_York", "America/Los_Angeles",
     "Asia/Shanghai", "Asia/Kolkata", "Australia/Sydney",
 ]  # fmt: skip
+INTERESTS = ["neural methods for hard problems", "robot grasping", "quantum error correction"]
 START = datetime(2026, 11, 15, 0, 0, tzinfo=UTC)  # a Sunday
 TICK_SECONDS = 300
 
@@ -120,6 +123,8 @@ async def add_chats(app: App, rng: random.Random, count: int) -> dict[str, set[s
             at = f"{rng.randrange(24):02d}:{rng.choice([0, 15, 30, 45]):02d}"
             for name, value in (("mode", "daily"), ("timezone", rng.choice(ZONES)), ("time", at)):
                 chat = await app.chats.change_setting(chat, name, value)
+        if rng.random() < 0.2:  # ranked by its words too: the text model is loaded and used
+            await app.relevance.set_interests(chat, rng.choice(INTERESTS))
         follows[str(number)] = categories
     return follows
 
@@ -200,7 +205,7 @@ async def soak(
         f"summaries: model calls={calls} unique papers={len(unique)} "
         f"calls per unique paper={calls / max(len(unique), 1):.2f} "
         f"per (paper, language)={calls / max(len(summarizer.calls), 1):.2f} "
-        f"stored summaries={app.store.repo.db['summaries'].count}"
+        f"stored summaries={app.store.rows(SummaryRows).db['summaries'].count}"
     )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(

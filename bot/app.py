@@ -1,7 +1,7 @@
 """Wiring of the core: settings → store, arXiv source, summarizer, figures → services.
 
 `App` holds the services, each with one job (chats, papers and cards,
-polling, the outbox), built by `build_app` on one store and one clock.
+polling, relevance, the outbox), built by `build_app` on one store and one clock.
 """
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from bot.figures.source import PdfFigures
 from bot.outbox import Outbox
 from bot.papers import Papers
 from bot.polling import Poller
+from bot.ranking import Relevance
+from bot.relevance import default_featurizer
 from bot.summaries import SummaryCache
 from bot.summarize import Summarizer
 from bot.summarize.extractive import ExtractiveSummarizer
@@ -69,6 +71,7 @@ class App:
     chats: Chats
     papers: Papers
     polling: Poller
+    relevance: Relevance
     outbox: Outbox
 
 
@@ -84,6 +87,7 @@ def build_app(
     summaries = SummaryCache(store, summarizer, figures.fulltext, clock)
     chats = Chats(store, settings.language, clock)
     papers = Papers(store, source, summaries, figures, settings.arxiv_pdf_url, clock)
+    relevance = Relevance(store, clock, default_featurizer)
     return App(
         settings=settings,
         store=store,
@@ -91,7 +95,8 @@ def build_app(
         chats=chats,
         papers=papers,
         polling=Poller(store, source, clock),
-        outbox=Outbox(store, papers, chats, clock),
+        relevance=relevance,
+        outbox=Outbox(store, papers, chats, relevance, clock),
     )
 
 

@@ -75,6 +75,18 @@ def _max(value: str) -> dict[str, Any]:
     return {"max_papers": int(value)}
 
 
+def _threshold(value: str) -> dict[str, Any]:
+    if value.lower() == "off":
+        return {"threshold": None}
+    try:
+        threshold = float(value)
+    except ValueError:
+        threshold = -1.0
+    if not 0 <= threshold <= 1:
+        raise SettingError("threshold is a score from 0 to 1, e.g. 0.4, or off")
+    return {"threshold": threshold}
+
+
 SETTINGS: dict[str, Callable[[str], dict[str, Any]]] = {
     "language": _language,
     "mode": _mode,
@@ -82,6 +94,7 @@ SETTINGS: dict[str, Callable[[str], dict[str, Any]]] = {
     "timezone": _timezone,
     "figures": _figures,
     "max": _max,
+    "threshold": _threshold,
 }
 
 
@@ -101,6 +114,7 @@ _EXAMPLES: dict[str, tuple[str, ...]] = {
     "time": tuple(f"{hour:02d}:00" for hour in range(24)),
     "figures": ("on", "off"),
     "max": ("5", "10", "20", str(MAX_PAPERS_LIMIT)),
+    "threshold": ("off", "0.3", "0.4", "0.5", "0.6"),
 }
 
 

@@ -23,8 +23,10 @@ from bot.chats import ChatRef
 from bot.command_table import Arg, CommandSpec, help_text, menu, names
 from bot.delivery import Platform
 from bot.messages import say
-from bot.models import Card, Chat
+from bot.models import Card, Chat, Paper
 from bot.papers import PaperNotFound
+from bot.ranking import DISLIKE, LIKE, short_title
+from bot.relevance import Score, parse_mute
 from bot.retry import ServiceUnavailable
 from bot.summarize import SummaryError
 from bot.topics import TopicError, parse_topics
@@ -32,6 +34,7 @@ from bot.topics import TopicError, parse_topics
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 4096
+MAX_INTERESTS_CHARS = 1000
 _COMMAND = re.compile(r"^/(?P<name>[A-Za-z_]{1,32})(?:@(?P<bot>\w+))?(?:\s+(?P<args>.*))?$", re.S)
 
 
@@ -185,7 +188,13 @@ class CommandLayer:
         topics = await self.app.chats.topics(chat)
         listing = "\n".join(f"• {t}" for t in topics) or say(chat.language, "no_topics")
         heading = say(chat.language, "topics")
-        return [Reply(f"{heading}\n{listing}\n\n{_settings_text(chat)}")]
+        sections = [f"{heading}\n{listing}"]
+        mutes = await self.app.relevance.mutes(chat)
+        if mutes:
+            sections.append("\n".join([say(chat.language, "mutes"), *(f"• {m}" for m in mutes)]))
+        if chat.interests:
+            sections.append(say(chat.language, "interests_listed", text=chat.interests))
+        return [Reply("\n\n".join([*sections, _settings_text(chat)]))]
 
     async def on_settings(self, command: Command, chat: Chat, platform: Platform) -> list[Reply]:
         return [Reply(f"{_settings_text(chat)}\n\n{say(chat.language, 'change_hint')}")]
@@ -211,6 +220,95 @@ class CommandLayer:
             return [problem(f"{str(exc)[:1].upper()}{str(exc)[1:]}.")]
         return [Reply(card=card)]
 
+    async def on_like(self, command: Command, chat: Chat, platform: Platform) -> list[Reply]:
+        return await self._vote(command, chat, LIKE)
+
+    async def on_dislike(self, command: Command, chat: Chat, platform: Platform) -> list[Reply]:
+        return await self._vote(command, chat, DISLIKE)
+
+    async def vote_button(self, command: Command, value: int) -> Reply:
+        """A 👍 / 👎 button under a card (`command` names the paper): a short answer. Only a
+        stored paper is voted on (a button never asks arXiv); pressing again changes
+        nothing."""
+        chat = await self.app.chats.chat(command.chat)
+        if chat.kind == "channel" and not self._may_change(command):
+            return problem(say(chat.language, "channel_votes"))
+        try:
+            paper = await self.app.papers.stored_paper(parse_arxiv_id(command.args))
+        except InvalidArxivId:
+            paper = None
+        if paper is None:
+            return problem(say(chat.language, "paper_gone"))
+        old = await self.app.relevance.vote(chat, command.user_id, paper, value)
+        key = "vote_kept" if old == value else "voted_up" if value == LIKE else "voted_down"
+        return Reply(say(chat.language, key))
+
+    async def _vote(self, command: Command, chat: Chat, value: int) -> list[Reply]:
+        """A member's /like or /dislike; in a channel, its administrators'."""
+        if chat.kind == "channel" and not self._may_change(command):
+            return [problem(say(chat.language, "channel_votes"))]
+        found = await self._paper_arg(command, chat)
+        if isinstance(found, Reply):
+            return [found]
+        await self.app.relevance.vote(chat, command.user_id, found, value)
+        key = "liked" if value == LIKE else "disliked"
+        return [Reply(say(chat.language, key, title=found.title))]
+
+    async def _paper_arg(self, command: Command, chat: Chat) -> Paper | Reply:
+        """The paper a command names (stored, or looked up on arXiv and stored), or the
+        reply saying what is wrong with it."""
+        if not command.args:
+            return problem(say(chat.language, "give_paper_to", command=command.name))
+        given = command.args.split()[0]
+        try:
+            return await self.app.papers.known_paper(given)
+        except InvalidArxivId as exc:
+            return problem(f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
+        except PaperNotFound:
+            return problem(say(chat.language, "no_such_paper", paper=given))
+
+    async def on_mute(self, command: Command, chat: Chat, platform: Platform) -> list[Reply]:
+        return await self._change_mute(command, chat, mute=True)
+
+    async def on_unmute(self, command: Command, chat: Chat, platform: Platform) -> list[Reply]:
+        return await self._change_mute(command, chat, mute=False)
+
+    async def _change_mute(self, command: Command, chat: Chat, *, mute: bool) -> list[Reply]:
+        lang = chat.language
+        if not command.args:
+            return [problem(say(lang, "give_mute" if mute else "give_unmute"))]
+        try:
+            term = parse_mute(command.args)
+        except TopicError as exc:
+            return [problem(say(lang, "not_changed", error=exc))]
+        relevance = self.app.relevance
+        if mute:
+            changed = await relevance.mute(chat, term)
+            key = "muted" if changed else "already_muted"
+        else:
+            changed = await relevance.unmute(chat, term)
+            key = "unmuted" if changed else "not_muted"
+        return [Reply(say(lang, key, name=term.canonical))]
+
+    async def on_interests(self, command: Command, chat: Chat, platform: Platform) -> list[Reply]:
+        lang, text = chat.language, " ".join(command.args.split())
+        if not text:
+            if not chat.interests:
+                return [Reply(say(lang, "no_interests"))]
+            return [Reply(say(lang, "interests", text=chat.interests))]
+        if len(text) > MAX_INTERESTS_CHARS:
+            return [problem(say(lang, "interests_too_long", limit=MAX_INTERESTS_CHARS))]
+        cleared = text.lower() == "off"
+        await self.app.relevance.set_interests(chat, "" if cleared else text)
+        return [Reply(say(lang, "interests_cleared" if cleared else "interests_saved"))]
+
+    async def on_why(self, command: Command, chat: Chat, platform: Platform) -> list[Reply]:
+        found = await self._paper_arg(command, chat)
+        if isinstance(found, Reply):
+            return [found]
+        score, status = await self.app.relevance.why(chat, found)
+        return [Reply(_why_text(chat.language, found, score, status))]
+
     async def on_digest(self, command: Command, chat: Chat, platform: Platform) -> list[Reply]:
         report = await self.app.outbox.deliver_chat(chat, platform)
         if report.failed:
@@ -228,9 +326,42 @@ def _settings_text(chat: Chat) -> str:
         "timezone": chat.timezone,
         "figures": "on" if chat.figures else "off",
         "max": str(chat.max_papers),
+        "threshold": "off" if chat.threshold is None else f"{chat.threshold:g}",
     }
     lines = [f"{name} {values[name]}" for name in SETTINGS]
     return "\n".join([say(chat.language, "settings"), *lines])
+
+
+def _why_text(lang: str, paper: Paper, score: Score, status: str) -> str:
+    """`/why`: topics matched, mutes checked, the score and its parts, the liked papers
+    it is closest to, and whether it was sent, skipped or is still due."""
+
+    def part(value: float | None) -> str:
+        return "—" if value is None else f"{value:.2f}"
+
+    none = say(lang, "none")
+    matched = ", ".join(f"{t} ({w})" for t, w in score.matched) or none
+    lines = [
+        say(lang, "why_title", paper=paper.id, title=" ".join(paper.title.split())),
+        say(
+            lang,
+            "why_score",
+            score=part(score.value),
+            topics=part(score.topics),
+            feedback=part(score.feedback),
+            interests=part(score.interests),
+        ),
+        say(lang, "why_topics", matched=matched),
+        say(lang, "why_mutes", mutes=", ".join(score.mutes_checked) or none),
+    ]
+    if score.muted:
+        muted = ", ".join(f"{m} ({w})" for m, w in score.muted_by)
+        lines.append(say(lang, "why_muted_by", mutes=muted))
+    if score.like:
+        liked = "; ".join(f"{i} {short_title(t)} ({s:.2f})" for i, t, s in score.like)
+        lines.append(say(lang, "why_liked", papers=liked))
+    lines.append(say(lang, f"why_{status}"))
+    return "\n".join(lines)
 
 
 TOPIC_HINT = "cs.CV · NeRF in:cs.CV,cs.GR · au:Mildenhall · q:<arXiv query>"
@@ -264,6 +395,65 @@ COMMANDS: tuple[CommandSpec, ...] = (
         CommandLayer.on_list,
         en="This chat's topics and settings",
         zh="本聊天关注的主题和设置",
+        channel=True,
+    ),
+    CommandSpec(
+        "like",
+        CommandLayer.on_like,
+        en="More papers like this one: /like 2404.00409 (the card's 👍)",
+        zh="多推荐类似论文：/like 2404.00409（卡片上的 👍）",
+        usage="<arXiv id>",
+        args=(Arg("paper", "paper", PAPER_HINT),),
+        channel=True,
+    ),
+    CommandSpec(
+        "dislike",
+        CommandLayer.on_dislike,
+        en="Fewer papers like this one (the card's 👎)",
+        zh="少推荐类似论文（卡片上的 👎）",
+        usage="<arXiv id>",
+        args=(Arg("paper", "paper", PAPER_HINT),),
+        channel=True,
+    ),
+    CommandSpec(
+        "mute",
+        CommandLayer.on_mute,
+        en="Never send papers matching a keyword phrase, au:Name or category",
+        zh="不再发送匹配某关键词、au:作者名或分类的论文",
+        usage="<term>",
+        examples="diffusion · au:Smith · cs.RO",
+        args=(Arg("term", "text", "a keyword phrase, au:Name or a category"),),
+        admin=True,
+        channel=True,
+    ),
+    CommandSpec(
+        "unmute",
+        CommandLayer.on_unmute,
+        en="Stop muting a term",
+        zh="取消屏蔽",
+        usage="<term>",
+        args=(Arg("term", "text", "a term this chat mutes"),),
+        admin=True,
+        channel=True,
+    ),
+    CommandSpec(
+        "interests",
+        CommandLayer.on_interests,
+        en="Describe in words what this chat wants; alone: show it; off: clear",
+        zh="用文字描述本聊天想看的论文；不带参数查看，off 清除",
+        usage="<text> | off",
+        examples="3D reconstruction from video, robot grasping",
+        args=(Arg("text", "text", "what this chat wants, in words, or off", required=False),),
+        admin=True,
+        channel=True,
+    ),
+    CommandSpec(
+        "why",
+        CommandLayer.on_why,
+        en="Why a paper was (or would be) sent here: /why 2404.00409",
+        zh="为什么发送（或会发送）某篇论文：/why 2404.00409",
+        usage="<arXiv id>",
+        args=(Arg("paper", "paper", PAPER_HINT),),
         channel=True,
     ),
     CommandSpec(

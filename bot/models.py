@@ -163,7 +163,8 @@ class Figure:
 
 @dataclass(frozen=True)
 class Card:
-    """Everything shown for one paper; `why` says why it was sent to the chat."""
+    """Everything shown for one paper; `why` says why it was sent to the chat, `score`
+    how relevant it is to the chat (0–1; None outside a chat's deliveries)."""
 
     paper: Paper
     summary: Summary
@@ -173,6 +174,7 @@ class Card:
     figures: tuple[Figure, ...] = ()  # every figure found, the key figure first
     hides_text: bool = False  # the PDF hides text from its readers (the card warns)
     why: str = ""
+    score: float | None = None
 
 
 @dataclass(frozen=True)
@@ -220,6 +222,8 @@ class Chat:
     active: bool
     created_at: datetime
     last_digest_at: datetime | None = None
+    interests: str = ""  # its /interests text
+    threshold: float | None = None  # papers scored below it are not sent; None: off
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Chat:
@@ -239,4 +243,6 @@ class Chat:
             active=bool(row["active"]),
             created_at=datetime.fromisoformat(row["created_at"]),
             last_digest_at=datetime.fromisoformat(last) if last else None,
+            interests=row.get("interests") or "",
+            threshold=row.get("threshold"),
         )

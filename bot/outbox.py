@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from bot.chats import Chats
@@ -22,6 +22,7 @@ from bot.clock import Clock
 from bot.delivery import ChatUnavailable, DeliveryFailed, MessageRejected, Platform, Sent
 from bot.models import Card, Chat, Digest, Paper
 from bot.papers import Papers
+from bot.ranking import Relevance, why_line
 from bot.retry import CircuitBreaker, RetryPolicy, ServiceUnavailable
 from bot.schedule import is_due
 from storage.chats import ChatRows
@@ -62,10 +63,13 @@ class DeliveryReport:
 
 
 class Outbox:
-    def __init__(self, store: Store, papers: Papers, chats: Chats, clock: Clock) -> None:
+    def __init__(
+        self, store: Store, papers: Papers, chats: Chats, relevance: Relevance, clock: Clock
+    ) -> None:
         self.store = store
         self.papers = papers
         self.chats = chats
+        self.relevance = relevance
         self.clock = clock
         self._chat_locks: dict[int, asyncio.Lock] = {}
         self._circuits: dict[str, CircuitBreaker] = {}
@@ -159,29 +163,44 @@ class Outbox:
     async def _send(
         self, chat: Chat, platform: Platform, waiting: list[Row], report: DeliveryReport
     ) -> None:
+        """Score what waits, then send what passes the chat's mutes and threshold, best
+        first (what does not is recorded skipped)."""
         rows = await self.store.call(PaperRows.papers, [d["paper_id"] for d in waiting])
-        papers = [Paper.from_row(row) for row in rows]
         by_id = {d["paper_id"]: d for d in waiting}
+        judged = await self.relevance.judge(
+            chat, [Paper.from_row(row) for row in rows], {p: d["id"] for p, d in by_id.items()}
+        )
+        papers = judged.send
+        why = {p.id: why_line(judged.scores[p.id], chat.language) for p in papers}
         if chat.mode == "instant" and len(papers) <= chat.max_papers:
             for paper in papers:
-                card = self._card_of(paper, chat)
+                card = self._card_of(paper, chat, why[paper.id], judged.scores[paper.id].value)
                 if self._stopping or not await self._attempt(
                     chat, platform, [by_id[paper.id]], report, card
                 ):
                     return
             return
-        topics = sorted({d["topic"] for d in waiting})
+        if not papers:
+            return
+        sending = [by_id[p.id] for p in papers]
+        topics = sorted({d["topic"] for d in sending})
 
         async def digest() -> Digest:
-            return await self.papers.chat_digest(chat, papers, topics)
+            made = await self.papers.chat_digest(chat, papers, topics)
+            scored = [
+                replace(c, why=why[c.paper.id], score=judged.scores[c.paper.id].value)
+                for c in made.cards
+            ]
+            return replace(made, cards=scored)
 
-        if await self._attempt(chat, platform, waiting, report, digest) and chat.mode == "daily":
+        if await self._attempt(chat, platform, sending, report, digest) and chat.mode == "daily":
             changes = {"last_digest_at": iso(self.clock())}
             await self.store.call(ChatRows.update_chat, chat.id, changes)
 
-    def _card_of(self, paper: Paper, chat: Chat) -> Message:
+    def _card_of(self, paper: Paper, chat: Chat, why: str, score: float) -> Message:
         async def card() -> Card:
-            return await self.papers.card(paper, chat.language, chat.figures)
+            made = await self.papers.card(paper, chat.language, chat.figures)
+            return replace(made, why=why, score=score)
 
         return card
 

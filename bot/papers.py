@@ -85,16 +85,24 @@ class Papers:
             hides_text=hides_text,
         )
 
+    async def known_paper(self, paper_id: str) -> Paper:
+        """The stored paper; arXiv is asked (and the paper stored) only when it is not.
+        Raises `InvalidArxivId` or `PaperNotFound`."""
+        ident = parse_arxiv_id(paper_id)
+        stored = await self.stored_paper(ident)
+        return stored if stored is not None else await self.paper(ident)
+
+    async def stored_paper(self, ident: ArxivId) -> Paper | None:
+        """The paper as stored (that version, when `ident` names one), or None."""
+        row = await self.store.call(PaperRows.paper, ident.base)
+        if row is None or ident.version not in (None, row["version"]):
+            return None
+        return Paper.from_row(row)
+
     async def known_card(self, paper_id: str, language: str, figures: bool = False) -> Card:
         """The card of a paper sent earlier (a "Details" button): the stored metadata and the
         cached summary; arXiv is asked only for a paper that is not stored."""
-        ident = parse_arxiv_id(paper_id)
-        row = await self.store.call(PaperRows.paper, ident.base)
-        if row is not None and ident.version in (None, row["version"]):
-            paper = Paper.from_row(row)
-        else:
-            paper = await self.paper(ident)
-        return await self.card(paper, language, figures)
+        return await self.card(await self.known_paper(paper_id), language, figures)
 
     async def chat_digest(self, chat: Chat, papers: list[Paper], topics: list[str]) -> Digest:
         """The digest of `papers` for one chat, in its language and with its figure setting."""

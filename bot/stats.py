@@ -20,7 +20,7 @@ async def stats(store: Store) -> dict[str, object]:
     figures: dict[str, object] = dict(await store.call(PollRows.counts))
     figures.update(await store.call(SummaryRows.summary_stats))
     deliveries = await store.call(DeliveryRows.delivery_counts)
-    for status in ("pending", "sent", "failed"):
+    for status in ("pending", "sent", "failed", "skipped"):
         figures[f"deliveries_{status}"] = deliveries.get(status, 0)
     figures["deliveries_retrying"] = await store.call(DeliveryRows.retrying)
     figures.update(

@@ -73,6 +73,7 @@ class CardParts:
     hidden_text: str  # the warning when the PDF hides text from its readers
     details: tuple[Section, ...]
     why: str  # why the card was sent to this chat
+    score: str  # how relevant it is to the chat, "0.72" (digests list it)
     source: str  # what wrote the summary, with its label
 
 
@@ -123,6 +124,7 @@ def card_parts(card: Card) -> CardParts:
         hidden_text=lab["hidden_text"] if card.hides_text else "",
         details=_details(summary, lab),
         why=plain(card.why),
+        score="" if card.score is None else f"{card.score:.2f}",
         source=f"{lab['source']}{lab['colon']}{lab['source_' + summary.source]}",
     )
 

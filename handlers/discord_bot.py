@@ -21,6 +21,7 @@ import io
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from itertools import zip_longest
 from typing import Any, cast
 
 import aiohttp
@@ -143,12 +144,51 @@ class DetailsButton(
         await cast(_Client, interaction.client).adapter.show_details(interaction, self.paper)
 
 
+class VoteButton(
+    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
+    template=r"paperbot:vote:(?P<value>[+-]):(?P<paper>\S+)",
+):
+    """👍 / 👎 of a paper by the member who clicks; answered only to them, the message
+    unchanged (works after restarts: the paper is in the button's id)."""
+
+    def __init__(self, value: str, paper: str, number: str = "") -> None:
+        emoji = "👍" if value == "+" else "👎"
+        super().__init__(
+            discord.ui.Button(
+                label=f"{emoji} {number}".strip(),
+                style=discord.ButtonStyle.secondary,
+                custom_id=f"paperbot:vote:{value}:{paper}",
+            )
+        )
+        self.value, self.paper = value, paper
+
+    @classmethod
+    async def from_custom_id(
+        cls,
+        interaction: discord.Interaction,
+        item: discord.ui.Item[Any],
+        match: Any,
+        /,
+    ) -> VoteButton:
+        return cls(match["value"], match["paper"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        adapter = cast(_Client, interaction.client).adapter
+        await adapter.vote(interaction, self.paper, 1 if self.value == "+" else -1)
+
+
 def _view(message: Message) -> discord.ui.View | None:
-    if not message.details:
+    """Each paper's buttons in turn: Details, 👍, 👎."""
+    if not message.details and not message.votes:
         return None
     view = discord.ui.View(timeout=None)
-    for label, paper in message.details:
-        view.add_item(DetailsButton(paper, label))
+    for details, votes in zip_longest(message.details, message.votes):
+        if details is not None:
+            view.add_item(DetailsButton(details[1], details[0]))
+        if votes is not None:
+            number, paper = votes
+            view.add_item(VoteButton("+", paper, number))
+            view.add_item(VoteButton("-", paper, number))
     return view
 
 
@@ -187,7 +227,7 @@ class _Client(discord.Client):
             self.tree.add_command(command)
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(DetailsButton)
+        self.add_dynamic_items(DetailsButton, VoteButton)
         if self.adapter.api_root != DEFAULT_API_URL:
             _, url, _ = await self.http.get_bot_gateway()
             DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
@@ -348,6 +388,16 @@ class DiscordAdapter:
             return [await self.layer.open_paper(chat_ref(interaction), paper, None, False)]
 
         await self._answer(interaction, details(), "details", details=True)
+
+    async def vote(self, interaction: discord.Interaction, paper: str, value: int) -> None:
+        """👍 / 👎: the member's vote, answered only to them; the message stays as it is."""
+
+        async def vote() -> list[Reply]:
+            name = "like" if value > 0 else "dislike"
+            command = Command(chat_ref(interaction), str(interaction.user.id), name, paper)
+            return [await self.layer.vote_button(command, value)]
+
+        await self._answer(interaction, vote(), "vote", details=True)
 
     async def _answer(
         self,

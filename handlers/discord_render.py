@@ -33,6 +33,7 @@ UPLOAD_BYTES = 10 * 1024 * 1024  # all files of one message, on a server without
 ATTACHMENT_DESCRIPTION_CHARS = 1024
 BUTTONS_PER_MESSAGE = 25
 BUTTON_LABEL_CHARS = 80
+PAPER_BUTTONS = 3  # Details, 👍, 👎
 AUTOCOMPLETE_CHOICES = 25
 CHOICE_CHARS = 100
 GLOBAL_REQUESTS_PER_SECOND = 50  # per bot or IP; per-route buckets come in X-RateLimit-* headers
@@ -55,14 +56,15 @@ class Upload:
 
 @dataclass(frozen=True)
 class Message:
-    """One Discord message: content, embeds, files, and Details buttons as (label, versioned
-    arXiv id) — the bot shows them; webhooks cannot carry buttons — and the papers it
-    carries (recorded as sent once Discord has the message)."""
+    """One Discord message: content, embeds, files, Details buttons as (label, versioned
+    arXiv id) and 👍 / 👎 buttons — the bot shows them; webhooks cannot carry buttons —
+    and the papers it carries (recorded as sent once Discord has the message)."""
 
     content: str = ""
     embeds: tuple[Embed, ...] = ()
     files: tuple[Upload, ...] = ()
     details: tuple[tuple[str, str], ...] = ()
+    votes: tuple[tuple[str, str], ...] = ()  # 👍 / 👎 buttons: (number or "", arXiv id)
     papers: tuple[str, ...] = ()  # the arXiv ids of the papers it carries
 
 
@@ -210,6 +212,7 @@ def _card_message(parts: CardParts, number: int | None = None) -> Message:
         embeds=(_card_embed(parts, figure),),
         files=(figure,) if figure is not None else (),
         details=((label, parts.paper.versioned_id),),
+        votes=(("" if number is None else str(number), parts.paper.id),),
         papers=(parts.paper.id,),
     )
 
@@ -245,17 +248,23 @@ def digest_messages(digest: Digest) -> list[Message]:
             embeds=current.embeds + one.embeds,
             files=current.files + one.files,
             details=current.details + one.details,
+            votes=current.votes + one.votes,
             papers=current.papers + one.papers,
         )
     messages.append(current)
     return messages
 
 
+def buttons(message: Message) -> int:
+    """How many buttons the bot puts under `message`."""
+    return len(message.details) + 2 * len(message.votes)
+
+
 def _room_for(message: Message, embed: Embed, files: tuple[Upload, ...]) -> bool:
     """Whether `embed` and `files` can join `message` within the per-message limits."""
     return (
         len(message.embeds) < EMBEDS_PER_MESSAGE
-        and len(message.details) < BUTTONS_PER_MESSAGE
+        and buttons(message) + PAPER_BUTTONS <= BUTTONS_PER_MESSAGE
         and sum(map(embed_size, message.embeds)) + embed_size(embed) <= EMBED_TOTAL_CHARS
         and len(message.files) + len(files) <= FILES_PER_MESSAGE
         and sum(len(f.data) for f in (*message.files, *files)) <= UPLOAD_BYTES

@@ -24,6 +24,7 @@ from typing import TypeVar
 
 from telegram import (
     BotCommand,
+    CallbackQuery,
     ChatMember,
     InlineKeyboardMarkup,
     InputFile,
@@ -76,12 +77,16 @@ from handlers.telegram_rate import TelegramRateLimiter, retry_after_seconds
 from handlers.telegram_render import (
     CARD,
     DETAILS,
+    LIKE,
     TELEGRAM_LIMITS,
+    VOTES,
+    Button,
     RateLimits,
     card_messages,
     details_messages,
     digest_header,
     digest_list,
+    marked_vote,
     parse_button,
     plain_card,
     split_plain,
@@ -253,17 +258,18 @@ class TelegramAdapter:
         await self._send_card(chat.chat_id, card)
 
     async def send_digest(self, chat: Chat, digest: Digest, sent: Sent) -> None:
-        """A header then one card per paper (each recorded as it arrives), or a compact
-        list when the digest has more papers than the chat's `max`."""
-        if len(digest.cards) > chat.max_papers:
-            for text, keyboard in digest_list(digest):
-                await self._text(chat.chat_id, text, markup=True, keyboard=keyboard)
-            await sent([card.paper.id for card in digest.cards])
-            return
+        """A header, then one card per paper for the chat's `max` first (each recorded as
+        it arrives), then the rest as one compact numbered list whose buttons bring their
+        cards."""
         await self._text(chat.chat_id, digest_header(digest), markup=True)
-        for card in digest.cards:
+        for card in digest.cards[: chat.max_papers]:
             await self._send_card(chat.chat_id, card)
             await sent([card.paper.id])
+        rest = digest.cards[chat.max_papers :]
+        if rest:
+            for text, keyboard in digest_list(digest, start=chat.max_papers):
+                await self._text(chat.chat_id, text, markup=True, keyboard=keyboard)
+            await sent([card.paper.id for card in rest])
 
     async def _send_card(self, chat_id: str | int, card: Card, reply_to: int | None = None) -> None:
         """The card with HTML, photo and buttons; if Telegram refuses it, as plain text."""
@@ -468,7 +474,11 @@ class TelegramAdapter:
         button = parse_button(query.data)
         message = query.message
         if button is None or message is None:
-            await query.answer()
+            language = await self.layer.language(chat_ref(message.chat)) if message else "en"
+            await query.answer(say(language, "button_old"))
+            return
+        if button.kind in VOTES:
+            await self._on_vote(query, message, button)
             return
         reply = await self.layer.open_paper(
             chat_ref(message.chat), button.paper_id, button.language, button.kind == CARD
@@ -487,9 +497,31 @@ class TelegramAdapter:
             else:
                 await self._send_card(chat_id, card, reply_to=message.message_id)
 
+    async def _on_vote(
+        self, query: CallbackQuery, message: MaybeInaccessibleMessage, button: Button
+    ) -> None:
+        """👍 / 👎: the vote is stored and the press answered at once; the message changes
+        only to mark the choice (in a channel, only its administrators' votes count)."""
+        ref, user_id = chat_ref(message.chat), query.from_user.id
+        admin = ref.kind == "channel" and await self._is_admin(message.chat.id, str(user_id))
+        name = "like" if button.kind == LIKE else "dislike"
+        command = Command(ref, str(user_id), name, button.paper_id, user_is_admin=admin)
+        reply = await self.layer.vote_button(command, 1 if button.kind == LIKE else -1)
+        await query.answer(reply.text)
+        keyboard = getattr(message, "reply_markup", None)
+        markup = None if reply.problem else marked_vote(keyboard, query.data or "")
+        if markup is not None:
+            await self._edit_markup(message, markup)
+
     async def _drop_button(self, message: MaybeInaccessibleMessage, data: str) -> None:
         """Take a pressed paper button off its message, so it is expanded once."""
-        markup = without_button(getattr(message, "reply_markup", None), data)
+        await self._edit_markup(
+            message, without_button(getattr(message, "reply_markup", None), data)
+        )
+
+    async def _edit_markup(
+        self, message: MaybeInaccessibleMessage, markup: InlineKeyboardMarkup | None
+    ) -> None:
         with _unsent(f"buttons of message {message.message_id}", logging.INFO):
             await self._send(
                 message.chat.id,

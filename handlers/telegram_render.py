@@ -61,7 +61,11 @@ TELEGRAM_LIMITS = RateLimits()
 
 DETAILS = "d"  # callback: the structured summary of a paper
 CARD = "c"  # callback: the whole card of a paper (from a compact digest)
-_BUTTON = re.compile(r"(?P<kind>[dc]):(?P<id>[^:]{1,40})(?::(?P<language>[^:]{1,32}))?")
+LIKE = "+"  # callback: 👍
+DISLIKE = "-"  # callback: 👎
+VOTES = {LIKE: "👍", DISLIKE: "👎"}
+CHOSEN = " ✓"  # marks the vote pressed
+_BUTTON = re.compile(r"(?P<kind>[dc+-]):(?P<id>[^:]{1,40})(?::(?P<language>[^:]{1,32}))?")
 
 
 @dataclass(frozen=True)
@@ -90,14 +94,43 @@ def parse_button(data: str | None) -> Button | None:
 
 
 def _keyboard(parts: CardParts) -> InlineKeyboardMarkup:
-    """The buttons under a card: "Details" (when the summary has any) and the PDF link."""
+    """The buttons under a card: "Details" (when the summary has any) and the PDF link,
+    then 👍 / 👎."""
     lab = parts.labels
     row = []
     if parts.details:
         data = button_data(DETAILS, parts.paper.id, parts.language)
         row.append(InlineKeyboardButton(lab["details"], callback_data=data))
     row.append(InlineKeyboardButton(lab["pdf"], url=parts.pdf_url))
-    return InlineKeyboardMarkup([row])
+    votes = [
+        InlineKeyboardButton(label, callback_data=f"{kind}:{parts.paper.id}")
+        for kind, label in VOTES.items()
+    ]
+    return InlineKeyboardMarkup([row, votes])
+
+
+def marked_vote(markup: InlineKeyboardMarkup | None, data: str) -> InlineKeyboardMarkup | None:
+    """`markup` with the vote button `data` marked chosen and its twin not; None when
+    there is nothing to change (already marked, or no such button)."""
+    if markup is None:
+        return None
+    chosen = parse_button(data)
+    assert chosen is not None
+    changed = False
+
+    def marked(button: InlineKeyboardButton) -> InlineKeyboardButton:
+        nonlocal changed
+        pressed = parse_button(
+            button.callback_data if isinstance(button.callback_data, str) else ""
+        )
+        if pressed is None or pressed.kind not in VOTES or pressed.paper_id != chosen.paper_id:
+            return button
+        label = VOTES[pressed.kind] + (CHOSEN if pressed.kind == chosen.kind else "")
+        changed = changed or label != button.text
+        return InlineKeyboardButton(label, callback_data=button.callback_data)
+
+    rows = [[marked(button) for button in row] for row in markup.inline_keyboard]
+    return InlineKeyboardMarkup(rows) if changed else None
 
 
 def without_button(markup: InlineKeyboardMarkup | None, data: str) -> InlineKeyboardMarkup | None:
@@ -333,17 +366,18 @@ def _header(parts: DigestParts) -> str:
     return f"<b>{_e(f'{parts.title} · {parts.day}')}</b>\n{_e(parts.count)} · {_e(topics)}"
 
 
-def digest_list(digest: Digest) -> list[tuple[str, InlineKeyboardMarkup | None]]:
-    """A digest as a compact numbered list (title, authors, TL;DR per paper) in as few
-    messages as fit, each with a numbered button per paper of it that brings its card."""
+def digest_list(digest: Digest, start: int = 0) -> list[tuple[str, InlineKeyboardMarkup | None]]:
+    """A digest as a compact numbered list (title, score, authors, TL;DR per paper) in as
+    few messages as fit, each with a numbered button per paper of it that brings its
+    card. From `start` on: the papers after those sent as cards, numbered on, under a
+    line saying so instead of the header."""
     parts = digest_parts(digest)
     lab = parts.labels
     if not parts.cards:
         return [(f"{_header(parts)}\n{_e(lab['digest_empty'])}", None)]
-    groups: list[tuple[list[str], list[InlineKeyboardButton]]] = [
-        ([f"{_header(parts)}\n{_e(lab['digest_tap'])}"], [])
-    ]
-    for number, card in enumerate(parts.cards, start=1):
+    head = f"{_header(parts)}\n{_e(lab['digest_tap'])}" if not start else _e(lab["digest_more"])
+    groups: list[tuple[list[str], list[InlineKeyboardButton]]] = [([head], [])]
+    for number, card in enumerate(parts.cards[start:], start=start + 1):
         entry = _list_entry(number, card)
         blocks, buttons = groups[-1]
         if (
@@ -366,7 +400,8 @@ def _rows(buttons: list[InlineKeyboardButton], width: int) -> list[list[InlineKe
 
 
 def _list_entry(number: int, parts: CardParts) -> str:
-    lines = [f"<b>{number}.</b> {_link(parts.title, parts.url)}", _e(parts.authors)]
+    score = f" · {_e(parts.score)}" if parts.score else ""
+    lines = [f"<b>{number}.</b> {_link(parts.title, parts.url)}{score}", _e(parts.authors)]
     if parts.tldr:
         lines.append(f"<i>{_e(_truncate(parts.tldr, LIST_TLDR_LIMIT))}</i>")
     return "\n".join(lines)

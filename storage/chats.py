@@ -40,9 +40,9 @@ class ChatRows(Rows):
         return self._rows("SELECT * FROM chats WHERE platform = ? ORDER BY id", [platform])
 
     def delete_chat(self, chat: int) -> None:
-        """Remove a chat with its subscriptions and deliveries."""
+        """Remove a chat with its subscriptions, deliveries, votes and mutes."""
         with self.db.atomic():
-            for table in ("deliveries", "subscriptions"):
+            for table in ("deliveries", "subscriptions", "votes", "mutes"):
                 self.db.execute(f"DELETE FROM {table} WHERE chat = ?", [chat])
             self.db.execute("DELETE FROM chats WHERE id = ?", [chat])
 

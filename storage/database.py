@@ -21,6 +21,7 @@ from sqlite_utils import Database
 
 from storage.audits import AuditRows
 from storage.chats import ChatRows
+from storage.feedback import FeedbackRows
 from storage.migrations import migrations
 from storage.outbox import DeliveryRows
 from storage.papers import PaperRows, SummaryRows
@@ -37,6 +38,7 @@ ROWS: tuple[type[Rows], ...] = (
     DeliveryRows,
     PollRows,
     AuditRows,
+    FeedbackRows,
 )
 
 

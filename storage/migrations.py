@@ -196,3 +196,26 @@ def hidden_text(db: Database) -> None:
     db["hidden_text"].create(
         {"paper_id": str, "version": int, "found_at": str}, pk=("paper_id", "version")
     )
+
+
+@migrations(name="0007_relevance")
+def relevance(db: Database) -> None:
+    """Relevance: each member's 👍 / 👎 (one per chat, user and paper), each chat's mutes,
+    /interests text and threshold, and the score each delivery had (`skipped`: below
+    the chat's threshold, never sent and never counted as failed)."""
+    db["votes"].create(
+        {"chat": int, "user": str, "paper_id": str, "value": int, "at": str},
+        pk=("chat", "user", "paper_id"),
+        foreign_keys=[("chat", "chats", "id"), ("paper_id", "papers", "id")],
+        not_null={"value", "at"},
+    )
+    db["votes"].create_index(["chat"])
+    db["mutes"].create(
+        {"chat": int, "term": str, "created_at": str},
+        pk=("chat", "term"),
+        foreign_keys=[("chat", "chats", "id")],
+    )
+    db["chats"].add_column("interests", str, not_null_default="")
+    db["chats"].add_column("threshold", float)
+    db["deliveries"].add_column("score", float)
+    db["deliveries"].add_column("score_json", str)

@@ -5,7 +5,10 @@ the same statement that records it) after the platform confirms. A failed
 attempt keeps the row pending with the time it may be tried again
 (`next_attempt_at`); a row that kept failing while its platform worked for
 others is `failed`: given up by the scheduler, still sent by an explicit
-`/digest`. One row per (chat, paper): a paper reaches a chat once.
+`/digest`. A row scored below its chat's threshold (or muted) is `skipped`:
+never sent, neither lost nor failed. Each row keeps the score it was sent or
+skipped with (`score`, `score_json`) for `/why`. One row per (chat, paper): a
+paper reaches a chat once.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from storage.rows import Row, Rows
 PENDING = "pending"
 SENT = "sent"
 FAILED = "failed"
+SKIPPED = "skipped"
 
 
 class DeliveryRows(Rows):
@@ -60,6 +64,28 @@ class DeliveryRows(Rows):
             "GROUP BY d.chat ORDER BY d.chat",
             [PENDING, now],
         )
+
+    def delivery(self, chat: int, paper_id: str) -> Row | None:
+        return self._row(
+            "SELECT * FROM deliveries WHERE chat = ? AND paper_id = ?", [chat, paper_id]
+        )
+
+    def record_scores(
+        self, scores: Sequence[tuple[int, float, str]], skipped: Sequence[int]
+    ) -> None:
+        """Store each waiting delivery's (id, score, score_json) and mark those below the
+        chat's threshold `skipped`, in one transaction."""
+        with self.db.atomic():
+            for delivery, value, data in scores:
+                self.db.execute(
+                    "UPDATE deliveries SET score = ?, score_json = ? WHERE id = ?",
+                    [value, data, delivery],
+                )
+            for delivery in skipped:
+                self.db.execute(
+                    "UPDATE deliveries SET status = ? WHERE id = ? AND status IN (?, ?)",
+                    [SKIPPED, delivery, PENDING, FAILED],
+                )
 
     def mark_sent(self, delivery_ids: Sequence[int], at: str) -> None:
         with self.db.atomic():

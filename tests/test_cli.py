@@ -330,3 +330,23 @@ def test_poll_loop_stops_cleanly_on_sigterm(fake_arxiv: FakeArxiv, tmp_path: Pat
     _, err = process.communicate(timeout=20)
     assert process.returncode == 0, err
     assert "stopping" in err
+
+
+def test_shell_feedback_mutes_and_why(run_cli, fake_arxiv: FakeArxiv) -> None:
+    fake_arxiv.papers = [make_paper(9, title="NeRF in the Wild")]
+    commands = "/subscribe cs.CV; video\n/like 2511.00009\n/mute diffusion\n/set mode daily\n"
+    session = run_cli("shell", stdin=commands)
+    assert session.returncode == 0, session.stderr
+    assert "👍 Noted: NeRF in the Wild." in session.stdout
+    assert "Muted diffusion" in session.stdout
+    fake_arxiv.feeds["cs.CV"] = [
+        make_paper(1, title="Diffusion for Video"),
+        make_paper(2, title="Video Depth"),
+        make_paper(3, title="Plain Segmentation"),
+    ]
+    assert run_cli("poll", "--once").returncode == 0
+    digest = run_cli("shell", stdin="/digest\n/why 2511.00001\n").stdout
+    assert digest.index("Video Depth") < digest.index("Plain Segmentation")
+    assert "matched: cs.CV, video" in digest
+    assert "Diffusion for Video" not in digest.split("Why 2511.00001")[0]
+    assert "Muted by: diffusion (diffusion)" in digest

@@ -212,7 +212,7 @@ def test_help_menus_and_permissions_come_from_the_command_table() -> None:
     help_text = help_for("en")
     for spec in COMMANDS:
         assert (f"/{spec.name}" in help_text) == (spec.menu and spec.name != "help")
-    assert {"subscribe", "unsubscribe", "set"} == ADMIN_ONLY
+    assert {"subscribe", "unsubscribe", "set", "mute", "unmute", "interests"} == ADMIN_ONLY
     assert all(knows(spec.name) for spec in COMMANDS) and not knows("weather")
 
 

@@ -25,6 +25,7 @@ from bot.models import Figure
 from handlers.discord_bot import DiscordAdapter
 from storage.chats import ChatRows
 from storage.database import Store
+from storage.feedback import FeedbackRows
 from storage.outbox import DeliveryRows
 from tests.conftest import app_with_figure
 from tests.fake_arxiv import FakeArxiv, make_paper
@@ -334,3 +335,32 @@ async def test_start_uses_the_configured_api_root_and_stop_restores_it(
     assert Route.BASE == "https://discord.com/api/v10"
     assert str(DiscordWebSocket.DEFAULT_GATEWAY) == "wss://gateway.discord.gg/"
     assert adapter.client.is_closed()
+
+
+async def test_vote_buttons_answer_the_member_only_and_count_each_member_once(
+    server: Server, store: Store, fake_arxiv: FakeArxiv
+) -> None:
+    fake_arxiv.papers = [make_paper(409)]
+    card = (await server.member.slash(server.channel, "summarize", paper="2511.00409")).response
+    chat = store.rows(ChatRows).chat("discord", str(server.channel.id))["id"]
+
+    def votes() -> list[tuple]:
+        return [(r["likes"], r["dislikes"]) for r in store.rows(FeedbackRows).voted_papers(chat)]
+
+    async def click(who: Any, label: str) -> str:
+        result = await who.click(card.message, label=label)
+        assert result.response.ephemeral
+        return result.response.content
+
+    assert await click(server.member, "👍") == "👍 Noted: more papers like this one."
+    assert votes() == [(1, 0)]
+    assert await click(server.member, "👍") == "Already noted."
+    assert await click(server.mod, "👎") == "👎 Noted: fewer papers like this one."
+    assert votes() == [(1, 1)]
+    await click(server.member, "👎")  # the other button changes the member's vote
+    assert votes() == [(0, 2)]
+    assert card.embeds[0].title  # the card itself is unchanged
+    for table in ("votes", "summaries", "papers"):  # the paper is gone from the database
+        store.rows(ChatRows).db.execute(f"DELETE FROM {table}")
+    assert await click(server.member, "👍") == "This paper is not available any more."
+    assert votes() == []

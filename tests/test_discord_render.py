@@ -23,6 +23,7 @@ from handlers.discord_render import (
     FILES_PER_MESSAGE,
     UPLOAD_BYTES,
     Message,
+    buttons,
     card_message,
     details_messages,
     digest_messages,
@@ -105,7 +106,7 @@ def assert_within_limits(message: Message) -> None:
     assert len(message.content) <= CONTENT_CHARS
     assert len(message.embeds) <= EMBEDS_PER_MESSAGE
     assert len(message.files) <= FILES_PER_MESSAGE
-    assert len(message.details) <= BUTTONS_PER_MESSAGE
+    assert buttons(message) <= BUTTONS_PER_MESSAGE
     assert sum(len(f.data) for f in message.files) <= UPLOAD_BYTES
     assert sum(map(embed_size, message.embeds)) <= EMBED_TOTAL_CHARS
     for embed in message.embeds:

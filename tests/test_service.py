@@ -34,6 +34,7 @@ class RecordingPlatform:
     def __init__(self) -> None:
         self.cards: list[tuple[str, str]] = []
         self.digests: list[tuple[str, list[str]]] = []
+        self.made: list[Card] = []  # every card sent, alone or in a digest
         self.fail_with: Exception | None = None
         self.crash_after_send = False
 
@@ -41,6 +42,7 @@ class RecordingPlatform:
         if self.fail_with is not None:
             raise self.fail_with
         self.cards.append((chat.chat_id, card.paper.id))
+        self.made.append(card)
         if self.crash_after_send:
             raise Killed("killed between send and record")
 
@@ -48,6 +50,7 @@ class RecordingPlatform:
         if self.fail_with is not None:
             raise self.fail_with
         self.digests.append((chat.chat_id, [c.paper.id for c in digest.cards]))
+        self.made.extend(digest.cards)
 
 
 async def follow(app: App, chat_id: str, *topics: str) -> Chat:

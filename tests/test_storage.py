@@ -9,13 +9,14 @@ from bot.chat_settings import default_chat_settings
 from bot.models import Paper
 from storage.chats import ChatRows
 from storage.database import open_database, schema_version
+from storage.feedback import FeedbackRows
 from storage.migrations import migrations
 from storage.outbox import DeliveryRows
 from storage.papers import PaperRows, SummaryRows
 from storage.polls import PollRows
 
 
-class Repository(PaperRows, SummaryRows, ChatRows, DeliveryRows, PollRows):
+class Repository(PaperRows, SummaryRows, ChatRows, DeliveryRows, PollRows, FeedbackRows):
     """Every group of tables on one database, for tests that cross them."""
 
 
@@ -187,3 +188,42 @@ def test_summaries_stored_before_0003_stay_valid_and_model_calls_are_one_transac
     stats = repo.summary_stats()
     assert (stats["model_calls"], stats["tokens_in"], stats["tokens_out"]) == (1, 10, 5)
     assert stats["summary_cache_hits"] == 1
+
+
+def test_relevance_rows_added_by_0005_to_an_older_database(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = Database(sqlite3.connect(path))
+    migrations.apply(old, stop_before="0007_relevance")
+    repo = Repository(old)
+    repo.upsert_papers([paper().to_row(), paper(pid="2404.00410").to_row()], AT)
+    chat = repo.ensure_chat("test", "1", {**default_chat_settings("en"), "kind": "group"})["id"]
+    repo.queue_deliveries([(chat, "2404.00409", "cs.CV"), (chat, "2404.00410", "cs.CV")], AT)
+    old.close()
+    repo = Repository(open_database(path))
+    row = repo.chat_by_id(chat)
+    assert (row["interests"], row["threshold"]) == ("", None)
+    first, second = repo.due(chat, AT)
+    assert (first["score"], first["score_json"]) == (None, None)
+
+    assert repo.vote(chat, "7", "2404.00409", 1, AT) is None
+    assert repo.vote(chat, "7", "2404.00409", 1, AT) == 1  # idempotent: still one vote
+    assert repo.vote(chat, "8", "2404.00409", -1, AT) is None
+    assert repo.vote(chat, "7", "2404.00410", 1, AT) is None
+    assert repo.vote(chat, "7", "2404.00410", -1, AT) == 1  # the other button changes it
+    voted = {r["id"]: (r["likes"], r["dislikes"]) for r in repo.voted_papers(chat)}
+    assert voted == {"2404.00409": (1, 1), "2404.00410": (0, 1)}
+    with pytest.raises(sqlite3.IntegrityError):  # only stored papers can be voted on
+        repo.vote(chat, "7", "2501.99999", 1, AT)
+
+    assert repo.mute(chat, "diffusion", AT) and not repo.mute(chat, "diffusion", AT)
+    assert repo.mute(chat, "au:smith", AT)
+    assert repo.mutes_of(chat) == ["diffusion", "au:smith"]
+    assert repo.unmute(chat, "diffusion") and not repo.unmute(chat, "diffusion")
+
+    repo.record_scores([(first["id"], 0.8, "{}"), (second["id"], 0.1, "{}")], [second["id"]])
+    assert [(d["paper_id"], d["score"]) for d in repo.due(chat, AT)] == [("2404.00409", 0.8)]
+    assert repo.delivery(chat, "2404.00410")["status"] == "skipped"
+    assert repo.delivery_counts() == {"pending": 1, "skipped": 1}
+    assert repo.unsent(chat) == repo.due(chat, AT)  # skipped is neither waiting nor failed
+    repo.delete_chat(chat)
+    assert repo.voted_papers(chat) == [] and repo.mutes_of(chat) == []

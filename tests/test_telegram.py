@@ -34,6 +34,7 @@ from handlers.telegram import TelegramAdapter
 from handlers.telegram_render import RateLimits, Window
 from storage.chats import ChatRows
 from storage.database import Store
+from storage.feedback import FeedbackRows
 from storage.outbox import DeliveryRows
 from storage.papers import SummaryRows
 from storage.rows import Rows, iso
@@ -456,22 +457,24 @@ async def test_details_button_and_compact_digest(world: World) -> None:
         )
     await world.deliver()
 
-    (listing,) = telegram.sent_to(ALICE)[3:]
-    assert "3 new papers" in listing.visible and "Tap a number" in listing.visible
-    assert "1. A Study of Problem 1 with Neural Methods" in listing.visible
-    assert [b["text"] for b in listing.buttons] == ["1", "2", "3"]
+    header, first, second, listing = telegram.sent_to(ALICE)[3:]
+    assert "3 new papers" in header.visible
+    assert first.visible.startswith("A Study of Problem 1")
+    assert second.visible.startswith("A Study of Problem 2")
+    assert "More papers, best first; tap a number" in listing.visible
+    assert "3. A Study of Problem 3 with Neural Methods · 0.30" in listing.visible
+    assert [b["text"] for b in listing.buttons] == ["3"]
 
-    telegram.press(listing, telegram.user(ALICE), listing.buttons[1]["callback_data"])
-    edited, card = (await telegram.wait_sent(ALICE, 6))[4:]
-    assert edited.method == "editMessageReplyMarkup"
-    assert [b["text"] for b in edited.buttons] == ["1", "3"]
-    assert card.visible.startswith("A Study of Problem 2") and card.reply_to == listing.message_id
-    assert "TL;DR: Summary 2 in one line." in card.visible
+    telegram.press(listing, telegram.user(ALICE), listing.buttons[0]["callback_data"])
+    edited, card = (await telegram.wait_sent(ALICE, 9))[7:]
+    assert edited.method == "editMessageReplyMarkup" and edited.buttons == []
+    assert card.visible.startswith("A Study of Problem 3") and card.reply_to == listing.message_id
+    assert "TL;DR: Summary 3 in one line." in card.visible
 
     details_data = next(b["callback_data"] for b in card.buttons if b["text"] == "Details")
     telegram.press(card, telegram.user(ALICE), details_data)
-    details = (await telegram.wait_sent(ALICE, 8))[7]
-    assert details.visible.startswith("Details · A Study of Problem 2")
+    details = (await telegram.wait_sent(ALICE, 11))[10]
+    assert details.visible.startswith("Details · A Study of Problem 3")
     assert "Method: We stack <layers> & more." in details.visible
     assert "Conclusion\n• Significance: It matters." in details.visible
     assert details.reply_to == card.message_id
@@ -556,7 +559,7 @@ async def test_long_reply_is_split_under_the_limit(world: World) -> None:
     store.rows(ChatRows).subscribe(row["id"], many, iso(world.clock.now))
     world.say(chat, ALICE, "/list")
     await telegram.wait_sent(ALICE, 3)
-    await telegram.wait_for(lambda: telegram.sent_to(ALICE)[-1].text.endswith("max 10"))
+    await telegram.wait_for(lambda: telegram.sent_to(ALICE)[-1].text.endswith("threshold off"))
     parts = telegram.sent_to(ALICE)[1:]
     assert len(parts) == 2 and all(len(part.text) <= 4096 for part in parts)
     text = "\n".join(part.text for part in parts)
@@ -729,3 +732,42 @@ async def test_group_upgraded_to_supergroup_keeps_its_topics(world: World) -> No
         assert store.rows(ChatRows).chat("telegram", str(new_id))["active"] == 1
     assert store.rows(ChatRows).chat("telegram", str(GROUP_ID)) is None
     assert world.deliveries() == {"sent": 2}
+
+
+async def test_vote_buttons_answer_at_once_and_mark_the_choice(world: World) -> None:
+    telegram = world.telegram
+    await world.alice_follows([make_paper(1)], "/set figures off")
+    await world.deliver()
+    card = telegram.sent_to(ALICE)[-1]
+    assert [b["text"] for b in card.buttons][-2:] == ["👍", "👎"]
+    up, down = (b["callback_data"] for b in card.buttons[-2:])
+    chat = world.chat_row(ALICE)["id"]
+
+    def votes(rows: FeedbackRows) -> list[tuple]:
+        return [(r["id"], r["likes"], r["dislikes"]) for r in rows.voted_papers(chat)]
+
+    async def press(data: str, answer: str) -> None:
+        before = len(telegram.callback_answers)
+        telegram.press(card, telegram.user(ALICE), data)
+        await telegram.wait_for(lambda: len(telegram.callback_answers) > before)
+        assert telegram.callback_answers[-1]["text"] == answer
+
+    def marks() -> list[str]:
+        return [b["text"] for b in telegram.sent_to(ALICE)[-1].buttons][-2:]
+
+    await press(up, "👍 Noted: more papers like this one.")
+    await telegram.wait_for(lambda: telegram.sent_to(ALICE)[-1].method == "editMessageReplyMarkup")
+    assert marks() == ["👍 ✓", "👎"]
+    await world.wait_rows(FeedbackRows, votes, [("2511.00001", 1, 0)])
+    edits = len(telegram.sent_to(ALICE))
+    await press(up, "Already noted.")  # idempotent: no second vote, no edit
+    assert len(telegram.sent_to(ALICE)) == edits
+    await press(down, "👎 Noted: fewer papers like this one.")
+    await telegram.wait_for(lambda: marks() == ["👍", "👎 ✓"])
+    await world.wait_rows(FeedbackRows, votes, [("2511.00001", 0, 1)])
+    await press("+:2511.99999", "This paper is not available any more.")
+    await press(
+        "v2:old-button", "This button no longer works; use /like or /dislike with the paper's id."
+    )
+    await world.wait_rows(FeedbackRows, votes, [("2511.00001", 0, 1)])
+    assert "Score" in (await world.reply_to(telegram.private(ALICE), ALICE, "/why 2511.00001")).text

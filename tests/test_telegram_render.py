@@ -166,6 +166,11 @@ def test_digest_header_and_compact_list(papers: list[Paper]) -> None:
             assert parse_button(button.callback_data).kind == CARD
     assert numbers == list(range(1, 46))
     assert readable(messages[0][0]).splitlines()[2] == "Tap a number for the paper's card."
+    rest = digest_list(digest, start=40)
+    assert readable(rest[0][0]).startswith("More papers, best first; tap a number")
+    assert [b.text for _, k in rest for row in k.inline_keyboard for b in row] == [
+        str(n) for n in range(41, 46)
+    ]
 
 
 def test_empty_digest_says_so() -> None:

@@ -1,0 +1,190 @@
+"""Each chat's relevance: its 👍 / 👎, mutes and /interests, and the scores of its papers.
+
+The pure model is `bot.relevance`; this service keeps what it needs in the store
+and in memory: a chat's profile is built when first needed and dropped when its
+votes or interests change; a paper is featurized once while it is among the
+`VECTOR_CACHE` most recently ranked (a row is ~9 KB in float16). A chat without votes or
+interests needs no text features at all: its topics alone score its papers, and
+the model is not even loaded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.clock import Clock
+from bot.messages import say
+from bot.models import Chat, Paper
+from bot.relevance import Featurizer, Profile, Reader, Score, build_profile, parse_mute, rank
+from bot.topics import Topic, parse_topic
+from storage.chats import ChatRows
+from storage.database import Store
+from storage.feedback import FeedbackRows
+from storage.outbox import SENT, SKIPPED, DeliveryRows
+from storage.rows import iso
+
+VECTOR_CACHE = 1500
+SHORT_TITLE = 40
+LIKE = 1
+STATES = {SENT: "sent", SKIPPED: "skipped"}  # anything else queued is still due
+DISLIKE = -1
+
+
+@dataclass(frozen=True)
+class Judged:
+    """A chat's waiting papers scored: those to send (not muted, not below its threshold),
+    best first, and every paper's score by id."""
+
+    send: list[Paper]
+    scores: dict[str, Score]
+
+
+class Relevance:
+    def __init__(self, store: Store, clock: Clock, featurizer: Callable[[], Featurizer]) -> None:
+        self.store = store
+        self.clock = clock
+        self._featurizer = featurizer
+        self._profiles: dict[int, Profile] = {}
+        self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()  # float16 rows
+        self._loading = asyncio.Lock()
+        self._featurizing = asyncio.Lock()
+
+    async def vote(self, chat: Chat, user: str, paper: Paper, value: int) -> int | None:
+        """One member's 👍 (`LIKE`) or 👎 (`DISLIKE`) of a stored paper, replacing their
+        earlier one; returns the earlier value."""
+        at = iso(self.clock())
+        old = await self.store.call(FeedbackRows.vote, chat.id, user, paper.id, value, at)
+        self._profiles.pop(chat.id, None)
+        return old
+
+    async def mute(self, chat: Chat, mute: Topic) -> bool:
+        return await self.store.call(FeedbackRows.mute, chat.id, mute.canonical, iso(self.clock()))
+
+    async def unmute(self, chat: Chat, mute: Topic) -> bool:
+        return await self.store.call(FeedbackRows.unmute, chat.id, mute.canonical)
+
+    async def mutes(self, chat: Chat) -> list[str]:
+        return await self.store.call(FeedbackRows.mutes_of, chat.id)
+
+    async def set_interests(self, chat: Chat, text: str) -> Chat:
+        row = await self.store.call(ChatRows.update_chat, chat.id, {"interests": text})
+        self._profiles.pop(chat.id, None)
+        return Chat.from_row(row)
+
+    async def scores(self, chat: Chat, papers: Sequence[Paper]) -> list[Score]:
+        """The chat's score of each paper, in the given order."""
+        if not papers:
+            return []
+        reader = await self._reader(chat)
+        vectors = await self._paper_vectors(papers, reader.profile)
+        ranking = rank(papers, vectors, [reader])
+        return [ranking.score(0, i) for i in range(len(papers))]
+
+    async def judge(
+        self, chat: Chat, papers: Sequence[Paper], deliveries: dict[str, int]
+    ) -> Judged:
+        """Score a chat's waiting papers and store each score with its delivery (`deliveries`:
+        paper id → delivery id); muted papers and those below the chat's threshold are
+        recorded skipped. Returns what to send, best first."""
+        scores = dict(zip((p.id for p in papers), await self.scores(chat, papers), strict=True))
+        ordered = sorted(papers, key=lambda p: -scores[p.id].value)
+        threshold = chat.threshold
+        send = [
+            p
+            for p in ordered
+            if not scores[p.id].muted and (threshold is None or scores[p.id].value >= threshold)
+        ]
+        sending = {p.id for p in send}
+        skipped = [deliveries[p.id] for p in papers if p.id not in sending]
+        rows = [
+            (deliveries[p.id], scores[p.id].value, json.dumps(scores[p.id].to_json()))
+            for p in papers
+        ]
+        await self.store.call(DeliveryRows.record_scores, rows, skipped)
+        return Judged(send, scores)
+
+    async def why(self, chat: Chat, paper: Paper) -> tuple[Score, str]:
+        """The paper's score for the chat (as stored when it was sent or skipped, else
+        scored now) and its state here: `sent`, `skipped`, `due` or `new` (never queued)."""
+        row = await self.store.call(DeliveryRows.delivery, chat.id, paper.id)
+        status = "new" if row is None else STATES.get(row["status"], "due")
+        if row is not None and row["score_json"]:
+            return Score.from_json(json.loads(row["score_json"])), status
+        (score,) = await self.scores(chat, [paper])
+        return score, status
+
+    async def _reader(self, chat: Chat) -> Reader:
+        topics = [parse_topic(t) for t in await self.store.call(ChatRows.topics_of, chat.id)]
+        mutes = [parse_mute(m) for m in await self.mutes(chat)]
+        profile = self._profiles.get(chat.id)
+        if profile is None:
+            profile = await self._profile(chat)
+            self._profiles[chat.id] = profile
+        return Reader(topics, mutes, profile)
+
+    async def _profile(self, chat: Chat) -> Profile:
+        voted = await self.store.call(FeedbackRows.voted_papers, chat.id)
+        if not voted and not chat.interests:
+            return Profile()
+        liked = [Paper.from_row(r) for r in voted if r["likes"]]
+        disliked = [Paper.from_row(r) for r in voted if r["dislikes"]]
+        known = await self._paper_vectors([*liked, *disliked], None)
+        vectors = dict(zip((p.id for p in [*liked, *disliked]), known, strict=True))
+        featurizer = await self._model()
+        return await asyncio.to_thread(
+            build_profile, featurizer, liked, disliked, chat.interests, vectors
+        )
+
+    async def _model(self) -> Featurizer:
+        """The featurizer, loaded once (by one caller: others wait instead of loading it too)."""
+        async with self._loading:
+            return await asyncio.to_thread(self._featurizer)
+
+    async def _paper_vectors(self, papers: Sequence[Paper], profile: Profile | None) -> np.ndarray:
+        """The papers' rows; none (zero columns) for a profile that compares no text. Papers
+        not in the cache are featurized by one caller at a time, so chats due together
+        share the work and memory stays flat."""
+        if profile is not None and not _compares_text(profile):
+            return np.zeros((len(papers), 0), dtype=np.float32)
+        featurizer = await self._model()
+        async with self._featurizing:
+            missing = [p for p in papers if p.versioned_id not in self._vectors]
+            if missing:
+                made = await asyncio.to_thread(featurizer.paper_vectors, missing)
+                for paper, row in zip(missing, made, strict=True):
+                    self._vectors[paper.versioned_id] = row.astype(np.float16)
+            rows = np.empty((len(papers), featurizer.size), dtype=np.float32)
+            for index, paper in enumerate(papers):
+                self._vectors.move_to_end(paper.versioned_id)
+                rows[index] = self._vectors[paper.versioned_id]
+            while len(self._vectors) > VECTOR_CACHE:
+                self._vectors.popitem(last=False)
+        return rows
+
+
+def _compares_text(profile: Profile) -> bool:
+    return profile.feedback is not None or profile.interests is not None or bool(profile.liked)
+
+
+def short_title(title: str) -> str:
+    """A liked paper named briefly: its title up to a colon ("3DGSR: ..."), at most
+    `SHORT_TITLE` characters."""
+    name = " ".join(title.split(":", 1)[0].split())
+    return name if len(name) <= SHORT_TITLE else name[: SHORT_TITLE - 1].rstrip() + "…"
+
+
+def why_line(score: Score, language: str) -> str:
+    """The card's one line: what it matched and the liked paper it is most like."""
+    parts = []
+    if score.matched:
+        topics = ", ".join(topic for topic, _ in score.matched)
+        parts.append(say(language, "why_matched", topics=topics))
+    if score.like:
+        parts.append(say(language, "why_like", title=short_title(score.like[0][1])))
+    return " · ".join(parts)

@@ -1,0 +1,47 @@
+"""What each chat told paperbot about its taste: its members' 👍 / 👎 and its mutes."""
+
+from __future__ import annotations
+
+from storage.rows import Row, Rows
+
+
+class FeedbackRows(Rows):
+    def vote(self, chat: int, user: str, paper_id: str, value: int, at: str) -> int | None:
+        """Record one member's 👍 (1) or 👎 (-1) of a stored paper, replacing their earlier
+        vote; returns the earlier value (None when there was none)."""
+        with self.db.atomic():
+            old = self._row(
+                "SELECT value FROM votes WHERE chat = ? AND user = ? AND paper_id = ?",
+                [chat, user, paper_id],
+            )
+            self.db["votes"].upsert(
+                {"chat": chat, "user": user, "paper_id": paper_id, "value": value, "at": at},
+                pk=("chat", "user", "paper_id"),
+            )
+        return None if old is None else old["value"]
+
+    def voted_papers(self, chat: int) -> list[Row]:
+        """The papers the chat's members voted on: the paper's row with `likes` and
+        `dislikes` (how many members pressed each), oldest vote first."""
+        return self._rows(
+            "SELECT p.*, SUM(v.value > 0) AS likes, SUM(v.value < 0) AS dislikes "
+            "FROM votes v JOIN papers p ON p.id = v.paper_id WHERE v.chat = ? "
+            "GROUP BY p.id ORDER BY MIN(v.at), p.id",
+            [chat],
+        )
+
+    def mute(self, chat: int, term: str, at: str) -> bool:
+        """Mute `term` (canonical) in the chat; False when it already was."""
+        cursor = self.db.execute(
+            "INSERT OR IGNORE INTO mutes (chat, term, created_at) VALUES (?, ?, ?)",
+            [chat, term, at],
+        )
+        return bool(cursor.rowcount)
+
+    def unmute(self, chat: int, term: str) -> bool:
+        cursor = self.db.execute("DELETE FROM mutes WHERE chat = ? AND term = ?", [chat, term])
+        return bool(cursor.rowcount)
+
+    def mutes_of(self, chat: int) -> list[str]:
+        rows = self._rows("SELECT term FROM mutes WHERE chat = ? ORDER BY rowid", [chat])
+        return [r["term"] for r in rows]
