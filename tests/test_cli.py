@@ -322,13 +322,16 @@ def test_poll_loop_stops_cleanly_on_sigterm(fake_arxiv: FakeArxiv, tmp_path: Pat
 
     env = {**os.environ, **fake_arxiv.env, "PAPERBOT_DB": str(tmp_path / "loop.db")}
     process = spawn_cli("poll", env=env, cwd=tmp_path)
-    deadline = time.monotonic() + 20
-    while (tmp_path / "loop.db").exists() is False and time.monotonic() < deadline:
-        time.sleep(0.05)
+    assert process.stderr is not None
+    logged = []
+    for line in process.stderr:  # running once it logged its start (imports take a while)
+        logged.append(line)
+        if " start: " in line:
+            break
     time.sleep(0.5)
     process.send_signal(signal.SIGTERM)
     _, err = process.communicate(timeout=20)
-    assert process.returncode == 0, err
+    assert process.returncode == 0, "".join(logged) + err
     assert "stopping" in err
 
 
