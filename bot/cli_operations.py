@@ -17,7 +17,8 @@ from bot.app import App, open_app
 from bot.audit import AUDIT_COUNTS
 from bot.chats import ChatRef
 from bot.cli_base import BadInput, fail, load_settings, run
-from bot.commands import Command, CommandLayer
+from bot.command_table import Command
+from bot.commands import CommandLayer
 from bot.config import ConfigError, Settings
 from bot.models import Chat
 from handlers.discord_webhook import (

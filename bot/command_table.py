@@ -1,4 +1,5 @@
-"""The shape of a command table entry, and what every platform derives from a table.
+"""The command layer's vocabulary: a `Command` in, `Reply`s out, the shape of a command
+table entry, and what every platform derives from a table.
 
 `bot/commands.py` holds the table itself (one `CommandSpec` per command, its
 handler included). From it come `/help`, Telegram's command menus (en, zh),
@@ -8,11 +9,52 @@ administrators may use.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from bot.chats import ChatRef
 from bot.messages import say
+from bot.models import Card
+
+_COMMAND = re.compile(r"^/(?P<name>[A-Za-z_]{1,32})(?:@(?P<bot>\w+))?(?:\s+(?P<args>.*))?$", re.S)
+
+
+@dataclass(frozen=True)
+class Command:
+    chat: ChatRef
+    user_id: str
+    name: str
+    args: str = ""
+    user_is_admin: bool = False
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A reply: plain text (the adapter escapes it) or a card. `problem` marks a reply to
+    bad input or a failure, which an adapter may show only to the user who asked."""
+
+    text: str = ""
+    card: Card | None = None
+    problem: bool = False
+
+
+def problem(text: str) -> Reply:
+    """A reply to bad input or a failure."""
+    return Reply(text, problem=True)
+
+
+def parse_command(text: str, bot_username: str | None = None) -> tuple[str, str] | None:
+    """`/name@bot args` → (name, args); None for plain text or another bot's command."""
+    match = _COMMAND.match(text.strip())
+    if match is None:
+        return None
+    addressed = match.group("bot")
+    if addressed and bot_username and addressed.lower() != bot_username.lower():
+        return None
+    return match.group("name").lower(), (match.group("args") or "").strip()
+
 
 # How an argument is offered by platforms with typed options (Discord):
 # topics: topic phrases, category names completed; followed: one of the chat's topics

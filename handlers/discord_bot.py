@@ -34,8 +34,8 @@ from discord.http import Route
 from bot.categories import ARCHIVES, CATEGORIES
 from bot.chat_settings import SETTINGS, suggest_values
 from bot.chats import ChatRef
-from bot.command_table import Arg, CommandSpec
-from bot.commands import COMMANDS, Command, CommandLayer, Reply
+from bot.command_table import Arg, Command, CommandSpec, Reply
+from bot.commands import COMMANDS, CommandLayer
 from bot.config import ConfigError, Settings
 from bot.delivery import Sent
 from bot.models import Card, Chat, Digest

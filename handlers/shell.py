@@ -11,7 +11,8 @@ import getpass
 from typing import TextIO
 
 from bot.chats import ChatRef
-from bot.commands import Command, CommandLayer, Reply, parse_command
+from bot.command_table import Command, Reply, parse_command
+from bot.commands import CommandLayer
 from bot.delivery import Sent
 from bot.messages import say
 from bot.models import Card, Chat, Digest

@@ -58,16 +58,8 @@ from telegram.ext import (
 )
 
 from bot.chats import ChatRef
-from bot.commands import (
-    ADMIN_ONLY,
-    CHANNEL_COMMANDS,
-    Command,
-    CommandLayer,
-    Reply,
-    knows,
-    menu_for,
-    parse_command,
-)
+from bot.command_table import Command, Reply, parse_command
+from bot.commands import ADMIN_ONLY, CHANNEL_COMMANDS, CommandLayer, knows, menu_for
 from bot.config import ConfigError, Settings
 from bot.delivery import ChatUnavailable, DeliveryFailed, MessageRejected, Sent
 from bot.messages import MESSAGES, say

@@ -4,17 +4,8 @@ import pytest
 
 from bot.app import App
 from bot.chats import ChatRef
-from bot.commands import (
-    ADMIN_ONLY,
-    COMMANDS,
-    Command,
-    CommandLayer,
-    Reply,
-    help_for,
-    knows,
-    menu_for,
-    parse_command,
-)
+from bot.command_table import Command, Reply, parse_command
+from bot.commands import ADMIN_ONLY, COMMANDS, CommandLayer, help_for, knows, menu_for
 from storage.chats import ChatRows
 from storage.database import Store
 from tests.fake_arxiv import FakeArxiv, Scripted, make_paper

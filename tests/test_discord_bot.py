@@ -18,7 +18,8 @@ from discord.http import Route
 
 from bot.app import App
 from bot.arxiv.client import ArxivClient
-from bot.commands import COMMANDS, Command, CommandLayer, Reply
+from bot.command_table import Command, Reply
+from bot.commands import COMMANDS, CommandLayer
 from bot.config import Settings
 from bot.delivery import Platform
 from bot.models import Figure

@@ -12,7 +12,8 @@ import pytest
 
 from bot.app import App, build_app
 from bot.chats import ChatRef
-from bot.commands import Command, CommandLayer
+from bot.command_table import Command
+from bot.commands import CommandLayer
 from bot.models import Card, Chat
 from bot.runner import Runner
 from bot.schedule import next_announcement
