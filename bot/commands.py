@@ -26,7 +26,7 @@ from bot.messages import say
 from bot.models import Card, Chat
 from bot.papers import PaperNotFound
 from bot.retry import ServiceUnavailable
-from bot.summarize import SummaryError
+from bot.summarize import PERSON, SummaryError
 from bot.topics import TopicError, parse_topics
 
 log = logging.getLogger(__name__)
@@ -206,7 +206,7 @@ class CommandLayer:
         try:
             ident = parse_arxiv_id(command.args.split()[0])
             paper = await self.app.papers.paper(ident)
-            card = await self.app.papers.card(paper, chat.language, chat.figures)
+            card = await self.app.papers.card(paper, chat.language, chat.figures, PERSON)
         except (InvalidArxivId, PaperNotFound, ArxivQueryError) as exc:
             return [problem(f"{str(exc)[:1].upper()}{str(exc)[1:]}.")]
         return [Reply(card=card)]

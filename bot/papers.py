@@ -18,6 +18,7 @@ from bot.figures import FigureSource
 from bot.models import Card, Chat, Digest, Paper, Progress, unwatched
 from bot.retry import ServiceUnavailable
 from bot.summaries import SummaryCache
+from bot.summarize import BACKGROUND, PERSON
 from bot.topics import Topic
 from storage.database import Store
 from storage.papers import PaperRows
@@ -64,9 +65,12 @@ class Papers:
         await self.store.call(PaperRows.upsert_papers, [paper.to_row()], iso(self.clock()))
         return paper
 
-    async def card(self, paper: Paper, language: str, figures: bool = True) -> Card:
-        """The paper's card in `language`, with its key figure unless `figures` is off."""
-        summary = await self.summaries.summary(paper, language)
+    async def card(
+        self, paper: Paper, language: str, figures: bool = True, priority: float = BACKGROUND
+    ) -> Card:
+        """The paper's card in `language`, with its key figure unless `figures` is off;
+        `priority`: the summary's place in the model's budget (`PERSON` when asked for)."""
+        summary = await self.summaries.summary(paper, language, priority)
         found = await self.figures.figures(paper) if figures else []
         return Card(
             paper=paper,
@@ -78,14 +82,15 @@ class Papers:
 
     async def known_card(self, paper_id: str, language: str, figures: bool = False) -> Card:
         """The card of a paper sent earlier (a "Details" button): the stored metadata and the
-        cached summary; arXiv is asked only for a paper that is not stored."""
+        cached summary; arXiv is asked only for a paper that is not stored. Someone waits
+        for it, so its summary goes first in the model's budget."""
         ident = parse_arxiv_id(paper_id)
         row = await self.store.call(PaperRows.paper, ident.base)
         if row is not None and ident.version in (None, row["version"]):
             paper = Paper.from_row(row)
         else:
             paper = await self.paper(ident)
-        return await self.card(paper, language, figures)
+        return await self.card(paper, language, figures, PERSON)
 
     async def chat_digest(self, chat: Chat, papers: list[Paper], topics: list[str]) -> Digest:
         """The digest of `papers` for one chat, in its language and with its figure setting."""

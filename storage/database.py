@@ -19,6 +19,7 @@ from typing import Concatenate, ParamSpec, TypeVar, cast
 
 from sqlite_utils import Database
 
+from storage.budget import BudgetRows
 from storage.chats import ChatRows
 from storage.migrations import migrations
 from storage.outbox import DeliveryRows
@@ -29,7 +30,14 @@ from storage.rows import Rows
 T = TypeVar("T")
 P = ParamSpec("P")
 R = TypeVar("R", bound=Rows)
-ROWS: tuple[type[Rows], ...] = (PaperRows, SummaryRows, ChatRows, DeliveryRows, PollRows)
+ROWS: tuple[type[Rows], ...] = (
+    PaperRows,
+    SummaryRows,
+    ChatRows,
+    DeliveryRows,
+    PollRows,
+    BudgetRows,
+)
 
 
 def open_database(path: Path | str, *, migrate: bool = True) -> Database:

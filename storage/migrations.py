@@ -161,3 +161,17 @@ def delivery_retries(db: Database) -> None:
     db["feed_state"].create({"category": str, "read_at": str}, pk="category")
     db["polls"].add_column("ok", int)
     db.execute("UPDATE polls SET ok = (errors IS NULL OR errors = '[]' OR papers_seen > 0)")
+
+
+@migrations(name="0005_model_budget")
+def model_budget(db: Database) -> None:
+    """The model's request budget: when each request was sent (so a restart keeps the
+    day's count) and the pauses a daily-quota answer ordered."""
+    db["model_requests"].create({"id": int, "at": str}, pk="id", not_null={"at"})
+    db["model_requests"].create_index(["at"])
+    db["model_pauses"].create(
+        {"id": int, "until": str, "reason": str, "created_at": str},
+        pk="id",
+        not_null={"until"},
+        defaults={"reason": ""},
+    )
