@@ -210,7 +210,7 @@ def stats() -> None:
 
     async def work(settings: Settings) -> None:
         async with open_app(settings) as core:
-            figures = await gather_stats(core.store)
+            figures = await gather_stats(core.store, settings.llm_budget)
         width = max(len(name) for name in figures)
         for name, value in figures.items():
             typer.echo(f"{name:<{width}}  {value}")

@@ -1,9 +1,13 @@
-"""The figures `paperbot stats` prints: what is stored, what is due, the last polls."""
+"""The figures `paperbot stats` prints: what is stored, what is due, the model's budget,
+the last polls."""
 
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
+from bot.clock import utc_now
+from bot.summarize.budget import BudgetLimits, Usage, usage
 from storage.database import Store
 from storage.outbox import DeliveryRows
 from storage.papers import SummaryRows
@@ -11,10 +15,15 @@ from storage.polls import PollRows
 from storage.rows import Row
 
 
-async def stats(store: Store) -> dict[str, object]:
-    """Chats, papers, summaries and model requests, deliveries by status, the last poll."""
+async def stats(
+    store: Store, limits: BudgetLimits | None = None, now: datetime | None = None
+) -> dict[str, object]:
+    """Chats, papers, summaries and model requests, the model's budget (`limits`) at `now`,
+    deliveries by status, the last poll."""
     figures: dict[str, object] = dict(await store.call(PollRows.counts))
     figures.update(await store.call(SummaryRows.summary_stats))
+    limits = limits or BudgetLimits()
+    figures.update(_budget(await usage(store, limits, now or utc_now())))
     deliveries = await store.call(DeliveryRows.delivery_counts)
     for status in ("pending", "sent", "failed"):
         figures[f"deliveries_{status}"] = deliveries.get(status, 0)
@@ -25,6 +34,23 @@ async def stats(store: Store) -> dict[str, object]:
             await store.call(PollRows.last_successful_poll),
         )
     )
+    return figures
+
+
+def _budget(used: Usage) -> dict[str, object]:
+    """Requests used and left this minute and this provider day; a running pause."""
+
+    def left(count: int | None) -> object:
+        return "unlimited" if count is None else count
+
+    figures: dict[str, object] = {
+        "model_requests_this_minute": used.minute,
+        "model_requests_left_this_minute": left(used.left_this_minute),
+        "model_requests_today": used.today,
+        "model_requests_left_today": left(used.left_today),
+    }
+    if used.paused_until is not None:
+        figures["model_paused_until"] = used.paused_until.isoformat()
     return figures
 
 

@@ -9,7 +9,9 @@ the day spent, or the model paused by a daily-quota answer, is told `NoBudget` a
 the caller serves the extractive summary now and upgrades it after the reset.
 
 The requests are written to the database as they are sent, so a restart keeps the day's
-count (and `paperbot stats` reads it). Time comes from the injected clock and waits go
+count (and `paperbot stats` reads it). A request holds its place in the minute from
+the moment it is granted until a minute after its answer: the provider counts it when it
+arrives, somewhere in between. Time comes from the injected clock and waits go
 through the injected sleep: the arithmetic is tested without sleeping.
 """
 
@@ -20,8 +22,10 @@ import heapq
 import itertools
 import logging
 from collections import deque
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.clock import Clock, utc_now
@@ -66,17 +70,18 @@ class QuotaReset:
             raise ValueError(f"{zone.strip()!r} is not a time zone (Area/City)") from None
 
     def day_start(self, now: datetime) -> datetime:
-        """When the provider day holding `now` began (the last reset at or before `now`)."""
+        """When the provider day holding `now` began (the last reset at or before `now`), in
+        UTC."""
         local = now.astimezone(self.zone)
         start = datetime.combine(local.date(), self.at, tzinfo=self.zone)
         if start > local:
             start = datetime.combine(local.date() - timedelta(days=1), self.at, tzinfo=self.zone)
-        return start
+        return start.astimezone(UTC)
 
     def next_reset(self, now: datetime) -> datetime:
-        """The first reset after `now`."""
-        start = self.day_start(now)
-        return datetime.combine(start.date() + timedelta(days=1), self.at, tzinfo=self.zone)
+        """The first reset after `now` (in UTC)."""
+        day = self.day_start(now).astimezone(self.zone).date() + timedelta(days=1)
+        return datetime.combine(day, self.at, tzinfo=self.zone).astimezone(UTC)
 
 
 GEMINI_RESET = QuotaReset(time(0, 0), ZoneInfo("America/Los_Angeles"))
@@ -146,7 +151,8 @@ class RequestBudget:
         self.clock = clock
         self.store = store
         self.sleep = sleep
-        self._minute: deque[datetime] = deque()
+        self._minute: deque[datetime] = deque()  # when recent requests were answered
+        self._in_flight = 0
         self._day_start: datetime | None = None
         self._today = 0
         self._paused_until: datetime | None = None
@@ -156,30 +162,47 @@ class RequestBudget:
         self._tickets = itertools.count()
         self._turn = asyncio.Event()
 
+    @asynccontextmanager
+    async def request(self, priority: float = BACKGROUND) -> AsyncIterator[None]:
+        """Send one request inside: granted by `acquire`, its answer noted on leaving."""
+        await self.acquire(priority)
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            self._minute.append(self.clock())
+            self._turn.set()
+
     async def acquire(self, priority: float = BACKGROUND) -> None:
         """Take one request from the budget, waiting for room in the minute behind every
         request of a lower (more urgent) priority. Raises `NoBudget` when the day is spent
-        or the model paused; nothing is taken then."""
+        or the model paused; nothing is taken then. (`request` also notes the answer.)"""
         await self._load()
         ticket = (priority, next(self._tickets))
         heapq.heappush(self._queue, ticket)
         try:
             while True:
-                if self._queue[0] != ticket:
-                    self._turn.clear()
-                    await self._turn.wait()
-                    continue
                 now = self.clock()
-                self._check_day(now)
-                wait = self.minute_wait(now)
-                if wait <= 0:
-                    await self._take(now)
-                    return
-                await self.sleep(wait)
+                if self._queue[0] == ticket:
+                    self._check_day(now)
+                    wait = self.minute_wait(now)
+                    if wait == 0:
+                        await self._take(now)
+                        return
+                if self._queue[0] != ticket or wait is None:
+                    self._turn.clear()
+                    await self._turn.wait()  # another's turn, or every slot awaits an answer
+                else:
+                    await self.sleep(wait)
         finally:
             self._queue.remove(ticket)
             heapq.heapify(self._queue)
             self._turn.set()
+
+    @property
+    def waiting(self) -> int:
+        """How many requests wait for their turn."""
+        return len(self._queue)
 
     def exhausted_until(self, now: datetime) -> datetime | None:
         """When the budget has room again if the day is spent or the model paused now,
@@ -192,13 +215,16 @@ class RequestBudget:
             return self.limits.reset.next_reset(now)
         return None
 
-    def minute_wait(self, now: datetime) -> float:
-        """Seconds until the rolling minute has room for one more request (0: now)."""
+    def minute_wait(self, now: datetime) -> float | None:
+        """Seconds until the rolling minute has room for one more request (0: now; None:
+        when a request still waiting for its answer is done)."""
         while self._minute and self._minute[0] <= now - MINUTE:
             self._minute.popleft()
         rpm = self.limits.rpm
-        if rpm is None or len(self._minute) < rpm:
+        if rpm is None or len(self._minute) + self._in_flight < rpm:
             return 0.0
+        if not self._minute:
+            return None
         return (self._minute[0] + MINUTE - now).total_seconds()
 
     async def quota_spent(self, reason: str) -> NoBudget:
@@ -227,7 +253,7 @@ class RequestBudget:
             self._day_start, self._today = start, 0
 
     async def _take(self, now: datetime) -> None:
-        self._minute.append(now)
+        self._in_flight += 1
         self._today += 1
         if self.store is not None:
             await self.store.call(BudgetRows.record_request, iso(now))

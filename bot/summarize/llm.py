@@ -35,7 +35,7 @@ from typing import Any, Literal, Protocol
 from bot.models import Paper, Summary
 from bot.retry import RetryPolicy, ServiceUnavailable, Sleep, Transient, with_retries
 from bot.summarize.base import Grounding, ModelCall, ModelUnavailable, SummaryError, SummaryRun
-from bot.summarize.budget import QuotaExhausted, RequestBudget
+from bot.summarize.budget import NoBudget, QuotaExhausted, RequestBudget
 from bot.summarize.grounding import Evidence, Failure, check
 from bot.summarize.prompt import PROMPT_VERSION, paper_text, repair_prompt, summary_prompt
 from bot.summarize.repair import patch
@@ -188,10 +188,12 @@ class LanguageModelSummarizer:
         `run`."""
 
         async def attempt() -> Reply:
-            await self.budget.acquire(run.priority)
             started = time.monotonic()
             try:
-                reply = await self.backend.complete(conversation, self._schema)
+                async with self.budget.request(run.priority):
+                    reply = await self.backend.complete(conversation, self._schema)
+            except NoBudget:
+                raise
             except (Transient, ModelUnavailable) as exc:
                 run.calls.append(
                     ModelCall("error", seconds=time.monotonic() - started, error=str(exc))
