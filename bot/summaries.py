@@ -119,7 +119,7 @@ class SummaryCache:
             except NoBudget as exc:
                 log.info("summary of %s: extractive for now (%s)", paper.versioned_id, exc)
                 summary, run.grounding, error = summarize_abstract(paper), "budget", str(exc)
-                retry_at = now + timedelta(seconds=exc.retry_after or 0)
+                retry_at = self.clock() + timedelta(seconds=exc.retry_after or 0)
             except SummaryError as exc:
                 log.warning(
                     "summary of %s by %s failed; extractive summary instead: %s",

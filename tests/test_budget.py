@@ -271,3 +271,14 @@ async def test_a_per_minute_429_waits_as_the_server_says(
     finally:
         server.stop()
 
+
+
+async def test_openai_rate_limit_headers_say_how_long_to_wait(
+    bench: Bench, fake_openai: FakeOpenAI, sim: SimSleep
+) -> None:
+    app = bench.app(fake_openai, BudgetLimits(), openai)
+    headers = {"x-ratelimit-remaining-requests": "0", "x-ratelimit-reset-requests": "12.5s"}
+    fake_openai.then(fake_openai.error(429, "Rate limit reached for requests", headers))
+    (only,) = bench.papers(1)
+    assert (await app.summaries.summary(only, "en")).model == MODEL
+    assert sim.waits == [12.5] and len(fake_openai.requests) == 2
