@@ -26,6 +26,7 @@ from bot.ranking import Relevance
 from bot.relevance import default_featurizer
 from bot.summaries import SummaryCache
 from bot.summarize import Summarizer
+from bot.summarize.budget import RequestBudget
 from bot.summarize.extractive import ExtractiveSummarizer
 from bot.summarize.llm import ChatModel, LanguageModelSummarizer
 from storage.database import Store
@@ -33,11 +34,12 @@ from storage.database import Store
 log = logging.getLogger(__name__)
 
 
-def make_summarizer(settings: Settings) -> Summarizer:
+def make_summarizer(settings: Settings, store: Store | None = None) -> Summarizer:
     """The summarizer `PAPERBOT_LLM` asks for: `auto` takes Gemini when `GEMINI_API_KEY`
     is set, else an OpenAI-compatible server when `OPENAI_API_KEY` or `OPENAI_BASE_URL`
-    is, else the extractive summarizer (offline). The SDKs are imported only when used,
-    so offline runs do not pay for loading them."""
+    is, else the extractive summarizer (offline). A language model's requests stay within
+    `settings.llm_budget`, counted in `store` (in memory only when None). The SDKs are
+    imported only when used, so offline runs do not pay for loading them."""
     backend = settings.llm_backend
     if backend == "gemini":
         from bot.summarize.gemini import GeminiModel
@@ -58,7 +60,8 @@ def make_summarizer(settings: Settings) -> Summarizer:
     else:
         return ExtractiveSummarizer()
     log.info("summaries by %s (%s)", settings.llm_model, backend)
-    return LanguageModelSummarizer(model, settings.llm_model)
+    budget = RequestBudget(settings.llm_budget, store=store)
+    return LanguageModelSummarizer(model, settings.llm_model, budget=budget)
 
 
 @dataclass
@@ -103,8 +106,12 @@ def build_app(
 @asynccontextmanager
 async def open_app(settings: Settings) -> AsyncIterator[App]:
     """The ready services; their database and HTTP connections close on exit."""
-    summarizer = make_summarizer(settings)
     store = Store(settings.db_path)
+    try:
+        summarizer = make_summarizer(settings, store)
+    except ConfigError:
+        store.close()
+        raise
     client = ArxivClient(settings)
     figures = PdfFigures(client, PdfCache(settings.pdf_cache_dir))
     try:

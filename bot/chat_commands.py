@@ -13,6 +13,7 @@ from bot.delivery import Platform
 from bot.messages import say
 from bot.models import Chat
 from bot.papers import PaperNotFound
+from bot.summarize import PERSON
 from bot.topics import TopicError, parse_topics
 
 if TYPE_CHECKING:
@@ -103,7 +104,7 @@ async def summarize(
     try:
         ident = parse_arxiv_id(command.args.split()[0])
         paper = await layer.app.papers.paper(ident)
-        card = await layer.app.papers.card(paper, chat.language, chat.figures)
+        card = await layer.app.papers.card(paper, chat.language, chat.figures, PERSON)
     except (InvalidArxivId, PaperNotFound, ArxivQueryError) as exc:
         return [problem(f"{str(exc)[:1].upper()}{str(exc)[1:]}.")]
     return [Reply(card=card)]

@@ -27,6 +27,7 @@ from bot.models import Card
 from bot.retry import ServiceUnavailable
 from bot.runner import Runner, cycle, stop_on_signals
 from bot.stats import stats as gather_stats
+from bot.summarize import PERSON
 from bot.topics import parse_topic
 from handlers.registry import delivery_platforms, started
 from handlers.render import (
@@ -103,7 +104,7 @@ def summarize(
         async with open_app(settings) as core:
             with progress(f"fetching {ident}"):
                 paper = await core.papers.paper(ident)
-                card = await core.papers.card(paper, language, figures is not None)
+                card = await core.papers.card(paper, language, figures is not None, PERSON)
         if figures is not None:
             _save_figures([card], figures, every=True)
             listed = json.dumps(figures_json(card), ensure_ascii=False, indent=2)
@@ -221,7 +222,7 @@ def stats() -> None:
 
     async def work(settings: Settings) -> None:
         async with open_app(settings) as core:
-            figures = await gather_stats(core.store)
+            figures = await gather_stats(core.store, settings.llm_budget)
         width = max(len(name) for name in figures)
         for name, value in figures.items():
             typer.echo(f"{name:<{width}}  {value}")

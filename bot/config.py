@@ -1,7 +1,8 @@
 """Configuration from the environment and a `.env` file (names fixed by SPEC.md).
 
-Every value is validated once at start, except one that only some commands use
-(`poll_interval`: only the commands that poll), validated when read, so it never
+Every value is validated once at start, except those that only some commands use
+(`poll_interval`: only the commands that poll; `llm_budget`'s reset time: only the
+commands that ask the model or show its budget), validated when read, so they never
 stops a command that does not use it. A bad value raises `ConfigError` with a
 one-line message naming the variable, so the CLI can print it and exit 2.
 Secrets (API keys, tokens) are kept out of `repr` so they never reach a log.
@@ -18,6 +19,7 @@ from typing import TypeVar
 from dotenv import dotenv_values
 
 from bot.i18n import normalize_language
+from bot.summarize.budget import GEMINI_RESET, BudgetLimits, QuotaReset
 
 T = TypeVar("T")
 
@@ -41,6 +43,9 @@ class Settings:
     language: str = "en"
     llm: str = "auto"
     llm_model: str = "gemini-2.5-flash"
+    llm_rpm: int | None = None
+    llm_rpd: int | None = None
+    llm_reset_text: str = ""  # PAPERBOT_LLM_RESET as given; see `llm_budget`
     gemini_api_key: str | None = field(default=None, repr=False)
     gemini_base_url: str | None = None
     openai_api_key: str | None = field(default=None, repr=False)
@@ -81,6 +86,9 @@ class Settings:
             language=get("PAPERBOT_LANGUAGE", _language, d.language),
             llm=get("PAPERBOT_LLM", _choice(LLM_CHOICES), d.llm),
             llm_model=get("PAPERBOT_LLM_MODEL", _text, d.llm_model),
+            llm_rpm=get("PAPERBOT_LLM_RPM", _count, None),
+            llm_rpd=get("PAPERBOT_LLM_RPD", _count, None),
+            llm_reset_text=env.get("PAPERBOT_LLM_RESET", ""),
             gemini_api_key=get("GEMINI_API_KEY", _text, None),
             gemini_base_url=get("GEMINI_BASE_URL", _url, None),
             openai_api_key=get("OPENAI_API_KEY", _text, None),
@@ -99,6 +107,14 @@ class Settings:
         """Seconds between polls (default 3600); read only by the commands that poll, so a
         bad `PAPERBOT_POLL_INTERVAL` raises `ConfigError` there and nowhere else."""
         return _value("PAPERBOT_POLL_INTERVAL", self.poll_interval_text, _positive_seconds, 3600.0)
+
+    @property
+    def llm_budget(self) -> BudgetLimits:
+        """The model's request budget: `PAPERBOT_LLM_RPM`, `PAPERBOT_LLM_RPD`, and when the
+        provider's day resets (`PAPERBOT_LLM_RESET`, default midnight Pacific time as Gemini
+        counts it; a bad value raises `ConfigError` here)."""
+        reset = _value("PAPERBOT_LLM_RESET", self.llm_reset_text, _reset, GEMINI_RESET)
+        return BudgetLimits(self.llm_rpm, self.llm_rpd, reset)
 
     @property
     def pdf_cache_dir(self) -> Path:
@@ -153,6 +169,19 @@ def _positive_seconds(name: str, raw: str) -> float:
     if value < 60:
         raise ConfigError(f"{name}={raw!r} must be at least 60 seconds")
     return value
+
+
+def _count(name: str, raw: str) -> int:
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"{name}={raw!r} is not a positive whole number")
+    return int(raw)
+
+
+def _reset(name: str, raw: str) -> QuotaReset:
+    try:
+        return QuotaReset.parse(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name}={raw!r}: {exc}") from None
 
 
 def _language(name: str, raw: str) -> str:

@@ -18,6 +18,7 @@ from bot.figures import FigureSource
 from bot.models import Card, Chat, Digest, Paper, Progress, unwatched
 from bot.retry import ServiceUnavailable
 from bot.summaries import SummaryCache
+from bot.summarize import BACKGROUND, PERSON
 from bot.topics import Topic
 from storage.database import Store
 from storage.papers import PaperRows
@@ -64,11 +65,14 @@ class Papers:
         await self.store.call(PaperRows.upsert_papers, [paper.to_row()], iso(self.clock()))
         return paper
 
-    async def card(self, paper: Paper, language: str, figures: bool = True) -> Card:
+    async def card(
+        self, paper: Paper, language: str, figures: bool = True, priority: float = BACKGROUND
+    ) -> Card:
         """The paper's card in `language`, with its figures (the key one first) unless
         `figures` is off, and whether its PDF hides text (known when the PDF was read:
-        for the figures or the summary)."""
-        summary = await self.summaries.summary(paper, language)
+        for the figures or the summary); `priority`: the summary's place in the model's
+        budget (`PERSON` when someone asked for it)."""
+        summary = await self.summaries.summary(paper, language, priority)
         found = await self.figures.figures(paper) if figures else []
         read = figures or summary.source == "fulltext"
         hides_text = read and await self.figures.hides_text(paper)
@@ -101,8 +105,9 @@ class Papers:
 
     async def known_card(self, paper_id: str, language: str, figures: bool = False) -> Card:
         """The card of a paper sent earlier (a "Details" button): the stored metadata and the
-        cached summary; arXiv is asked only for a paper that is not stored."""
-        return await self.card(await self.known_paper(paper_id), language, figures)
+        cached summary; arXiv is asked only for a paper that is not stored. Someone waits
+        for it, so its summary goes first in the model's budget."""
+        return await self.card(await self.known_paper(paper_id), language, figures, PERSON)
 
     async def chat_digest(self, chat: Chat, papers: list[Paper], topics: list[str]) -> Digest:
         """The digest of `papers` for one chat, in its language and with its figure setting."""

@@ -2,8 +2,10 @@
 version), cached in the database and shared by every chat; concurrent requests for one key
 wait for the one in flight. When the model fails, the paper gets the extractive summary at
 once and the model is asked again later (`upgrade`), while other papers do not wait on a
-failing model. Every summary is cleaned (`summarize.clean`) as it is made and as it is read
-back, so one stored before a cleaning rule existed is served clean too."""
+failing model. When the model's request budget is spent, the paper gets the extractive
+summary at once too (`grounding` `budget`), upgraded after the quota resets. Every summary
+is cleaned (`summarize.clean`) as it is made and as it is read back, so one stored before a
+cleaning rule existed is served clean too."""
 
 from __future__ import annotations
 
@@ -16,7 +18,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bot.models import Paper, Summary
-from bot.summarize import ModelUnavailable, Summarizer, SummaryError, SummaryRun
+from bot.summarize import (
+    BACKGROUND,
+    UPGRADE,
+    ModelUnavailable,
+    Summarizer,
+    SummaryError,
+    SummaryRun,
+)
+from bot.summarize.budget import NoBudget
 from bot.summarize.clean import clean
 from bot.summarize.extractive import summarize_abstract
 from bot.summarize.grounding import Evidence, check
@@ -54,11 +64,12 @@ class SummaryCache:
         self._locks: dict[tuple[str, int, str], asyncio.Lock] = {}
         self._model_paused_until: datetime | None = None
 
-    async def summary(self, paper: Paper, language: str) -> Summary:
+    async def summary(self, paper: Paper, language: str, priority: float = BACKGROUND) -> Summary:
         """The cached summary of this paper version, or one made now: once per key even
         when many chats ask at the same moment (they wait for the one in flight, then
         read the cache). An extractive fallback, stored while the model failed, is served
-        until its retry time; the first request after that asks the model again."""
+        until its retry time; the first request after that asks the model again.
+        `priority` places the model's requests in its budget (`summarize.base.PERSON`...)."""
         key = (paper.id, paper.version, language)
         lock = self._locks.setdefault(key, asyncio.Lock())
         model = self.summarizer.model
@@ -69,7 +80,7 @@ class SummaryCache:
                 await self.store.call(SummaryRows.count_summary_hit, *stored)
                 summary = clean(Summary.model_validate_json(row["data"]))
             else:
-                summary = await self._make_summary(paper, language, row)
+                summary = await self._make_summary(paper, language, row, priority)
         self._locks.pop(key, None)
         return summary
 
@@ -79,17 +90,22 @@ class SummaryCache:
         return row["retry_at"] is None or datetime.fromisoformat(row["retry_at"]) > self.clock()
 
     async def _make_summary(
-        self, paper: Paper, language: str, previous: Mapping[str, Any] | None
+        self, paper: Paper, language: str, previous: Mapping[str, Any] | None, priority: float
     ) -> Summary:
-        """Summarize with the model, or fall back to the extractive summary when it fails;
-        clean and check the result and store it with how it was made."""
-        run = SummaryRun()
+        """Summarize with the model, or fall back to the extractive summary when it fails
+        or its budget is spent; clean and check the result and store it with how it was
+        made."""
+        run = SummaryRun(priority=priority)
         now = self.clock()
         attempts = previous["attempts"] if previous is not None else 0
         retry_at: datetime | None = None
         error = ""
         fulltext = None
-        if self._model_paused(now):
+        spent_until = self._budget_spent_until(now)
+        if spent_until is not None:
+            summary, run.grounding = summarize_abstract(paper), "budget"
+            retry_at, error = spent_until, "no model budget left; not asked"
+        elif self._model_paused(now):
             summary, run.grounding = summarize_abstract(paper), "fallback"
             retry_at, error = self._model_paused_until, "the model failed moments ago; not asked"
         else:
@@ -98,6 +114,10 @@ class SummaryCache:
                     fulltext = await self.fulltext(paper)
                 summary = await self.summarizer.summarize(paper, language, fulltext, run)
                 attempts = 0
+            except NoBudget as exc:
+                log.info("summary of %s: extractive for now (%s)", paper.versioned_id, exc)
+                summary, run.grounding, error = summarize_abstract(paper), "budget", str(exc)
+                retry_at = self.clock() + timedelta(seconds=exc.retry_after or 0)
             except SummaryError as exc:
                 log.warning(
                     "summary of %s by %s failed; extractive summary instead: %s",
@@ -140,6 +160,10 @@ class SummaryCache:
     def _model_paused(self, now: datetime) -> bool:
         return self._model_paused_until is not None and now < self._model_paused_until
 
+    def _budget_spent_until(self, now: datetime) -> datetime | None:
+        budget = self.summarizer.budget
+        return budget.exhausted_until(now) if budget is not None else None
+
     def _retry_time(self, now: datetime, exc: ModelUnavailable, attempts: int) -> datetime | None:
         """When to ask the model again for a summary that fell back (None: never), and
         pause the model for other papers meanwhile so a failing model costs one wait."""
@@ -158,10 +182,11 @@ class SummaryCache:
         rows = await self.store.call(SummaryRows.summaries_to_upgrade, model, due, limit)
         upgraded = 0
         for row in rows:
-            summary = await self.summary(Paper.from_row(row), row["summary_language"])
+            paper = Paper.from_row(row)
+            summary = await self.summary(paper, row["summary_language"], UPGRADE)
             upgraded += summary.source != "extractive"
-            if self._model_paused(self.clock()):
-                break  # the model is failing again: the rest on a later poll
+            if self._model_paused(self.clock()) or self._budget_spent_until(self.clock()):
+                break  # the model is failing again or out of budget: the rest later
         if rows:
             log.info("upgraded %d of %d fallback summaries", upgraded, len(rows))
         return upgraded

@@ -20,6 +20,7 @@ from typing import Concatenate, ParamSpec, TypeVar, cast
 from sqlite_utils import Database
 
 from storage.audits import AuditRows
+from storage.budget import BudgetRows
 from storage.chats import ChatRows
 from storage.feedback import FeedbackRows
 from storage.migrations import migrations
@@ -39,6 +40,7 @@ ROWS: tuple[type[Rows], ...] = (
     PollRows,
     AuditRows,
     FeedbackRows,
+    BudgetRows,
 )
 
 

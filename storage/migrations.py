@@ -219,3 +219,17 @@ def relevance(db: Database) -> None:
     db["chats"].add_column("threshold", float)
     db["deliveries"].add_column("score", float)
     db["deliveries"].add_column("score_json", str)
+
+
+@migrations(name="0008_model_budget")
+def model_budget(db: Database) -> None:
+    """The model's request budget: when each request was sent (so a restart keeps the
+    day's count) and the pauses a daily-quota answer ordered."""
+    db["model_requests"].create({"id": int, "at": str}, pk="id", not_null={"at"})
+    db["model_requests"].create_index(["at"])
+    db["model_pauses"].create(
+        {"id": int, "until": str, "reason": str, "created_at": str},
+        pk="id",
+        not_null={"until"},
+        defaults={"reason": ""},
+    )

@@ -125,7 +125,10 @@ class SummaryRows(Rows):
             "SELECT COALESCE(SUM(hits), 0) AS summary_cache_hits, "
             "COALESCE(SUM(grounding = 'repaired'), 0) AS summaries_repaired, "
             "COALESCE(SUM(grounding = 'patched'), 0) AS summaries_patched, "
+            "COALESCE(SUM(grounding IN ('passed', 'repaired', 'patched')), 0) "
+            "AS papers_summarized_by_model, "
             "COALESCE(SUM(grounding = 'fallback'), 0) AS summaries_fallback, "
+            "COALESCE(SUM(grounding = 'budget'), 0) AS summaries_extractive_for_budget, "
             "COALESCE(SUM(retry_at IS NOT NULL), 0) AS summaries_to_upgrade FROM summaries"
         )
         assert calls is not None and summaries is not None

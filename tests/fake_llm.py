@@ -8,6 +8,12 @@ answers use the recorded payload shapes in fixtures/gemini (Gemini) and the chat
 completion object of the OpenAI API reference; errors and safety blocks are built from
 the APIs' references (Gemini: `error.code/status/message/details` with
 `google.rpc.RetryInfo`, `promptFeedback.blockReason`, `finishReason: SAFETY`).
+
+Quotas: `limit(rpm, rpd, clock)` makes a server count requests on the test's clock and
+answer 429 past either limit, as the real services do: Gemini's `RESOURCE_EXHAUSTED`
+with a `google.rpc.QuotaFailure` naming the per-minute or per-day quota id (and a
+`RetryInfo`, which for the daily quota is no promise), OpenAI's `rate_limit_exceeded` with
+`retry-after` and `x-ratelimit-*` headers, or `insufficient_quota` once the day is spent.
 """
 
 from __future__ import annotations
@@ -16,11 +22,13 @@ import copy
 import json
 import re
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.models import Paper
+from bot.summarize.budget import GEMINI_RESET
 from bot.summarize.extractive import summarize_abstract
 from tests.fake_arxiv import FIXTURES
 from tests.fake_http import FakeServer, Scripted
@@ -36,6 +44,8 @@ _GEMINI_OK = json.loads(
 GEMINI_PLAIN_TEXT = (
     FIXTURES / "gemini/generateContent_200_basic_gemini-2.0-flash-001.json"
 ).read_bytes()
+_PER_MINUTE = "GenerateRequestsPerMinutePerProjectPerModel-FreeTier"
+_PER_DAY = "GenerateRequestsPerDayPerProjectPerModel-FreeTier"
 _TAG = re.compile(r"<(title|abstract)>\s*(.*?)\s*</\1>", re.S)
 
 
@@ -92,17 +102,54 @@ CHINESE_DRAFT = draft(
 )
 
 
+@dataclass
+class Quota:
+    """A server's request limits, counted on the test's clock; the day resets as Gemini's."""
+
+    rpm: int | None
+    rpd: int | None
+    clock: Callable[[], datetime]
+
+    def __post_init__(self) -> None:
+        self.accepted: list[datetime] = []
+
+    def refusal(self) -> tuple[str, float] | None:
+        """`("day", seconds)` or `("minute", seconds)` until a request would be accepted
+        again, or None (and the request counts)."""
+        now = self.clock()
+        start = GEMINI_RESET.day_start(now)
+        today = [t for t in self.accepted if t >= start]
+        if self.rpd is not None and len(today) >= self.rpd:
+            return "day", (GEMINI_RESET.next_reset(now) - now).total_seconds()
+        minute = [t for t in today if t > now - timedelta(minutes=1)]
+        if self.rpm is not None and len(minute) >= self.rpm:
+            return "minute", (minute[0] + timedelta(minutes=1) - now).total_seconds()
+        self.accepted.append(now)
+        return None
+
+
 class FakeModelServer(FakeServer):
-    """Records POSTs; answers from `script`, else with `faithful_summary`."""
+    """Records POSTs; answers from `script`, else with `faithful_summary`; with a `quota`,
+    429s past its limits (`refused` counts them)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.requests: list[Request] = []
         self.script: deque[Scripted] = deque()
+        self.quota: Quota | None = None
+        self.refused = 0
+
+    def limit(self, rpm: int | None, rpd: int | None, clock: Callable[[], datetime]) -> None:
+        self.quota = Quota(rpm, rpd, clock)
 
     def post(self, path: str, headers: dict[str, str], body: bytes) -> Scripted:
         request = Request(path, headers, json.loads(body or b"{}"))
         self.requests.append(request)
+        refusal = self.quota.refusal() if self.quota is not None else None
+        if refusal is not None:
+            self.refused += 1
+            kind, seconds = refusal
+            return self.day_spent() if kind == "day" else self.rate_limited(seconds)
         if self.script:
             return self.script.popleft()
         prompt = self.prompts(request)[0]
@@ -121,6 +168,14 @@ class FakeModelServer(FakeServer):
 
     def answer(self, text: str, tokens_in: int = 1200, tokens_out: int = 0) -> Scripted:
         """A 200 reply whose text is `text`."""
+        raise NotImplementedError
+
+    def rate_limited(self, seconds: float = 7) -> Scripted:
+        """The 429 of a per-minute limit, asking to wait `seconds`."""
+        raise NotImplementedError
+
+    def day_spent(self) -> Scripted:
+        """The 429 of a spent daily quota."""
         raise NotImplementedError
 
 
@@ -157,7 +212,9 @@ class FakeGemini(FakeModelServer):
         return _json(200, answer)
 
     @staticmethod
-    def error(code: int, status: str, message: str, retry_delay: str = "") -> Scripted:
+    def error(
+        code: int, status: str, message: str, retry_delay: str = "", quota_id: str = _PER_MINUTE
+    ) -> Scripted:
         error: dict[str, Any] = {"code": code, "message": message, "status": status}
         if retry_delay:
             error["details"] = [
@@ -167,7 +224,8 @@ class FakeGemini(FakeModelServer):
                         {
                             "quotaMetric": "generativelanguage.googleapis.com/"
                             "generate_content_free_tier_requests",
-                            "quotaId": "GenerateRequestsPerMinutePerProjectPerModel-FreeTier",
+                            "quotaId": quota_id,
+                            "quotaDimensions": {"location": "global", "model": "gemini-2.5-flash"},
                         }
                     ],
                 },
@@ -175,14 +233,13 @@ class FakeGemini(FakeModelServer):
             ]
         return _json(code, {"error": error})
 
-    @classmethod
-    def rate_limited(cls, retry_delay: str = "7s") -> Scripted:
-        return cls.error(
-            429,
-            "RESOURCE_EXHAUSTED",
-            "You exceeded your current quota, please check your plan and billing details.",
-            retry_delay,
-        )
+    def rate_limited(self, seconds: float | str = 7) -> Scripted:
+        delay = seconds if isinstance(seconds, str) else f"{max(round(seconds), 1)}s"
+        return self.error(429, "RESOURCE_EXHAUSTED", _QUOTA_MESSAGE, delay)
+
+    def day_spent(self) -> Scripted:
+        """The real answer says to retry in seconds even when the day's quota is gone."""
+        return self.error(429, "RESOURCE_EXHAUSTED", _QUOTA_MESSAGE, "18s", _PER_DAY)
 
     @classmethod
     def server_error(cls) -> Scripted:
@@ -262,10 +319,29 @@ class FakeOpenAI(FakeModelServer):
         )
 
     @staticmethod
-    def error(code: int, message: str, headers: dict[str, str] | None = None) -> Scripted:
-        kind = "rate_limit_exceeded" if code == 429 else "invalid_request_error"
-        body = {"error": {"message": message, "type": kind, "param": None, "code": None}}
+    def error(
+        code: int, message: str, headers: dict[str, str] | None = None, kind: str = ""
+    ) -> Scripted:
+        kind = kind or ("rate_limit_exceeded" if code == 429 else "invalid_request_error")
+        error_code = kind if code == 429 else None
+        body = {"error": {"message": message, "type": kind, "param": None, "code": error_code}}
         return _json(code, body, headers)
+
+    def rate_limited(self, seconds: float = 7) -> Scripted:
+        """With the headers of OpenAI's rate limits: no request left until the reset."""
+        headers = {
+            "retry-after": str(max(round(seconds), 1)),
+            "x-ratelimit-limit-requests": str(self.quota.rpm if self.quota else 3),
+            "x-ratelimit-remaining-requests": "0",
+            "x-ratelimit-reset-requests": f"{seconds:.0f}s",
+        }
+        return self.error(429, "Rate limit reached for requests per min.", headers)
+
+    def day_spent(self) -> Scripted:
+        return self.error(429, _QUOTA_MESSAGE, kind="insufficient_quota")
+
+
+_QUOTA_MESSAGE = "You exceeded your current quota, please check your plan and billing details."
 
 
 def _json(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Scripted:

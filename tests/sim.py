@@ -9,6 +9,7 @@ serves. Also used by benchmarks/soak.py. Test modules import the `clock` and
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -120,3 +121,28 @@ def clock() -> FakeClock:
 @pytest.fixture
 def platform(clock: FakeClock) -> SimPlatform:
     return SimPlatform(clock)
+
+
+class SimSleep:
+    """Stands in for asyncio.sleep on simulated time: records each wait and moves `clock`
+    by it, once `gate` is open (a test closes it to hold every sleeper in place)."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.waits: list[float] = []
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self._called = asyncio.Condition()
+
+    async def __call__(self, seconds: float) -> None:
+        async with self._called:
+            self.waits.append(seconds)
+            self._called.notify_all()
+        await self.gate.wait()
+        self.clock.now += timedelta(seconds=seconds)
+        await asyncio.sleep(0)
+
+    async def until_asked(self, count: int) -> None:
+        """Return once `count` waits have been asked for."""
+        async with self._called:
+            await self._called.wait_for(lambda: len(self.waits) >= count)

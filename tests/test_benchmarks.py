@@ -72,3 +72,10 @@ def test_the_coverage_benchmark_without_its_papers_is_one_line(clone: Path) -> N
 def test_the_ranking_benchmark_reports_a_missing_input(clone: Path) -> None:
     result = benchmark(clone, "ranking.py", "--write-model", "none.jsonl.gz")
     assert (result.returncode, result.stderr) == (1, "ranking.py: missing input: none.jsonl.gz\n")
+
+
+def test_the_budget_benchmark_stays_within_the_budget(clone: Path) -> None:
+    result = benchmark(clone, "budget.py", "--papers", "30", "--rpm", "5", "--rpd", "12")
+    assert result.returncode == 0, result.stderr
+    for line in ("requests per minute, max: 5", "requests in the day: 12", "429s received: 0"):
+        assert line in result.stdout

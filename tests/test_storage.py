@@ -22,7 +22,17 @@ class Repository(PaperRows, SummaryRows, ChatRows, DeliveryRows, PollRows, Feedb
 
 ALL = [m.name for m in migrations._migrations]
 AT = "2026-11-16T08:00:00+00:00"  # the caller's clock
-TABLES = {"papers", "summaries", "chats", "subscriptions", "deliveries", "topic_state", "polls"}
+TABLES = {
+    "papers",
+    "summaries",
+    "chats",
+    "subscriptions",
+    "deliveries",
+    "topic_state",
+    "polls",
+    "model_requests",
+    "model_pauses",
+}
 
 
 def paper(version: int = 1, published: str = "2024-04-01T10:00:00+00:00", pid="2404.00409"):

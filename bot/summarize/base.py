@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from bot.models import Paper, Summary
 
-Grounding = Literal["extractive", "passed", "repaired", "patched", "fallback"]
+if TYPE_CHECKING:
+    from bot.summarize.budget import RequestBudget
+
+# Priorities of model requests in the budget (lower goes first). The relevance of a paper
+# to the chats that will see it can later place background summaries between these.
+PERSON = 0.0  # someone waits for the answer: `/summarize`, a Details press
+BACKGROUND = 100.0  # a summary for a card or digest being delivered
+UPGRADE = 200.0  # a summary that fell back to extractive, asked again
+
+Grounding = Literal["extractive", "passed", "repaired", "patched", "fallback", "budget"]
 
 
 class SummaryError(Exception):
@@ -42,13 +51,17 @@ class SummaryRun:
 
     `grounding`: `extractive` (no model), `passed` (the first draft passed every check),
     `repaired` (the re-asked draft passed), `patched` (failing parts were dropped or
-    replaced by sentences of the abstract), `fallback` (the model failed; extractive).
+    replaced by sentences of the abstract), `fallback` (the model failed; extractive),
+    `budget` (the model's budget was spent; extractive until it is upgraded).
     `draft_failures` are the checks the first draft failed (`check:field`).
+    `priority` is given by the caller: the place of its requests in the model's budget
+    (`PERSON`, `BACKGROUND`, `UPGRADE`; lower goes first).
     """
 
     calls: list[ModelCall] = field(default_factory=list)
     grounding: Grounding = "extractive"
     draft_failures: list[str] = field(default_factory=list)
+    priority: float = BACKGROUND
 
 
 class Summarizer(Protocol):
@@ -56,12 +69,14 @@ class Summarizer(Protocol):
 
     `model` names the model; with `prompt_version` it is part of the cache key, so two
     models or two versions of the prompts never share cached summaries. A summarizer
-    that `reads_fulltext` is given the PDF's text (the PDF is fetched for it).
+    that `reads_fulltext` is given the PDF's text (the PDF is fetched for it). A
+    summarizer with a request `budget` (a language model) is not asked while it is spent.
     """
 
     model: str
     prompt_version: str
     reads_fulltext: bool
+    budget: RequestBudget | None
 
     async def summarize(
         self,

@@ -284,6 +284,7 @@ class ExtractiveSummarizer:
     model: str = "extractive"
     prompt_version: str = ""
     reads_fulltext: bool = False
+    budget: None = None
 
     async def summarize(
         self,

@@ -6,7 +6,9 @@ backend, and is exactly what the number check compares the summary with.
 
 `GEMINI_BASE_URL` (proxies, tests) becomes the SDK's `base_url`. The SDK's own retries
 are off (`attempts=1`): retries belong to paperbot's retry policy, which also reads
-the delay a 429 asks for (`google.rpc.RetryInfo.retryDelay`).
+the delay a 429 asks for (`google.rpc.RetryInfo.retryDelay`). A 429 whose
+`google.rpc.QuotaFailure` names a per-day quota (`GenerateRequestsPerDayPerProjectPerModel-
+FreeTier`) is not retried: the daily quota is spent, and the model pauses until it resets.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from google.genai import errors, types
 
 from bot.retry import Transient, parse_retry_after
 from bot.summarize.base import ModelUnavailable
+from bot.summarize.budget import QuotaExhausted
 from bot.summarize.llm import TEMPERATURE, TIMEOUT, Message, Reply
 
 _BLOCKED = frozenset(
@@ -102,21 +105,42 @@ def _translate(exc: errors.APIError) -> Exception:
     """429 and 5xx are worth retrying; any other refusal (bad key, unknown model, bad
     request) is not, and the summary falls back to extractive."""
     reason = f"HTTP {exc.code} {exc.status or ''}".strip()
+    daily = [quota for quota in _quota_ids(exc) if "PerDay" in quota]
+    if exc.code == 429 and daily:
+        return QuotaExhausted(f"{reason}: {', '.join(daily)}")
     if exc.code == 429 or exc.code >= 500 or exc.code == 408:
         return Transient(reason, _retry_delay(exc))
     return ModelUnavailable(f"{reason}: {exc.message or 'refused'}")
 
 
-def _retry_delay(exc: errors.APIError) -> float | None:
-    """The wait the server asked for: `RetryInfo.retryDelay` ("37s") in the error details,
-    else a `Retry-After` header."""
+def _details(exc: errors.APIError, kind: str) -> list[dict[str, Any]]:
+    """The error's details of one type (`RetryInfo`, `QuotaFailure`)."""
     body = exc.details if isinstance(exc.details, dict) else {}
     error = body.get("error", body)
     details = error.get("details", []) if isinstance(error, dict) else []
-    for detail in details if isinstance(details, list) else []:
-        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith("RetryInfo"):
-            match = _SECONDS.fullmatch(str(detail.get("retryDelay", "")))
-            if match:
-                return float(match.group(1))
+    return [
+        detail
+        for detail in (details if isinstance(details, list) else [])
+        if isinstance(detail, dict) and str(detail.get("@type", "")).endswith(kind)
+    ]
+
+
+def _quota_ids(exc: errors.APIError) -> list[str]:
+    """The quotas a `QuotaFailure` says were exceeded."""
+    return [
+        str(violation.get("quotaId", ""))
+        for failure in _details(exc, "QuotaFailure")
+        for violation in failure.get("violations", [])
+        if isinstance(violation, dict)
+    ]
+
+
+def _retry_delay(exc: errors.APIError) -> float | None:
+    """The wait the server asked for: `RetryInfo.retryDelay` ("37s") in the error details,
+    else a `Retry-After` header."""
+    for detail in _details(exc, "RetryInfo"):
+        match = _SECONDS.fullmatch(str(detail.get("retryDelay", "")))
+        if match:
+            return float(match.group(1))
     headers = getattr(exc.response, "headers", None)
     return parse_retry_after(headers.get("Retry-After")) if headers is not None else None

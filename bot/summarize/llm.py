@@ -15,6 +15,10 @@ server's retry delay), 5xx, timeouts and connection errors are retried with back
 a server asking to wait longer than the policy allows, still failing after the last
 attempt, or answering something the SDK cannot read raises `ModelUnavailable`, and the
 caller falls back to the extractive summary.
+Every request, retries and re-asks included, first takes a unit of the model's
+`RequestBudget` at the run's priority (`budget.py`); a spent day raises `NoBudget`
+without a request, and a provider's answer that the daily quota is spent pauses the
+budget until the quota resets instead of being retried.
 The SDKs' own retries are switched off so they never fight this policy. Each request,
 failed or not, is recorded in the `SummaryRun` with its tokens and latency.
 """
@@ -31,6 +35,7 @@ from typing import Any, Literal, Protocol
 from bot.models import Paper, Summary
 from bot.retry import RetryPolicy, ServiceUnavailable, Sleep, Transient, with_retries
 from bot.summarize.base import Grounding, ModelCall, ModelUnavailable, SummaryError, SummaryRun
+from bot.summarize.budget import NoBudget, QuotaExhausted, RequestBudget
 from bot.summarize.grounding import Evidence, Failure, check
 from bot.summarize.prompt import PROMPT_VERSION, paper_text, repair_prompt, summary_prompt
 from bot.summarize.repair import patch
@@ -87,11 +92,13 @@ class LanguageModelSummarizer:
         model: str,
         policy: RetryPolicy = MODEL_POLICY,
         sleep: Sleep = asyncio.sleep,
+        budget: RequestBudget | None = None,
     ) -> None:
         self.backend = backend
         self.model = model
         self.policy = policy
         self.sleep = sleep
+        self.budget = budget or RequestBudget(sleep=sleep)
         self._schema = response_schema()
 
     async def summarize(
@@ -177,12 +184,16 @@ class LanguageModelSummarizer:
         raise SummaryError(f"{self.model}: {problem}")
 
     async def _ask(self, conversation: list[Message], run: SummaryRun) -> Reply:
-        """One request under the retry policy; every attempt is recorded in `run`."""
+        """One request under the retry policy and the budget; every attempt is recorded in
+        `run`."""
 
         async def attempt() -> Reply:
             started = time.monotonic()
             try:
-                reply = await self.backend.complete(conversation, self._schema)
+                async with self.budget.request(run.priority):
+                    reply = await self.backend.complete(conversation, self._schema)
+            except NoBudget:
+                raise
             except (Transient, ModelUnavailable) as exc:
                 run.calls.append(
                     ModelCall("error", seconds=time.monotonic() - started, error=str(exc))
@@ -206,3 +217,5 @@ class LanguageModelSummarizer:
             )
         except ServiceUnavailable as exc:
             raise ModelUnavailable(str(exc), exc.retry_after) from exc
+        except QuotaExhausted as exc:
+            raise await self.budget.quota_spent(f"{self.model}: {exc}") from exc

@@ -7,20 +7,26 @@ already describes the JSON object, and the reply is parsed as plain JSON (code f
 and preamble tolerated), with one repair request when it does not parse.
 
 The SDK's own retries are off (`max_retries=0`); paperbot's retry policy handles 429
-(honouring `Retry-After`/`retry-after-ms`), 408/409, 5xx, timeouts and connection errors.
+(honouring `Retry-After`/`retry-after-ms`, else the request limit's reset in the
+`x-ratelimit-*` headers when none is left), 408/409, 5xx, timeouts and connection
+errors. A 429 with the code `insufficient_quota` is not retried: the quota is spent, and
+the model pauses until the budget's reset.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from typing import Any
 
+import httpx
 import openai
 from openai import AsyncOpenAI
 
 from bot.retry import Transient, parse_retry_after
 from bot.summarize.base import ModelUnavailable
+from bot.summarize.budget import QuotaExhausted
 from bot.summarize.llm import TEMPERATURE, TIMEOUT, Message, Reply
 
 log = logging.getLogger(__name__)
@@ -28,6 +34,7 @@ log = logging.getLogger(__name__)
 NO_KEY = "unused"  # local servers (Ollama, vLLM) take any key; the SDK insists on one
 _RETRIED = frozenset({408, 409, 429})
 _NO_SCHEMA = frozenset({400, 422})
+_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m(?!s))?(?:([\d.]+)s)?(?:(\d+)ms)?")
 
 
 class OpenAICompatibleModel:
@@ -107,13 +114,29 @@ class OpenAICompatibleModel:
 
 def _translate(exc: openai.APIStatusError) -> Exception:
     reason = f"HTTP {exc.status_code}"
+    if exc.status_code == 429 and exc.code == "insufficient_quota":
+        return QuotaExhausted(f"{reason} insufficient_quota: {exc.message}")
     if exc.status_code in _RETRIED or exc.status_code >= 500:
-        headers = exc.response.headers
-        milliseconds = parse_retry_after(headers.get("retry-after-ms"))
-        retry_after = (
-            milliseconds / 1000
-            if milliseconds is not None
-            else parse_retry_after(headers.get("retry-after"))
-        )
-        return Transient(reason, retry_after)
+        return Transient(reason, _retry_after(exc.response.headers))
     return ModelUnavailable(f"{reason}: {exc.message}")
+
+
+def _retry_after(headers: httpx.Headers) -> float | None:
+    """The wait the server asked for: `retry-after-ms`, `retry-after`, else, when no
+    request is left, when the request limit resets (`x-ratelimit-reset-requests`)."""
+    milliseconds = parse_retry_after(headers.get("retry-after-ms"))
+    if milliseconds is not None:
+        return milliseconds / 1000
+    seconds = parse_retry_after(headers.get("retry-after"))
+    if seconds is None and headers.get("x-ratelimit-remaining-requests") == "0":
+        return _duration(headers.get("x-ratelimit-reset-requests", ""))
+    return seconds
+
+
+def _duration(text: str) -> float | None:
+    """OpenAI's durations (`1s`, `6m0s`, `20ms`, `1h2m3.5s`) in seconds."""
+    match = _DURATION.fullmatch(text.strip())
+    if not text.strip() or match is None:
+        return None
+    hours, minutes, seconds, milliseconds = (float(part or 0) for part in match.groups())
+    return hours * 3600 + minutes * 60 + seconds + milliseconds / 1000

@@ -1,0 +1,24 @@
+"""The language model's budget: one row per request sent, and pauses ordered by the
+provider's daily-quota answers (bot/summarize/budget.py)."""
+
+from __future__ import annotations
+
+from storage.rows import Rows
+
+
+class BudgetRows(Rows):
+    def record_request(self, at: str) -> None:
+        self.db["model_requests"].insert({"at": at})
+
+    def requests_since(self, since: str) -> list[str]:
+        """When each request at or after `since` was sent, oldest first."""
+        rows = self._rows("SELECT at FROM model_requests WHERE at >= ? ORDER BY at", [since])
+        return [row["at"] for row in rows]
+
+    def pause(self, until: str, reason: str, at: str) -> None:
+        self.db["model_pauses"].insert({"until": until, "reason": reason, "created_at": at})
+
+    def paused_until(self) -> str | None:
+        """The end of the latest pause (None: never paused)."""
+        row = self._row('SELECT MAX("until") AS until FROM model_pauses')
+        return row["until"] if row else None
