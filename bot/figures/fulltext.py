@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 
 from bot.figures.boxes import Box, covered_share
-from bot.figures.extract import Caption, FoundFigure, Geometry
+from bot.figures.document import Caption, FoundFigure, Geometry
 from bot.figures.layout import PageContent, TextBlock, join_lines
 
 MAX_CHARS = 100_000

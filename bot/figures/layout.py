@@ -3,7 +3,7 @@
 Only what a reader can see is read: text hidden from readers (invisible, in
 the colour of its background, tiny, clipped or painted over; see
 `bot.figures.visible`) is left out and counted. Both the figure finder
-(`bot.figures.extract`) and the full-text reader (`bot.figures.fulltext`)
+(`bot.figures.regions`) and the full-text reader (`bot.figures.fulltext`)
 work on these `PageContent` values, so a paper is parsed once for both.
 Coordinates are PDF points, origin top-left.
 Runs in the worker process only (see `bot.figures.worker`).

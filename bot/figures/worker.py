@@ -26,10 +26,12 @@ from pathlib import Path
 
 import pymupdf
 
-from bot.figures.extract import Drawn, find_captions, geometry, render
-from bot.figures.extract import figures as find_figures
+from bot.figures.captions import find_captions
+from bot.figures.crops import Drawn, render
+from bot.figures.document import geometry
 from bot.figures.fulltext import fulltext
 from bot.figures.layout import body_font_size, read_page
+from bot.figures.regions import figures as find_figures
 from bot.figures.sandbox import UNREADABLE
 
 MAX_PAGES = 80  # figures and text come from the first pages of a long document
