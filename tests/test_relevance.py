@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import socket
+import subprocess
+import sys
 from dataclasses import replace
 from importlib.resources import files
 from pathlib import Path
@@ -240,3 +243,18 @@ def test_the_model_loads_without_network(monkeypatch) -> None:
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
     fresh = load_featurizer(Path(str(files("bot.relevance") / MODEL_FILE)))
     assert fresh.vectors(["Gaussian splatting"]).shape == (1, fresh.size)
+
+
+def test_loading_the_model_leaves_the_logging_setup_alone() -> None:
+    """The embedding's package is read, not imported: importing wordllama would turn on
+    INFO logging to stderr for the whole process."""
+    code = (
+        "import logging; from pathlib import Path; from importlib.resources import files; "
+        "from bot.relevance.features import MODEL_FILE, load_featurizer; "
+        "load_featurizer(Path(str(files('bot.relevance') / MODEL_FILE)))"
+        ".vectors(['Gaussian splatting']); "
+        "print(len(logging.getLogger().handlers), logging.getLogger().level)"
+    )
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.split() == ["0", str(logging.WARNING)]

@@ -4,13 +4,16 @@ WordLlama (MIT) embeds a text as the average of its tokens' vectors (a
 32,000 × 256 table, ~16 MB in float16). Its own loader looks for the bundled
 tokenizer in a folder that does not exist and would then download one; here
 both files are opened directly, nothing is ever downloaded, and the table
-stays in float16 to keep the long-running bot small.
+stays in float16 to keep the long-running bot small. The package is found, never
+imported: importing `wordllama` configures the root logger (INFO to stderr) in any
+process that does.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from importlib.resources import files
+from importlib.util import find_spec
+from pathlib import Path
 
 import numpy as np
 from safetensors import safe_open
@@ -24,7 +27,7 @@ class Embedder:
     """Unit-length 256-dimension embeddings of texts (a zero row for a text without tokens)."""
 
     def __init__(self) -> None:
-        package = files("wordllama")
+        package = _package_folder("wordllama")
         with safe_open(str(package / WEIGHTS), framework="np") as weights:
             self.table = weights.get_tensor("embedding.weight")
         self.tokenizer = Tokenizer.from_file(str(package / TOKENIZER))
@@ -44,3 +47,11 @@ class Embedder:
         rows = counts @ self.table[used].astype(np.float32)
         norms = np.linalg.norm(rows, axis=1, keepdims=True)
         return rows / np.maximum(norms, 1e-12)
+
+
+def _package_folder(name: str) -> Path:
+    """Where an installed package's files are, without running its `__init__`."""
+    spec = find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(f"{name} is not installed")
+    return Path(next(iter(spec.submodule_search_locations)))
