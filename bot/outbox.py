@@ -22,7 +22,7 @@ from bot.clock import Clock
 from bot.delivery import ChatUnavailable, DeliveryFailed, MessageRejected, Platform, Sent
 from bot.models import Card, Chat, Digest, Paper
 from bot.papers import Papers
-from bot.ranking import Relevance, why_line
+from bot.ranking import Relevance, Scored, why_line
 from bot.retry import CircuitBreaker, RetryPolicy, ServiceUnavailable
 from bot.schedule import is_due
 from storage.chats import ChatRows
@@ -109,7 +109,7 @@ class Outbox:
                     report.waiting += 1
                     return
                 try:
-                    await self.deliver_chat(chat, platform, report, scheduled=True)
+                    await self.deliver_chat(chat, platform, report, scheduled=True, scored=scored)
                 except Exception as exc:  # one chat's unexpected failure must not stop others
                     log.exception("delivery to %s:%s crashed", chat.platform, chat.chat_id)
                     report.failed.append(f"{chat.platform}:{chat.chat_id}: {exc}")
@@ -122,6 +122,7 @@ class Outbox:
                 chat, now, datetime.fromisoformat(row["oldest_due"])
             ):
                 due.append((chat, platform))
+        scored = await self._score_due([chat for chat, _ in due], now)
         tasks = [asyncio.create_task(deliver(chat, platform)) for chat, platform in due]
         try:
             await asyncio.gather(*tasks)
@@ -137,12 +138,14 @@ class Outbox:
         report: DeliveryReport | None = None,
         *,
         scheduled: bool = False,
+        scored: Scored | None = None,
     ) -> DeliveryReport:
         """Send what waits for one chat: cards one by one in instant mode when they are
         few, otherwise one digest. `scheduled`: only what is due now, and only when the
         chat's schedule says so; otherwise (`/digest`) everything not yet sent, now.
         One chat is served by one caller at a time, and what is due is read afresh
-        under that lock, so concurrent passes never send a paper twice."""
+        under that lock, so concurrent passes never send a paper twice. `scored`: the
+        pass's scores of many chats' papers (those it lacks are scored here)."""
         report = report or DeliveryReport()
         async with self._chat_locks.setdefault(chat.id, asyncio.Lock()):
             now = self.clock()
@@ -157,18 +160,39 @@ class Outbox:
             oldest = datetime.fromisoformat(waiting[0]["created_at"])
             if scheduled and not (chat.active and is_due(chat, now, oldest)):
                 return report
-            await self._send(chat, platform, waiting, report)
+            await self._send(chat, platform, waiting, report, scored)
         return report
 
+    async def _score_due(self, chats: list[Chat], now: datetime) -> Scored | None:
+        """The papers due to these chats, scored in one ranking."""
+        if not chats:
+            return None
+        rows = await self.store.call(DeliveryRows.due_to_chats, [c.id for c in chats], iso(now))
+        ids = list(dict.fromkeys(d["paper_id"] for d in rows))
+        papers = {r["id"]: Paper.from_row(r) for r in await self.store.call(PaperRows.papers, ids)}
+        waiting: dict[int, list[Paper]] = {}
+        for delivery in rows:
+            if delivery["paper_id"] in papers:
+                waiting.setdefault(delivery["chat"], []).append(papers[delivery["paper_id"]])
+        return await self.relevance.score_chats([(c, waiting.get(c.id, [])) for c in chats])
+
     async def _send(
-        self, chat: Chat, platform: Platform, waiting: list[Row], report: DeliveryReport
+        self,
+        chat: Chat,
+        platform: Platform,
+        waiting: list[Row],
+        report: DeliveryReport,
+        scored: Scored | None,
     ) -> None:
         """Score what waits, then send what passes the chat's mutes and threshold, best
         first (what does not is recorded skipped)."""
         rows = await self.store.call(PaperRows.papers, [d["paper_id"] for d in waiting])
         by_id = {d["paper_id"]: d for d in waiting}
         judged = await self.relevance.judge(
-            chat, [Paper.from_row(row) for row in rows], {p: d["id"] for p, d in by_id.items()}
+            chat,
+            [Paper.from_row(row) for row in rows],
+            {p: d["id"] for p, d in by_id.items()},
+            scored,
         )
         papers = judged.send
         why = {p.id: why_line(judged.scores[p.id], chat.language) for p in papers}

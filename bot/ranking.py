@@ -15,13 +15,23 @@ import json
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 
 from bot.clock import Clock
 from bot.messages import say
 from bot.models import Chat, Paper
-from bot.relevance import Featurizer, Profile, Reader, Score, build_profile, parse_mute, rank
+from bot.relevance import (
+    Featurizer,
+    Profile,
+    Ranking,
+    Reader,
+    Score,
+    build_profile,
+    parse_mute,
+    rank,
+)
 from bot.topics import Topic, parse_topic
 from storage.chats import ChatRows
 from storage.database import Store
@@ -34,6 +44,31 @@ SHORT_TITLE = 40
 LIKE = 1
 STATES = {SENT: "sent", SKIPPED: "skipped"}  # anything else queued is still due
 DISLIKE = -1
+
+
+@dataclass(frozen=True)
+class Scored:
+    """Several chats' papers scored in one ranking: chat id → its row, versioned paper
+    id → its column."""
+
+    ranking: Ranking
+    rows: dict[int, int]
+    columns: dict[str, int]
+
+    def scores(self, chat: Chat, papers: Sequence[Paper]) -> list[Score] | None:
+        """The chat's full score of each paper, in order; None unless all were ranked."""
+        row = self.rows.get(chat.id)
+        columns = [self.columns.get(p.versioned_id) for p in papers]
+        if row is None or None in columns:
+            return None
+        return self.ranking.scores(row, cast(list[int], columns))
+
+    def value(self, chat: Chat, paper: Paper) -> float | None:
+        """The chat's score of the paper, if it was ranked."""
+        row, column = self.rows.get(chat.id), self.columns.get(paper.versioned_id)
+        if row is None or column is None:
+            return None
+        return float(self.ranking.values[row, column])
 
 
 @dataclass(frozen=True)
@@ -77,22 +112,44 @@ class Relevance:
         self._profiles.pop(chat.id, None)
         return Chat.from_row(row)
 
+    async def score_chats(self, waiting: Sequence[tuple[Chat, Sequence[Paper]]]) -> Scored:
+        """Score each chat's papers in one ranking: every paper featurized once, every
+        distinct topic and mute decided once per paper, every chat's profile compared in
+        one matrix product (a delivery pass, the summary planner)."""
+        chats = [chat for chat, _ in waiting]
+        papers = list({p.versioned_id: p for _, some in waiting for p in some}.values())
+        readers = await self._readers(chats)
+        text = any(_compares_text(reader.profile) for reader in readers)
+        vectors = await self._paper_vectors(papers, text)
+        ranking = await asyncio.to_thread(rank, papers, vectors, readers)
+        return Scored(
+            ranking,
+            {chat.id: row for row, chat in enumerate(chats)},
+            {paper.versioned_id: column for column, paper in enumerate(papers)},
+        )
+
     async def scores(self, chat: Chat, papers: Sequence[Paper]) -> list[Score]:
         """The chat's score of each paper, in the given order."""
         if not papers:
             return []
-        reader = await self._reader(chat)
-        vectors = await self._paper_vectors(papers, reader.profile)
-        ranking = rank(papers, vectors, [reader])
-        return [ranking.score(0, i) for i in range(len(papers))]
+        scored = await self.score_chats([(chat, papers)])
+        return scored.scores(chat, papers) or []
 
     async def judge(
-        self, chat: Chat, papers: Sequence[Paper], deliveries: dict[str, int]
+        self,
+        chat: Chat,
+        papers: Sequence[Paper],
+        deliveries: dict[str, int],
+        scored: Scored | None = None,
     ) -> Judged:
-        """Score a chat's waiting papers and store each score with its delivery (`deliveries`:
+        """Score a chat's waiting papers (taken from `scored`, the pass's ranking of many
+        chats, when it has them all) and store each score with its delivery (`deliveries`:
         paper id → delivery id); muted papers and those below the chat's threshold are
         recorded skipped. Returns what to send, best first."""
-        scores = dict(zip((p.id for p in papers), await self.scores(chat, papers), strict=True))
+        known = scored.scores(chat, papers) if scored is not None else None
+        if known is None:
+            known = await self.scores(chat, papers)
+        scores = dict(zip((p.id for p in papers), known, strict=True))
         ordered = sorted(papers, key=lambda p: -scores[p.id].value)
         threshold = chat.threshold
         send = [
@@ -119,14 +176,20 @@ class Relevance:
         (score,) = await self.scores(chat, [paper])
         return score, status
 
-    async def _reader(self, chat: Chat) -> Reader:
-        topics = [parse_topic(t) for t in await self.store.call(ChatRows.topics_of, chat.id)]
-        mutes = [parse_mute(m) for m in await self.mutes(chat)]
-        profile = self._profiles.get(chat.id)
-        if profile is None:
-            profile = await self._profile(chat)
-            self._profiles[chat.id] = profile
-        return Reader(topics, mutes, profile)
+    async def _readers(self, chats: Sequence[Chat]) -> list[Reader]:
+        ids = [chat.id for chat in chats]
+        topics = await self.store.call(ChatRows.topics_of_chats, ids)
+        mutes = await self.store.call(FeedbackRows.mutes_of_chats, ids)
+        readers = []
+        for chat in chats:
+            profile = self._profiles.get(chat.id)
+            if profile is None:
+                profile = await self._profile(chat)
+                self._profiles[chat.id] = profile
+            followed = [parse_topic(t) for t in topics.get(chat.id, [])]
+            muted = [parse_mute(m) for m in mutes.get(chat.id, [])]
+            readers.append(Reader(followed, muted, profile))
+        return readers
 
     async def _profile(self, chat: Chat) -> Profile:
         voted = await self.store.call(FeedbackRows.voted_papers, chat.id)
@@ -134,7 +197,7 @@ class Relevance:
             return Profile()
         liked = [Paper.from_row(r) for r in voted if r["likes"]]
         disliked = [Paper.from_row(r) for r in voted if r["dislikes"]]
-        known = await self._paper_vectors([*liked, *disliked], None)
+        known = await self._paper_vectors([*liked, *disliked], True)
         vectors = dict(zip((p.id for p in [*liked, *disliked]), known, strict=True))
         featurizer = await self._model()
         return await asyncio.to_thread(
@@ -146,11 +209,11 @@ class Relevance:
         async with self._loading:
             return await asyncio.to_thread(self._featurizer)
 
-    async def _paper_vectors(self, papers: Sequence[Paper], profile: Profile | None) -> np.ndarray:
-        """The papers' rows; none (zero columns) for a profile that compares no text. Papers
+    async def _paper_vectors(self, papers: Sequence[Paper], text: bool) -> np.ndarray:
+        """The papers' rows; none (zero columns) when no profile compares `text`. Papers
         not in the cache are featurized by one caller at a time, so chats due together
         share the work and memory stays flat."""
-        if profile is not None and not _compares_text(profile):
+        if not text:
             return np.zeros((len(papers), 0), dtype=np.float32)
         featurizer = await self._model()
         async with self._featurizing:

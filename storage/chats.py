@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from storage.rows import Row, Rows
+from storage.rows import Row, Rows, grouped
 
 
 class ChatRows(Rows):
@@ -72,8 +72,16 @@ class ChatRows(Rows):
         return removed
 
     def topics_of(self, chat: int) -> list[str]:
-        rows = self._rows("SELECT topic FROM subscriptions WHERE chat = ? ORDER BY id", [chat])
-        return [r["topic"] for r in rows]
+        return self.topics_of_chats([chat]).get(chat, [])
+
+    def topics_of_chats(self, chats: Sequence[int]) -> dict[int, list[str]]:
+        """Each chat's topics in the order it followed them (chats without any left out)."""
+        marks = ",".join("?" * len(chats))
+        rows = self._rows(
+            f"SELECT chat, topic FROM subscriptions WHERE chat IN ({marks}) ORDER BY id",
+            list(chats),
+        )
+        return grouped(rows, "topic")
 
     def active_subscriptions(self) -> list[Row]:
         """(chat, topic, created_at) of every active chat's subscriptions."""

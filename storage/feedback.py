@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from storage.rows import Row, Rows
+from collections.abc import Sequence
+
+from storage.rows import Row, Rows, grouped
 
 
 class FeedbackRows(Rows):
@@ -43,5 +45,12 @@ class FeedbackRows(Rows):
         return bool(cursor.rowcount)
 
     def mutes_of(self, chat: int) -> list[str]:
-        rows = self._rows("SELECT term FROM mutes WHERE chat = ? ORDER BY rowid", [chat])
-        return [r["term"] for r in rows]
+        return self.mutes_of_chats([chat]).get(chat, [])
+
+    def mutes_of_chats(self, chats: Sequence[int]) -> dict[int, list[str]]:
+        """Each chat's mutes, oldest first (chats without any left out)."""
+        marks = ",".join("?" * len(chats))
+        rows = self._rows(
+            f"SELECT chat, term FROM mutes WHERE chat IN ({marks}) ORDER BY rowid", list(chats)
+        )
+        return grouped(rows, "term")

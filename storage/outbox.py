@@ -39,10 +39,17 @@ class DeliveryRows(Rows):
 
     def due(self, chat: int, now: str) -> list[Row]:
         """The chat's pending deliveries whose retry time (if any) has come."""
+        return self.due_to_chats([chat], now)
+
+    def due_to_chats(self, chats: Sequence[int], now: str) -> list[Row]:
+        """The chats' pending deliveries whose retry time (if any) has come, each chat's
+        oldest first."""
+        marks = ",".join("?" * len(chats))
         return self._rows(
-            "SELECT * FROM deliveries WHERE chat = ? AND status = ? "
-            "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY created_at, paper_id",
-            [chat, PENDING, now],
+            f"SELECT * FROM deliveries WHERE chat IN ({marks}) AND status = ? "
+            "AND (next_attempt_at IS NULL OR next_attempt_at <= ?) "
+            "ORDER BY chat, created_at, paper_id",
+            [*chats, PENDING, now],
         )
 
     def unsent(self, chat: int) -> list[Row]:
@@ -76,16 +83,14 @@ class DeliveryRows(Rows):
         """Store each waiting delivery's (id, score, score_json) and mark those below the
         chat's threshold `skipped`, in one transaction."""
         with self.db.atomic():
-            for delivery, value, data in scores:
-                self.db.execute(
-                    "UPDATE deliveries SET score = ?, score_json = ? WHERE id = ?",
-                    [value, data, delivery],
-                )
-            for delivery in skipped:
-                self.db.execute(
-                    "UPDATE deliveries SET status = ? WHERE id = ? AND status IN (?, ?)",
-                    [SKIPPED, delivery, PENDING, FAILED],
-                )
+            self.db.conn.executemany(
+                "UPDATE deliveries SET score = ?, score_json = ? WHERE id = ?",
+                [(value, data, delivery) for delivery, value, data in scores],
+            )
+            self.db.conn.executemany(
+                "UPDATE deliveries SET status = ? WHERE id = ? AND status IN (?, ?)",
+                [(SKIPPED, delivery, PENDING, FAILED) for delivery in skipped],
+            )
 
     def mark_sent(self, delivery_ids: Sequence[int], at: str) -> None:
         with self.db.atomic():

@@ -36,3 +36,11 @@ class Rows:
 
     def _row(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         return next(self.db.query(sql, params), None)
+
+
+def grouped(rows: Sequence[Row], column: str) -> dict[int, list[Any]]:
+    """`column` of each row, grouped by the row's chat (in the rows' order)."""
+    groups: dict[int, list[Any]] = {}
+    for row in rows:
+        groups.setdefault(row["chat"], []).append(row[column])
+    return groups

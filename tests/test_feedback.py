@@ -2,17 +2,20 @@
 outbox sending each chat's papers best first with the why line."""
 
 import json
+from datetime import timedelta
 
 import pytest
 
 from bot.app import App
 from bot.commands import CommandLayer
+from bot.models import Paper
 from storage.chats import ChatRows
 from storage.database import Store
 from storage.feedback import FeedbackRows
 from storage.outbox import DeliveryRows
 from storage.papers import PaperRows
 from tests.fake_arxiv import FakeArxiv, make_paper
+from tests.sim import FakeClock
 from tests.test_commands import GROUP, PRIVATE, say, text_of
 from tests.test_service import RecordingPlatform
 
@@ -223,3 +226,34 @@ async def test_likes_and_interests_rank_and_show_the_liked_paper(
     assert platform.made[0].why == "matched: cs.CV · like: 3DGSR"
     why = await text_of(layer, "/why 2511.00002")
     assert "Closest liked papers: 2511.00900 3DGSR (" in why
+
+
+async def test_chats_due_together_are_scored_in_one_ranking_as_each_alone(
+    layer: CommandLayer, store: Store, fake_arxiv: FakeArxiv, clock: FakeClock
+) -> None:
+    """A delivery pass ranks every due chat at once; each chat's stored scores, order and
+    skips are what scoring that chat alone gives."""
+    await queue_three(layer, fake_arxiv)  # private chat: cs.CV; video, mutes diffusion
+    fake_arxiv.papers = [make_paper(2, title="Video Segmentation")]
+    for message in ("/subscribe cs.CV", "/set mode daily", "/like 2511.00002"):
+        await say(layer, message, chat=GROUP, admin=True)
+    await say(layer, "/interests video object tracking", chat=GROUP, admin=True)
+    await layer.app.polling.poll()
+    relevance = layer.app.relevance
+    alone = {}
+    for ref in (PRIVATE, GROUP):
+        chat = await layer.app.chats.chat(ref)
+        papers = [Paper.from_row(store.rows(PaperRows).paper(f"2511.0000{n}")) for n in (1, 2, 3)]
+        alone[ref.chat_id] = [s.value for s in await relevance.scores(chat, papers)]
+    await say(layer, "/set digest_time 00:00", admin=True)
+    await say(layer, "/set digest_time 00:00", chat=GROUP, admin=True)
+    clock.now += timedelta(hours=25)  # both digests due in one pass
+    platform = RecordingPlatform()
+    await layer.app.outbox.deliver_due({"test": platform})
+    assert sorted(chat for chat, _ in platform.digests) == ["-100", "42"]
+    for ref in (PRIVATE, GROUP):
+        rows = store.rows(DeliveryRows)
+        chat = chat_row(store, ref)["id"]
+        stored = [rows.delivery(chat, f"2511.0000{n}")["score"] for n in (1, 2, 3)]
+        assert stored == pytest.approx(alone[ref.chat_id], abs=1e-4)
+    assert dict(platform.digests)["-100"][0] == "2511.00002"  # liked and about video

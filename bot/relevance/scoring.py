@@ -116,6 +116,7 @@ class Ranking:
     interests: np.ndarray = field(init=False)
     muted: np.ndarray = field(init=False)
     values: np.ndarray = field(init=False)
+    _embeddings: np.ndarray | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         distinct = {t for r in self.readers for t in (*r.topics, *r.mutes)}
@@ -148,29 +149,67 @@ class Ranking:
         return np.argsort(-self.values[reader], kind="stable").tolist()
 
     def score(self, reader: int, paper: int) -> Score:
-        chat = self.readers[reader]
-        return Score(
-            value=_rounded(self.values[reader, paper]),
-            topics=_rounded(self.topics[reader, paper]),
-            feedback=_rounded(self.feedback[reader, paper]),
-            interests=_rounded(self.interests[reader, paper]),
-            matched=self._matched(chat.topics, paper),
-            mutes_checked=tuple(m.canonical for m in chat.mutes),
-            muted_by=self._matched(chat.mutes, paper),
-            like=_nearest_liked(self.vectors[paper], chat.profile),
-        )
+        return self.scores(reader, [paper])[0]
 
-    def _matched(self, topics: Sequence[Topic], paper: int) -> tuple[tuple[str, str], ...]:
-        words = ((t.canonical, self.matches[t][paper]) for t in topics)
-        return tuple((t, w) for t, w in words if w is not None)
+    def scores(self, reader: int, papers: Sequence[int]) -> list[Score]:
+        """The full `Score` of each of the given papers (indexes) for one reader; the liked
+        papers each is closest to come from one matrix product for all of them."""
+        chat = self.readers[reader]
+        columns = list(papers)
+        topics = [(t.canonical, self.matches[t]) for t in chat.topics]
+        mutes = [(t.canonical, self.matches[t]) for t in chat.mutes]
+        mutes_checked = tuple(name for name, _ in mutes)
+        neighbours = self._nearest_liked(columns, chat.profile)
+        parts = zip(
+            *(_rounded_all(part[reader, columns]) for part in self._parts()),
+            neighbours,
+            columns,
+            strict=True,
+        )
+        return [
+            Score(
+                value=value,
+                topics=topic,
+                feedback=feedback,
+                interests=interests,
+                matched=_matched(topics, paper),
+                mutes_checked=mutes_checked,
+                muted_by=_matched(mutes, paper),
+                like=like,
+            )
+            for value, topic, feedback, interests, like, paper in parts
+        ]
+
+    def _parts(self) -> tuple[np.ndarray, ...]:
+        return self.values, self.topics, self.feedback, self.interests
+
+    def _nearest_liked(
+        self, papers: list[int], profile: Profile
+    ) -> list[tuple[tuple[str, str, float], ...]]:
+        """For each of the papers (indexes), the (id, title, similarity) of the `NEIGHBOURS`
+        liked papers it is closest to, closest first."""
+        if not profile.liked:
+            return [()] * len(papers)
+        if self._embeddings is None:  # the papers' unit embeddings, made once for all readers
+            self._embeddings = unit_rows(self.vectors[:, : profile.liked_embeddings.shape[1]])
+        similarity = self._embeddings[papers] @ profile.liked_embeddings.T
+        best = np.argsort(-similarity, axis=1, kind="stable")[:, :NEIGHBOURS]
+        nearest = np.round(np.take_along_axis(similarity, best, axis=1).astype(np.float64), 4)
+        liked = [(p.id, p.title) for p in profile.liked]
+        return [
+            tuple((*liked[j], s) for j, s in zip(order, sims, strict=True))
+            for order, sims in zip(best.tolist(), nearest.tolist(), strict=True)
+        ]
 
 
 def _weight(topic: Topic) -> float:
     return TOPIC_WEIGHT.get(topic.kind, NARROW_TOPIC_WEIGHT)
 
 
-def _rounded(value: float) -> float | None:
-    return None if np.isnan(value) else round(float(value), 4)
+def _rounded_all(values: np.ndarray) -> list:
+    """Each value to 4 decimals (None for NaN: a part the chat does not have), at once."""
+    rounded = np.round(values.astype(np.float64), 4)
+    return [None if v != v else v for v in rounded.tolist()]
 
 
 def _similarities(vectors: np.ndarray, directions: list[np.ndarray | None]) -> np.ndarray:
@@ -183,12 +222,8 @@ def _similarities(vectors: np.ndarray, directions: list[np.ndarray | None]) -> n
     return result
 
 
-def _nearest_liked(vector: np.ndarray, profile: Profile) -> tuple[tuple[str, str, float], ...]:
-    if not profile.liked:
-        return ()
-    embedding = unit_rows(vector[np.newaxis, : profile.liked_embeddings.shape[1]])[0]
-    similarity = profile.liked_embeddings @ embedding
-    best = np.argsort(-similarity, kind="stable")[:NEIGHBOURS]
-    return tuple(
-        (profile.liked[j].id, profile.liked[j].title, _rounded(similarity[j])) for j in best
-    )
+def _matched(
+    topics: Sequence[tuple[str, list[str | None]]], paper: int
+) -> tuple[tuple[str, str], ...]:
+    """(topic, the words that matched) of the topics that match the paper."""
+    return tuple((name, found[paper]) for name, found in topics if found[paper] is not None)
