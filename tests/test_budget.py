@@ -213,6 +213,23 @@ async def test_a_persons_request_goes_before_background_ones(
     assert order[:2] == [1, 4] and sorted(order[2:]) == [2, 3]
 
 
+async def test_background_summaries_leave_a_person_room_in_every_minute(
+    bench: Bench, fake_gemini: FakeGemini, sim: SimSleep, clock: FakeClock
+) -> None:
+    app = bench.app(fake_gemini, BudgetLimits(rpm=4))
+    papers = bench.papers(5)
+    sim.gate.clear()  # nothing waits out its minute until the test says so
+    background = [asyncio.create_task(app.summaries.summary(p, "en")) for p in papers[:4]]
+    await sim.until_asked(1)
+    assert len(fake_gemini.requests) == 3  # background takes 3 of the 4 a minute
+    person = app.summaries.summary(papers[4], "en", PERSON)
+    summary = await asyncio.wait_for(person, timeout=10)  # the fourth: at once
+    assert summary.model == MODEL and len(fake_gemini.requests) == 4
+    sim.gate.set()
+    await asyncio.gather(*background)
+    assert len(fake_gemini.requests) == 5 and sim.waits == [pytest.approx(60)]
+
+
 @pytest.mark.parametrize("backend", [gemini, openai])
 async def test_a_spent_daily_quota_pauses_the_model_until_the_reset(
     bench: Bench, clock: FakeClock, sim: SimSleep, backend: Backend, store: Store

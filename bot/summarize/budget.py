@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from bot.clock import Clock, utc_now
 from bot.retry import Sleep
-from bot.summarize.base import BACKGROUND, ModelUnavailable
+from bot.summarize.base import BACKGROUND, PERSON, ModelUnavailable
 from storage.budget import BudgetRows
 from storage.database import Store
 from storage.rows import iso
@@ -38,6 +38,7 @@ from storage.rows import iso
 log = logging.getLogger(__name__)
 
 MINUTE = timedelta(minutes=1)
+PERSON_RESERVE = 1  # requests of each minute kept for a person waiting (when RPM > 1)
 
 
 class NoBudget(ModelUnavailable):
@@ -186,7 +187,7 @@ class RequestBudget:
                 now = self.clock()
                 if self._queue[0] == ticket:
                     self._check_day(now)
-                    wait = self.minute_wait(now)
+                    wait = self.minute_wait(now, priority)
                     if wait == 0:
                         await self._take(now)
                         return
@@ -216,17 +217,25 @@ class RequestBudget:
             return self.limits.reset.next_reset(now)
         return None
 
-    def minute_wait(self, now: datetime) -> float | None:
-        """Seconds until the rolling minute has room for one more request (0: now; None:
-        when a request still waiting for its answer is done)."""
+    def minute_wait(self, now: datetime, priority: float = BACKGROUND) -> float | None:
+        """Seconds until the rolling minute has room for one more request of `priority`
+        (0: now; None: when a request still waiting for its answer is done). Requests
+        nobody waits for leave `PERSON_RESERVE` of the minute free, so a person asking
+        (`/summarize`, a Details press) in the middle of a busy poll is served within
+        seconds."""
         while self._minute and self._minute[0] <= now - MINUTE:
             self._minute.popleft()
         rpm = self.limits.rpm
-        if rpm is None or len(self._minute) + self._in_flight < rpm:
+        if rpm is None:
             return 0.0
-        if not self._minute:
+        if priority > PERSON and rpm > PERSON_RESERVE:
+            rpm -= PERSON_RESERVE
+        used = len(self._minute) + self._in_flight
+        if used < rpm:
+            return 0.0
+        if used - rpm >= len(self._minute):
             return None
-        return (self._minute[0] + MINUTE - now).total_seconds()
+        return (self._minute[used - rpm] + MINUTE - now).total_seconds()
 
     async def quota_spent(self, reason: str) -> NoBudget:
         """The provider said the daily quota is spent: pause the model until the reset
