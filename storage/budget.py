@@ -10,9 +10,12 @@ class BudgetRows(Rows):
     def record_request(self, at: str) -> None:
         self.db["model_requests"].insert({"at": at})
 
-    def requests_since(self, since: str) -> list[str]:
-        """When each request at or after `since` was sent, oldest first."""
-        rows = self._rows("SELECT at FROM model_requests WHERE at >= ? ORDER BY at", [since])
+    def requests_since(self, since: str, until: str = "9999") -> list[str]:
+        """When each request at or after `since` (and before `until`) was sent, oldest
+        first."""
+        rows = self._rows(
+            "SELECT at FROM model_requests WHERE at >= ? AND at < ? ORDER BY at", [since, until]
+        )
         return [row["at"] for row in rows]
 
     def pause(self, until: str, reason: str, at: str) -> None:
@@ -21,4 +24,14 @@ class BudgetRows(Rows):
     def paused_until(self) -> str | None:
         """The end of the latest pause (None: never paused)."""
         row = self._row('SELECT MAX("until") AS until FROM model_pauses')
+        return row["until"] if row else None
+
+    def pause_ordered(self, start: str, end: str) -> str | None:
+        """Until when the latest daily-quota pause ordered between `start` and `end` paused
+        the model (None: none was)."""
+        row = self._row(
+            'SELECT MAX("until") AS until FROM model_pauses '
+            "WHERE created_at >= ? AND created_at < ?",
+            [start, end],
+        )
         return row["until"] if row else None
