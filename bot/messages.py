@@ -100,18 +100,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "report_title": "Run report of {day} (UTC)",
         "report_title_so_far": "Run report of {day} (UTC), until {time}",
         "report_polls": "Polls: {count}; papers fetched: {seen} seen, {new} new; "
-        "matched: {queued} deliveries queued",
-        "report_poll": "  {time}  {seen} seen, {new} new, {queued} queued, {errors} arXiv errors",
-        "report_summaries": "Summaries: {model} by the model, {extractive} extractive "
-        "({budget} for lack of budget)",
-        "report_platform": "{platform}: {sent} papers sent, {skipped} skipped (below threshold "
-        "or muted), {failed} failed (given up), {paused} chats paused",
+        "deliveries queued: {queued}",
+        "report_poll": "  {time}  seen {seen}, new {new}, queued {queued}, arXiv errors {errors}",
+        "report_summaries": "Summaries: by the model {model}, extractive {extractive} "
+        "(for lack of budget {budget})",
+        "report_platform": "{platform}: papers sent {sent}, skipped {skipped} (below threshold "
+        "or muted), failed {failed} (given up); chats paused {paused}",
         "report_no_deliveries": "Deliveries: none",
         "report_errors": "arXiv errors: {count}",
         "report_more": "… and {count} more",
         "report_hidden_text": "Papers whose PDF hides text: {count}",
-        "report_budget": "Model requests: {requests} (a day at most {rpd}), at most {minute} "
-        "in a minute (RPM {rpm})",
+        "report_budget": "Model requests: {requests} (RPD {rpd}); busiest minute: {minute} "
+        "(RPM {rpm})",
         "report_unlimited": "unlimited",
         "report_model_paused": "Model paused until {until} UTC (daily quota spent)",
     },
@@ -198,7 +198,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "report_title": "{day}（UTC）运行报告",
         "report_title_so_far": "{day}（UTC）运行报告，截至 {time}",
         "report_polls": "轮询：{count} 次；抓取论文：看到 {seen} 篇，新论文 {new} 篇；"
-        "匹配：排队投递 {queued} 条",
+        "排队投递：{queued} 条",
         "report_poll": "  {time}  看到 {seen}，新 {new}，排队 {queued}，arXiv 错误 {errors}",
         "report_summaries": "总结：模型 {model} 篇，抽取式 {extractive} 篇"
         "（其中因额度不足 {budget} 篇）",
@@ -208,8 +208,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "report_errors": "arXiv 错误：{count}",
         "report_more": "……另有 {count} 条",
         "report_hidden_text": "PDF 隐藏文字的论文：{count}",
-        "report_budget": "模型请求：{requests} 次（每天最多 {rpd}），每分钟最多 {minute} 次"
-        "（RPM {rpm}）",
+        "report_budget": "模型请求：{requests} 次（RPD {rpd}）；"
+        "最忙的一分钟：{minute} 次（RPM {rpm}）",
         "report_unlimited": "不限",
         "report_model_paused": "模型暂停至 {until} UTC（每日额度已用完）",
     },
