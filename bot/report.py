@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from bot.messages import say
@@ -182,18 +182,9 @@ def render(report: RunReport, language: str) -> str:
             budget=report.extractive_for_budget,
         )
     )
-    lines += [
-        say(
-            lang,
-            "report_platform",
-            platform=p.platform,
-            sent=p.sent,
-            skipped=p.skipped,
-            failed=p.failed,
-            paused=p.paused,
-        )
-        for p in report.platforms
-    ] or [say(lang, "report_no_deliveries")]
+    lines += [say(lang, "report_platform", **asdict(p)) for p in report.platforms] or [
+        say(lang, "report_no_deliveries")
+    ]
     errors = report.arxiv_errors
     lines.append(say(lang, "report_errors", count=len(errors)))
     lines += [f"  {error}" for error in errors[:ERRORS_SHOWN]]
