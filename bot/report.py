@@ -50,7 +50,7 @@ class BudgetLine:
     requests: int
     busiest_minute: int  # the most requests in any 60 seconds
     limits: BudgetLimits
-    paused_until: datetime | None  # a daily-quota answer paused the model until then
+    paused_until: datetime | None  # a daily-quota answer paused the model (that day) until
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ async def run_report(store: Store, limits: BudgetLimits, day: date, now: datetim
     paused = await store.call(ReportRows.paused_chats, bounds[1])
     summaries = await store.call(ReportRows.summaries_made, *bounds)
     requests = await store.call(BudgetRows.requests_since, *bounds)
-    paused_until = await store.call(BudgetRows.pause_ordered, *bounds)
+    paused_until = await store.call(BudgetRows.paused_during, *bounds)
     platforms = tuple(
         PlatformLine(
             name,

@@ -26,12 +26,11 @@ class BudgetRows(Rows):
         row = self._row('SELECT MAX("until") AS until FROM model_pauses')
         return row["until"] if row else None
 
-    def pause_ordered(self, start: str, end: str) -> str | None:
-        """Until when the latest daily-quota pause ordered between `start` and `end` paused
-        the model (None: none was)."""
+    def paused_during(self, start: str, end: str) -> str | None:
+        """The end of the latest pause that held the model at some time between `start`
+        and `end` (None: it was not paused then)."""
         row = self._row(
-            'SELECT MAX("until") AS until FROM model_pauses '
-            "WHERE created_at >= ? AND created_at < ?",
-            [start, end],
+            'SELECT MAX("until") AS until FROM model_pauses WHERE created_at < ? AND "until" > ?',
+            [end, start],
         )
         return row["until"] if row else None

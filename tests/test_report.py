@@ -180,7 +180,12 @@ async def test_today_so_far_and_an_empty_day(store: Store) -> None:
     ) in text
     assert "Model requests: 2 (RPD unlimited); busiest minute: 2 (RPM unlimited)" in text
     assert "Model paused" not in text
+    next_day = render(
+        await run_report(store, LIMITS, DAY + timedelta(days=1), utc("2026-11-20")), "en"
+    )
+    assert "Model paused until 2026-11-17 08:00 UTC" in next_day  # the pause ran into it
     empty = render(await run_report(store, LIMITS, date(2026, 10, 1), utc("2026-11-20")), "en")
+    assert "Model paused" not in empty
     assert "Polls: 0;" in empty and "Deliveries: none" in empty
     assert "Summaries: by the model 0, extractive 0 (for lack of budget 0)" in empty
 
