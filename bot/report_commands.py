@@ -19,9 +19,8 @@ async def report(
     layer: CommandLayer, command: Command, chat: Chat, platform: Platform
 ) -> list[Reply]:
     choice = command.args.lower()
-    reports = layer.app.reports
     if not choice:
-        return [Reply(render(await reports.report(), chat.language))]
+        return [Reply(render(await layer.app.reports.report(), chat.language))]
     if choice == "on":
         chat = await layer.app.chats.set_report(chat, command.user_id)
         return [
