@@ -1,7 +1,7 @@
 """Wiring of the core: settings → store, arXiv source, summarizer, figures → services.
 
 `App` holds the services, each with one job (chats, papers and cards,
-polling, relevance, the outbox), built by `build_app` on one store and one clock.
+polling, relevance, the outbox, run reports), built by `build_app` on one store and one clock.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from bot.papers import Papers
 from bot.polling import Poller
 from bot.ranking import Relevance
 from bot.relevance import default_featurizer
+from bot.run_reports import RunReports
 from bot.summaries import SummaryCache
 from bot.summarize import Summarizer
 from bot.summarize.budget import RequestBudget
@@ -76,6 +77,7 @@ class App:
     polling: Poller
     relevance: Relevance
     outbox: Outbox
+    reports: RunReports
 
 
 def build_app(
@@ -100,6 +102,7 @@ def build_app(
         polling=Poller(store, source, clock),
         relevance=relevance,
         outbox=Outbox(store, papers, chats, relevance, clock),
+        reports=RunReports(store, chats, settings, clock),
     )
 
 

@@ -88,8 +88,19 @@ class Chats:
         return Chat.from_row(await self.store.call(ChatRows.update_chat, chat.id, changes))
 
     async def set_active(self, chat: Chat, active: bool, reason: str = "") -> None:
-        changes = {"active": int(active), "paused_reason": None if active else reason}
+        """Resume the chat, or pause it (`reason`) from now."""
+        changes = {
+            "active": int(active),
+            "paused_reason": None if active else reason,
+            "paused_at": None if active else iso(self.clock()),
+        }
         await self.store.call(ChatRows.update_chat, chat.id, changes)
+
+    async def set_report(self, chat: Chat, admin: str | None) -> Chat:
+        """Turn the chat's daily run report on for the operator `admin` (None: off). The
+        first report goes out at the next occurrence of the chat's digest time."""
+        changes = {"report_admin": admin, "report_sent_at": iso(self.clock())}
+        return Chat.from_row(await self.store.call(ChatRows.update_chat, chat.id, changes))
 
     async def chats(self, platform: str) -> list[Chat]:
         """Every chat of a platform, active or paused."""

@@ -19,7 +19,7 @@ import typer
 from bot.app import open_app
 from bot.arxiv.ids import parse_arxiv_id
 from bot.cli_base import BadInput, app, progress, run
-from bot.cli_operations import audit, backup, channel_app, health, shell
+from bot.cli_operations import audit, backup, channel_app, health, report, shell
 from bot.commands import CommandLayer
 from bot.config import Settings
 from bot.i18n import normalize_language
@@ -232,6 +232,7 @@ def stats() -> None:
 
 app.command()(health)
 app.command()(audit)
+app.command()(report)
 app.command()(backup)
 app.command()(shell)
 app.add_typer(channel_app, name="channel")

@@ -1,5 +1,5 @@
-"""`paperbot` commands for operators: health, backup, the completeness audit, the shell
-chat, and channels reached without a bot member (Discord webhooks)."""
+"""`paperbot` commands for operators: health, backup, the completeness audit, the run
+report, the shell chat, and channels reached without a bot member (Discord webhooks)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from bot.command_table import Command
 from bot.commands import CommandLayer
 from bot.config import ConfigError, Settings
 from bot.models import Chat
+from bot.report import render
 from handlers.discord_webhook import (
     PLATFORM as WEBHOOK,
 )
@@ -81,10 +82,7 @@ def audit(
     """The completeness audit of a day: per listing read, papers announced, stored,
     matched, delivered, pending and missing (queued late)."""
     if day is not None:
-        try:
-            day = date.fromisoformat(day).isoformat()
-        except ValueError:
-            fail(f"--date {day!r} is not a date like 2025-10-21", 2)
+        day = _date_option(day).isoformat()
 
     async def work(settings: Settings) -> None:
         async with open_app(settings) as core:
@@ -102,6 +100,33 @@ def audit(
                 f"{row['category']:<{width}}  {counts}"
                 + (f"  late: {', '.join(late)}" if late else "")
             )
+
+    run(work)
+
+
+def _date_option(text: str) -> date:
+    """`--date`'s day, or exit 2 saying why."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        fail(f"--date {text!r} is not a date like 2025-10-21", 2)
+
+
+def report(
+    day: Annotated[
+        str | None, typer.Option("--date", help="UTC day YYYY-MM-DD (default: today so far)")
+    ] = None,
+) -> None:
+    """The run report of a day: per poll papers fetched and matched; summaries by the
+    model and extractive; per platform papers sent, skipped and failed, paused chats;
+    arXiv errors, papers hiding text, the model's budget."""
+    wanted = None if day is None else _date_option(day)
+    if wanted is not None and wanted > datetime.now(UTC).date():
+        fail(f"--date {day} is in the future", 2)
+
+    async def work(settings: Settings) -> None:
+        async with open_app(settings) as core:
+            typer.echo(render(await core.reports.report(wanted), settings.language))
 
     run(work)
 

@@ -83,6 +83,7 @@ class CommandSpec:
     admin: bool = False  # changes the chat: only its administrators, outside private chats
     posts: bool = False  # posts into the chat: only administrators, in broadcast channels
     channel: bool = False  # may name a channel: `/subscribe @channel cs.CV` (Telegram)
+    operator: bool = False  # only users in PAPERBOT_ADMIN_IDS, only in a private chat
     menu: bool = True  # listed in menus and /help
 
     def description(self, language: str) -> str:

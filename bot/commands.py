@@ -14,7 +14,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable
 
-from bot import chat_commands, feedback_commands
+from bot import chat_commands, feedback_commands, report_commands
 from bot.app import App
 from bot.arxiv.ids import InvalidArxivId, parse_arxiv_id
 from bot.chat_settings import SETTINGS
@@ -85,6 +85,8 @@ class CommandLayer:
             key, values = "unknown_command", {"name": command.name}
         elif len(command.args) > MAX_MESSAGE_CHARS:
             key, values = "too_long", {"limit": MAX_MESSAGE_CHARS}
+        elif spec.operator and not self.is_operator(command):
+            key, values = "operators_only", {"name": command.name}
         elif spec.admin and not self.may_change(command):
             key, values = "admins_only", {}
         elif command.chat.kind == "channel" and spec.posts and not self.may_change(command):
@@ -92,6 +94,11 @@ class CommandLayer:
         else:
             return None
         return say(await self.language(command.chat), key, **values)
+
+    def is_operator(self, command: Command) -> bool:
+        """Whether the command comes from an operator (`PAPERBOT_ADMIN_IDS`) in a private
+        chat."""
+        return command.chat.kind == "private" and command.user_id in self.app.settings.admin_ids
 
     def may_change(self, command: Command) -> bool:
         return (
@@ -265,6 +272,15 @@ COMMANDS: tuple[CommandSpec, ...] = (
         args=(Arg("name", "setting", "the setting"), Arg("value", "text", "its new value")),
         admin=True,
         channel=True,
+    ),
+    CommandSpec(
+        "report",
+        report_commands.report,
+        en="Operators: the daily run report on or off; alone: today's so far",
+        zh="运营者：开启或关闭每日运行报告；不带参数：今天到目前为止的报告",
+        usage="on | off",
+        args=(Arg("value", "text", "on or off; leave out for today's report so far", False),),
+        operator=True,
     ),
     CommandSpec("help", on_help, en="What the bot does, with examples", zh="功能说明和示例"),
     CommandSpec(

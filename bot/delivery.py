@@ -1,4 +1,4 @@
-"""What the core asks of a platform adapter to deliver cards and digests.
+"""What the core asks of a platform adapter to deliver cards, digests and plain text.
 
 An adapter (Telegram, Discord, the shell) implements `Platform`. It raises
 `ChatUnavailable` when the chat is gone for good (blocked, kicked, deleted):
@@ -53,6 +53,12 @@ class Platform(Protocol):
         `await sent(paper_ids)` with the papers it carried, so that a failure half-way
         repeats only what did not arrive.
         """
+        ...
+
+    async def send_text(self, chat: Chat, text: str) -> None:
+        """Send plain text (split over as many messages as the platform's limits need, no
+        markup: the adapter escapes it), such as the daily run report; returns once it
+        is confirmed."""
         ...
 
 

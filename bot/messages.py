@@ -90,6 +90,30 @@ MESSAGES: dict[str, dict[str, str]] = {
         "why_due": "Still due: not sent yet.",
         "why_new": "Not among this chat's papers; scored now.",
         "none": "none",
+        "operators_only": "Only the bot's operators (PAPERBOT_ADMIN_IDS) can use /{name}, in a "
+        "private chat with the bot.",
+        "report_usage": "Usage: /report on (daily), /report off, or /report alone for today "
+        "so far.",
+        "report_on": "Daily run report on: it arrives here every day at {time} ({timezone}), "
+        "covering the previous day (UTC). /report off stops it.",
+        "report_off": "Daily run report off.",
+        "report_title": "Run report of {day} (UTC)",
+        "report_title_so_far": "Run report of {day} (UTC), until {time}",
+        "report_polls": "Polls: {count}; papers fetched: {seen} seen, {new} new; "
+        "deliveries queued: {queued}",
+        "report_poll": "  {time}  seen {seen}, new {new}, queued {queued}, arXiv errors {errors}",
+        "report_summaries": "Summaries: by the model {model}, extractive {extractive} "
+        "(for lack of budget {budget})",
+        "report_platform": "{platform}: papers sent {sent}, skipped {skipped} (below threshold "
+        "or muted), failed {failed} (given up); chats paused {paused}",
+        "report_no_deliveries": "Deliveries: none",
+        "report_errors": "arXiv errors: {count}",
+        "report_more": "… and {count} more",
+        "report_hidden_text": "Papers whose PDF hides text: {count}",
+        "report_budget": "Model requests: {requests} (RPD {rpd}); busiest minute: {minute} "
+        "(RPM {rpm})",
+        "report_unlimited": "unlimited",
+        "report_model_paused": "Model paused until {until} UTC (daily quota spent)",
     },
     "zh": {
         "help_intro": "paperbot 为本聊天跟踪 arXiv：新论文附简短总结和关键图。",
@@ -164,6 +188,30 @@ MESSAGES: dict[str, dict[str, str]] = {
         "why_due": "尚待发送。",
         "why_new": "不在本聊天的论文中；现在评分。",
         "none": "无",
+        "operators_only": "只有机器人的运营者（PAPERBOT_ADMIN_IDS）可以在与机器人的私聊中"
+        "使用 /{name}。",
+        "report_usage": "用法：/report on（每天发送）、/report off，或只发 /report "
+        "查看今天到目前为止的报告。",
+        "report_on": "每日运行报告已开启：每天 {time}（{timezone}）发到这里，内容为前一天（UTC）。"
+        "/report off 关闭。",
+        "report_off": "每日运行报告已关闭。",
+        "report_title": "{day}（UTC）运行报告",
+        "report_title_so_far": "{day}（UTC）运行报告，截至 {time}",
+        "report_polls": "轮询：{count} 次；抓取论文：看到 {seen} 篇，新论文 {new} 篇；"
+        "排队投递：{queued} 条",
+        "report_poll": "  {time}  看到 {seen}，新 {new}，排队 {queued}，arXiv 错误 {errors}",
+        "report_summaries": "总结：模型 {model} 篇，抽取式 {extractive} 篇"
+        "（其中因额度不足 {budget} 篇）",
+        "report_platform": "{platform}：已发送论文 {sent} 篇，跳过 {skipped} 篇"
+        "（低于阈值或被屏蔽），失败 {failed} 篇（已放弃），暂停的聊天 {paused} 个",
+        "report_no_deliveries": "投递：无",
+        "report_errors": "arXiv 错误：{count}",
+        "report_more": "……另有 {count} 条",
+        "report_hidden_text": "PDF 隐藏文字的论文：{count}",
+        "report_budget": "模型请求：{requests} 次（RPD {rpd}）；"
+        "最忙的一分钟：{minute} 次（RPM {rpm}）",
+        "report_unlimited": "不限",
+        "report_model_paused": "模型暂停至 {until} UTC（每日额度已用完）",
     },
 }
 

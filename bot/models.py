@@ -224,10 +224,11 @@ class Chat:
     last_digest_at: datetime | None = None
     interests: str = ""  # its /interests text
     threshold: float | None = None  # papers scored below it are not sent; None: off
+    report_admin: str | None = None  # the operator who gets the daily run report here
+    report_sent_at: datetime | None = None  # the last run report, or when it was turned on
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> Chat:
-        last = row.get("last_digest_at")
         return cls(
             id=row["id"],
             platform=row["platform"],
@@ -242,7 +243,13 @@ class Chat:
             max_papers=row["max_papers"],
             active=bool(row["active"]),
             created_at=datetime.fromisoformat(row["created_at"]),
-            last_digest_at=datetime.fromisoformat(last) if last else None,
+            last_digest_at=_moment(row.get("last_digest_at")),
             interests=row.get("interests") or "",
             threshold=row.get("threshold"),
+            report_admin=row.get("report_admin"),
+            report_sent_at=_moment(row.get("report_sent_at")),
         )
+
+
+def _moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None

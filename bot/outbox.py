@@ -302,7 +302,12 @@ class Outbox:
         error = str(exc) or type(exc).__name__
         ids = [d["id"] for d in rows]
         given_up = await self.store.call(
-            DeliveryRows.mark_attempt_failed, ids, error, retry_at, policy.attempts
+            DeliveryRows.mark_attempt_failed,
+            ids,
+            error,
+            retry_at,
+            policy.attempts,
+            iso(self.clock()),
         )
         if given_up:
             log.error(

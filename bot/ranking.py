@@ -163,7 +163,7 @@ class Relevance:
             (deliveries[p.id], scores[p.id].value, json.dumps(scores[p.id].to_json()))
             for p in papers
         ]
-        await self.store.call(DeliveryRows.record_scores, rows, skipped)
+        await self.store.call(DeliveryRows.record_scores, rows, skipped, iso(self.clock()))
         return Judged(send, scores)
 
     async def why(self, chat: Chat, paper: Paper) -> tuple[Score, str]:

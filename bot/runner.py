@@ -5,8 +5,8 @@ in the bot's own event loop, however many chats there are.
   each arXiv announcement (20:00 US Eastern, Sunday to Thursday), fetch new
   papers, then deliver what is due (instant chats get their cards at once).
 * tick: every minute, deliver what the database says is due now: daily digests
-  whose time has come, retries whose wait is over. The schedule lives in the
-  database, so `/set time` takes effect at the next tick, without a restart.
+  whose time has come, retries whose wait is over, daily run reports. The schedule
+  lives in the database, so `/set time` takes effect at the next tick, without a restart.
 
 The first tick runs at start: whatever was due but unsent when the bot stopped
 (the outbox) goes out, and a daily chat whose digest time passed while the bot
@@ -68,10 +68,12 @@ async def deliver(outbox: Outbox, platforms: Mapping[str, Platform]) -> Delivery
 
 
 async def cycle(app: App, platforms: Mapping[str, Platform]) -> tuple[PollReport, DeliveryReport]:
-    """One poll, delivery of everything due, then upgrades of summaries that fell back to
-    extractive while the model failed (`paperbot poll --once`)."""
+    """One poll, delivery of everything due (daily run reports too), then upgrades of
+    summaries that fell back to extractive while the model failed (`paperbot poll
+    --once`)."""
     report = await app.polling.poll()
     delivered = await deliver(app.outbox, platforms)
+    await app.reports.send_due(platforms)
     await app.summaries.upgrade()
     return report, delivered
 
@@ -155,9 +157,11 @@ class Runner:
         await self.app.summaries.upgrade()
 
     async def tick(self) -> None:
-        """The tick job: deliver what is due now (after a delivery pass in progress)."""
+        """The tick job: deliver what is due now (after a delivery pass in progress), then
+        the daily run reports whose time has come."""
         async with self._delivering:
             await deliver(self.app.outbox, self.platforms)
+            await self.app.reports.send_due(self.platforms)
 
     def scheduler(self) -> AsyncIOScheduler:
         """The scheduler with both jobs, not started; both run as soon as it starts."""

@@ -107,3 +107,20 @@ def is_due(chat: Chat, now: datetime, oldest_pending: datetime) -> bool:
         return True
     slot = latest_slot(chat, now)
     return (chat.last_digest_at or chat.created_at) < slot and oldest_pending <= slot
+
+
+def report_due(chat: Chat, now: datetime) -> date | None:
+    """The UTC day whose run report goes to the chat now, or None.
+
+    Like a daily digest, the report goes out once per slot of the chat's digest time,
+    at the first check after the slot, whatever the chat's mode; it covers the last
+    whole UTC day before the slot. `report_sent_at` is the last report, or when it was
+    turned on: after any downtime the missed slots make one report, and a restart
+    sends nothing twice.
+    """
+    if chat.report_admin is None:
+        return None
+    slot = latest_slot(chat, now)
+    if (chat.report_sent_at or chat.created_at) >= slot:
+        return None
+    return slot.astimezone(UTC).date() - timedelta(days=1)

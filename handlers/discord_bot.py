@@ -344,6 +344,9 @@ class DiscordAdapter:
     async def send_digest(self, chat: Chat, digest: Digest, sent: Sent) -> None:
         await self._deliver(chat, digest_messages(digest), sent)
 
+    async def send_text(self, chat: Chat, text: str) -> None:
+        await self._deliver(chat, [Message(content=part) for part in text_messages(text)])
+
     async def _deliver(self, chat: Chat, messages: list[Message], sent: Sent | None = None) -> None:
         channel = self.client.get_partial_messageable(int(chat.chat_id))
         try:

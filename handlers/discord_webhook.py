@@ -37,6 +37,7 @@ from handlers.discord_render import (
     Message,
     card_message,
     digest_messages,
+    text_messages,
 )
 
 log = logging.getLogger(__name__)
@@ -180,6 +181,9 @@ class DiscordWebhooks:
 
     async def send_digest(self, chat: Chat, digest: Digest, sent: Sent) -> None:
         await self._deliver(chat, digest_messages(digest), sent)
+
+    async def send_text(self, chat: Chat, text: str) -> None:
+        await self._deliver(chat, [Message(content=part) for part in text_messages(text)])
 
     async def _deliver(self, chat: Chat, messages: list[Message], sent: Sent | None = None) -> None:
         try:

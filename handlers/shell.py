@@ -46,6 +46,9 @@ class ShellPlatform:
         self._write(digest_text(digest))
         await sent([card.paper.id for card in digest.cards])
 
+    async def send_text(self, chat: Chat, text: str) -> None:
+        self._write(text)
+
     def show(self, reply: Reply) -> None:
         self._write(card_text(reply.card) if reply.card is not None else reply.text)
 

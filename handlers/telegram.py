@@ -263,6 +263,10 @@ class TelegramAdapter:
                 await self._text(chat.chat_id, text, markup=True, keyboard=keyboard)
             await sent([card.paper.id for card in rest])
 
+    async def send_text(self, chat: Chat, text: str) -> None:
+        for part in split_plain(text):
+            await self._text(chat.chat_id, part, markup=False)
+
     async def _send_card(self, chat_id: str | int, card: Card, reply_to: int | None = None) -> None:
         """The card with HTML, photo and buttons; if Telegram refuses it, as plain text."""
         try:

@@ -27,6 +27,7 @@ from storage.migrations import migrations
 from storage.outbox import DeliveryRows
 from storage.papers import PaperRows, SummaryRows
 from storage.polls import PollRows
+from storage.reports import ReportRows
 from storage.rows import Rows
 
 T = TypeVar("T")
@@ -41,6 +42,7 @@ ROWS: tuple[type[Rows], ...] = (
     AuditRows,
     FeedbackRows,
     BudgetRows,
+    ReportRows,
 )
 
 

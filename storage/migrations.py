@@ -233,3 +233,17 @@ def model_budget(db: Database) -> None:
         not_null={"until"},
         defaults={"reason": ""},
     )
+
+
+@migrations(name="0009_run_report")
+def run_report(db: Database) -> None:
+    """The run report: when a delivery was settled without being sent (skipped, or given
+    up), since when a chat is paused, and per chat the operator (a `PAPERBOT_ADMIN_IDS`
+    user) who turned the daily report on and when it was last sent."""
+    db["deliveries"].add_column("settled_at", str)
+    db["deliveries"].create_index(["sent_at"])
+    db["deliveries"].create_index(["settled_at"])
+    db["chats"].add_column("paused_at", str)
+    db["chats"].add_column("report_admin", str)
+    db["chats"].add_column("report_sent_at", str)
+    db["summaries"].create_index(["created_at"])

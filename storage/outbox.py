@@ -6,7 +6,8 @@ attempt keeps the row pending with the time it may be tried again
 (`next_attempt_at`); a row that kept failing while its platform worked for
 others is `failed`: given up by the scheduler, still sent by an explicit
 `/digest`. A row scored below its chat's threshold (or muted) is `skipped`:
-never sent, neither lost nor failed. Each row keeps the score it was sent or
+never sent, neither lost nor failed. A row skipped or given up keeps when
+(`settled_at`), for the run report. Each row keeps the score it was sent or
 skipped with (`score`, `score_json`) for `/why`. One row per (chat, paper): a
 paper reaches a chat once.
 """
@@ -78,18 +79,19 @@ class DeliveryRows(Rows):
         )
 
     def record_scores(
-        self, scores: Sequence[tuple[int, float, str]], skipped: Sequence[int]
+        self, scores: Sequence[tuple[int, float, str]], skipped: Sequence[int], at: str
     ) -> None:
         """Store each waiting delivery's (id, score, score_json) and mark those below the
-        chat's threshold `skipped`, in one transaction."""
+        chat's threshold `skipped` (`at`), in one transaction."""
         with self.db.atomic():
             self.db.conn.executemany(
                 "UPDATE deliveries SET score = ?, score_json = ? WHERE id = ?",
                 [(value, data, delivery) for delivery, value, data in scores],
             )
             self.db.conn.executemany(
-                "UPDATE deliveries SET status = ? WHERE id = ? AND status IN (?, ?)",
-                [(SKIPPED, delivery, PENDING, FAILED) for delivery in skipped],
+                "UPDATE deliveries SET status = ?, settled_at = ? WHERE id = ? "
+                "AND status IN (?, ?)",
+                [(SKIPPED, at, delivery, PENDING, FAILED) for delivery in skipped],
             )
 
     def mark_sent(self, delivery_ids: Sequence[int], at: str) -> None:
@@ -102,18 +104,33 @@ class DeliveryRows(Rows):
                 )
 
     def mark_attempt_failed(
-        self, delivery_ids: Sequence[int], error: str, retry_at: str, give_up_after: int
+        self,
+        delivery_ids: Sequence[int],
+        error: str,
+        retry_at: str,
+        give_up_after: int,
+        at: str,
     ) -> int:
-        """Count a failed attempt on the rows and remember why: they stay pending until
-        `retry_at`, or become `failed` once they have failed `give_up_after` times.
-        Returns how many were given up."""
+        """Count a failed attempt (made `at`) on the rows and remember why: they stay
+        pending until `retry_at`, or become `failed` once they have failed `give_up_after`
+        times. Returns how many were given up."""
         with self.db.atomic():
             for delivery in delivery_ids:
                 self.db.execute(
                     "UPDATE deliveries SET attempts = attempts + 1, last_error = ?, "
-                    "next_attempt_at = ?, status = CASE WHEN attempts + 1 >= ? THEN ? "
+                    "next_attempt_at = ?, settled_at = CASE WHEN attempts + 1 >= ? THEN ? "
+                    "ELSE settled_at END, status = CASE WHEN attempts + 1 >= ? THEN ? "
                     "ELSE status END WHERE id = ? AND status != ?",
-                    [error[:500], retry_at, give_up_after, FAILED, delivery, SENT],
+                    [
+                        error[:500],
+                        retry_at,
+                        give_up_after,
+                        at,
+                        give_up_after,
+                        FAILED,
+                        delivery,
+                        SENT,
+                    ],
                 )
             marks = ",".join("?" * len(delivery_ids))
             given_up = self._row(

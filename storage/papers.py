@@ -8,6 +8,9 @@ from typing import Any
 
 from storage.rows import Row, Rows
 
+# a summary the model wrote (its grounding outcome); any other is extractive
+BY_MODEL = "grounding IN ('passed', 'repaired', 'patched')"
+
 
 class PaperRows(Rows):
     def upsert_papers(self, rows: Iterable[Row], at: str) -> dict[str, str]:
@@ -125,8 +128,7 @@ class SummaryRows(Rows):
             "SELECT COALESCE(SUM(hits), 0) AS summary_cache_hits, "
             "COALESCE(SUM(grounding = 'repaired'), 0) AS summaries_repaired, "
             "COALESCE(SUM(grounding = 'patched'), 0) AS summaries_patched, "
-            "COALESCE(SUM(grounding IN ('passed', 'repaired', 'patched')), 0) "
-            "AS papers_summarized_by_model, "
+            f"COALESCE(SUM({BY_MODEL}), 0) AS papers_summarized_by_model, "
             "COALESCE(SUM(grounding = 'fallback'), 0) AS summaries_fallback, "
             "COALESCE(SUM(grounding = 'budget'), 0) AS summaries_extractive_for_budget, "
             "COALESCE(SUM(retry_at IS NOT NULL), 0) AS summaries_to_upgrade FROM summaries"

@@ -88,6 +88,7 @@ class SimPlatform:
         self.name = name
         self.clock = clock
         self.sent: list[tuple[datetime, str, str, list[str]]] = []
+        self.texts: list[tuple[datetime, str, str]] = []  # plain texts: (when, chat, text)
         self.failures: list[DeliveryFailed | None] = []
         self.always_fail: DeliveryFailed | None = None
 
@@ -97,11 +98,18 @@ class SimPlatform:
     async def send_digest(self, chat: Chat, digest: Digest, sent: Sent) -> None:
         self._send(chat, "digest", [c.paper.id for c in digest.cards])
 
+    async def send_text(self, chat: Chat, text: str) -> None:
+        self._fail()
+        self.texts.append((self.clock(), chat.chat_id, text))
+
     def _send(self, chat: Chat, kind: str, papers: list[str]) -> None:
+        self._fail()
+        self.sent.append((self.clock(), chat.chat_id, kind, papers))
+
+    def _fail(self) -> None:
         failure = self.failures.pop(0) if self.failures else self.always_fail
         if failure is not None:
             raise failure
-        self.sent.append((self.clock(), chat.chat_id, kind, papers))
 
     def received(self) -> Counter[tuple[str, str]]:
         """How many times each (chat, paper) arrived."""

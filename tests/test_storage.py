@@ -230,7 +230,7 @@ def test_relevance_rows_added_by_0005_to_an_older_database(tmp_path: Path) -> No
     assert repo.mutes_of(chat) == ["diffusion", "au:smith"]
     assert repo.unmute(chat, "diffusion") and not repo.unmute(chat, "diffusion")
 
-    repo.record_scores([(first["id"], 0.8, "{}"), (second["id"], 0.1, "{}")], [second["id"]])
+    repo.record_scores([(first["id"], 0.8, "{}"), (second["id"], 0.1, "{}")], [second["id"]], AT)
     assert [(d["paper_id"], d["score"]) for d in repo.due(chat, AT)] == [("2404.00409", 0.8)]
     assert repo.delivery(chat, "2404.00410")["status"] == "skipped"
     assert repo.delivery_counts() == {"pending": 1, "skipped": 1}
