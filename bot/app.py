@@ -30,6 +30,7 @@ from bot.summarize import Summarizer
 from bot.summarize.budget import RequestBudget
 from bot.summarize.extractive import ExtractiveSummarizer
 from bot.summarize.llm import ChatModel, LanguageModelSummarizer
+from bot.summary_plan import SummaryPlanner
 from storage.database import Store
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ class App:
     polling: Poller
     relevance: Relevance
     outbox: Outbox
+    planner: SummaryPlanner
     reports: RunReports
 
 
@@ -103,6 +105,7 @@ def build_app(
         relevance=relevance,
         outbox=Outbox(store, papers, chats, relevance, clock),
         reports=RunReports(store, chats, settings, clock),
+        planner=SummaryPlanner(store, relevance, summaries, clock),
     )
 
 

@@ -63,12 +63,10 @@ class Scored:
             return None
         return self.ranking.scores(row, cast(list[int], columns))
 
-    def value(self, chat: Chat, paper: Paper) -> float | None:
-        """The chat's score of the paper, if it was ranked."""
-        row, column = self.rows.get(chat.id), self.columns.get(paper.versioned_id)
-        if row is None or column is None:
-            return None
-        return float(self.ranking.values[row, column])
+    def value(self, chat: Chat, paper: Paper) -> tuple[float, bool]:
+        """The chat's score of a paper it was ranked with, and whether a mute caught it."""
+        row, column = self.rows[chat.id], self.columns[paper.versioned_id]
+        return float(self.ranking.values[row, column]), bool(self.ranking.muted[row, column])
 
 
 @dataclass(frozen=True)
@@ -151,12 +149,7 @@ class Relevance:
             known = await self.scores(chat, papers)
         scores = dict(zip((p.id for p in papers), known, strict=True))
         ordered = sorted(papers, key=lambda p: -scores[p.id].value)
-        threshold = chat.threshold
-        send = [
-            p
-            for p in ordered
-            if not scores[p.id].muted and (threshold is None or scores[p.id].value >= threshold)
-        ]
+        send = [p for p in ordered if sendable(chat, scores[p.id].value, scores[p.id].muted)]
         sending = {p.id for p in send}
         skipped = [deliveries[p.id] for p in papers if p.id not in sending]
         rows = [
@@ -229,6 +222,11 @@ class Relevance:
             while len(self._vectors) > VECTOR_CACHE:
                 self._vectors.popitem(last=False)
         return rows
+
+
+def sendable(chat: Chat, score: float, muted: bool) -> bool:
+    """Whether a paper with this score goes to the chat: not muted, not below its threshold."""
+    return not muted and (chat.threshold is None or score >= chat.threshold)
 
 
 def _compares_text(profile: Profile) -> bool:

@@ -68,13 +68,12 @@ async def deliver(outbox: Outbox, platforms: Mapping[str, Platform]) -> Delivery
 
 
 async def cycle(app: App, platforms: Mapping[str, Platform]) -> tuple[PollReport, DeliveryReport]:
-    """One poll, delivery of everything due (daily run reports too), then upgrades of
-    summaries that fell back to extractive while the model failed (`paperbot poll
-    --once`)."""
+    """One poll, delivery of everything due (daily run reports too), then the summaries
+    of cards still to be sent, as the model's budget allows (`paperbot poll --once`)."""
     report = await app.polling.poll()
     delivered = await deliver(app.outbox, platforms)
     await app.reports.send_due(platforms)
-    await app.summaries.upgrade()
+    await app.planner.run()
     return report, delivered
 
 
@@ -140,8 +139,8 @@ class Runner:
         self._fetches: set[asyncio.Future[PollReport]] = set()
 
     async def poll(self) -> None:
-        """The poll job: fetch (cancelled at once by a stop), deliver, then upgrade
-        summaries that fell back to extractive while the model failed."""
+        """The poll job: fetch (cancelled at once by a stop), deliver, then make the
+        summaries of cards still to be sent (bot/summary_plan.py) until the next poll."""
         fetch = asyncio.ensure_future(self.app.polling.poll())
         self._fetches.add(fetch)
         try:
@@ -154,7 +153,7 @@ class Runner:
         finally:
             self._fetches.discard(fetch)
         await self.tick()
-        await self.app.summaries.upgrade()
+        await self.app.planner.run(within=timedelta(seconds=self.interval))
 
     async def tick(self) -> None:
         """The tick job: deliver what is due now (after a delivery pass in progress), then

@@ -124,3 +124,13 @@ def report_due(chat: Chat, now: datetime) -> date | None:
     if (chat.report_sent_at or chat.created_at) >= slot:
         return None
     return slot.astimezone(UTC).date() - timedelta(days=1)
+
+
+def next_delivery(chat: Chat, now: datetime, oldest_pending: datetime) -> datetime:
+    """When the papers waiting for a chat go out: now if they are due (`is_due`), else at
+    the chat's next digest slot."""
+    if is_due(chat, now, oldest_pending):
+        return now
+    slot = latest_slot(chat, now)
+    zone = ZoneInfo(chat.timezone)
+    return local_instant(slot.astimezone(zone).date() + timedelta(days=1), _digest_time(chat), zone)

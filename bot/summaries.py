@@ -1,9 +1,10 @@
 """Summaries as the service serves them: one per (paper version, language, model, prompt
 version), cached in the database and shared by every chat; concurrent requests for one key
 wait for the one in flight. When the model fails, the paper gets the extractive summary at
-once and the model is asked again later (`upgrade`), while other papers do not wait on a
-failing model. When the model's request budget is spent, the paper gets the extractive
-summary at once too (`grounding` `budget`), upgraded after the quota resets. Every summary
+once and the model may be asked again after a retry time, while other papers do not wait on
+a failing model. When the model's request budget is spent, the paper gets the extractive
+summary at once too (`grounding` `budget`) until the quota resets. Which summaries are
+asked for again, and in what order, is the planner's business (bot/summary_plan.py). Every summary
 is cleaned (`summarize.clean`) as it is made and as it is read back, so one stored before a
 cleaning rule existed is served clean too."""
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +21,6 @@ from typing import Any
 from bot.models import Paper, Summary
 from bot.summarize import (
     BACKGROUND,
-    UPGRADE,
     ModelUnavailable,
     Summarizer,
     SummaryError,
@@ -43,7 +43,6 @@ log = logging.getLogger(__name__)
 UPGRADE_DELAY = timedelta(minutes=30)
 MAX_UPGRADE_ATTEMPTS = 5
 MODEL_PAUSE = timedelta(minutes=5)
-UPGRADES_PER_POLL = 20
 
 
 class SummaryCache:
@@ -173,20 +172,19 @@ class SummaryCache:
             return None
         return now + max(UPGRADE_DELAY * 2 ** (attempts - 1), asked)
 
-    async def upgrade(self, limit: int = UPGRADES_PER_POLL) -> int:
-        """Ask the model again for fallback summaries whose retry time has come, so papers
-        delivered with an extractive summary get the model's on a later poll (for the
-        chats and digests still to come). Returns how many were upgraded."""
-        due = self.clock().isoformat(timespec="seconds")
-        model = self.summarizer.model
-        rows = await self.store.call(SummaryRows.summaries_to_upgrade, model, due, limit)
-        upgraded = 0
-        for row in rows:
-            paper = Paper.from_row(row)
-            summary = await self.summary(paper, row["summary_language"], UPGRADE)
-            upgraded += summary.source != "extractive"
-            if self._model_paused(self.clock()) or self._budget_spent_until(self.clock()):
-                break  # the model is failing again or out of budget: the rest later
-        if rows:
-            log.info("upgraded %d of %d fallback summaries", upgraded, len(rows))
-        return upgraded
+    async def to_make(self, wanted: Sequence[tuple[Paper, str]]) -> list[tuple[Paper, str]]:
+        """Those of the (paper, language) pairs whose summary would be asked of the model
+        now: none stored, or a fallback whose retry time has come (in the given order)."""
+        if not wanted:
+            return []
+        ids = list(dict.fromkeys(paper.id for paper, _ in wanted))
+        rows = await self.store.call(SummaryRows.summaries_of, ids, self.summarizer.model)
+        current = {
+            (r["paper_id"], r["version"], r["language"]) for r in rows if self._is_current(r)
+        }
+        return [(p, lang) for p, lang in wanted if (p.id, p.version, lang) not in current]
+
+    def out_of_budget(self) -> bool:
+        """Whether the model's budget is spent (or the model paused) now."""
+        now = self.clock()
+        return self._budget_spent_until(now) is not None or self._model_paused(now)

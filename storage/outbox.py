@@ -73,6 +73,16 @@ class DeliveryRows(Rows):
             [PENDING, now],
         )
 
+    def pending_to_active_chats(self) -> list[Row]:
+        """Every pending delivery of an active chat: the chat's row with the delivery's
+        `paper_id` and `queued_at`, each chat's oldest first."""
+        return self._rows(
+            "SELECT c.*, d.paper_id, d.created_at AS queued_at FROM deliveries d "
+            "JOIN chats c ON c.id = d.chat WHERE d.status = ? AND c.active = 1 "
+            "ORDER BY d.chat, d.created_at, d.paper_id",
+            [PENDING],
+        )
+
     def delivery(self, chat: int, paper_id: str) -> Row | None:
         return self._row(
             "SELECT * FROM deliveries WHERE chat = ? AND paper_id = ?", [chat, paper_id]

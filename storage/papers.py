@@ -106,15 +106,12 @@ class SummaryRows(Rows):
             [paper_id, version, language, model],
         )
 
-    def summaries_to_upgrade(self, model: str, due: str, limit: int) -> list[Row]:
-        """Fallback summaries of the papers' current versions whose retry time has come,
-        oldest first: the paper's row with the summary's `language`."""
+    def summaries_of(self, paper_ids: Sequence[str], model: str) -> list[Row]:
+        """The stored summaries of these papers by `model` (any version and language)."""
+        marks = ",".join("?" * len(paper_ids))
         return self._rows(
-            "SELECT p.*, s.language AS summary_language FROM summaries s "
-            "JOIN papers p ON p.id = s.paper_id AND p.version = s.version "
-            "WHERE s.model = ? AND s.retry_at IS NOT NULL AND s.retry_at <= ? "
-            "ORDER BY s.retry_at LIMIT ?",
-            [model, due, limit],
+            f"SELECT * FROM summaries WHERE model = ? AND paper_id IN ({marks})",
+            [model, *paper_ids],
         )
 
     def summary_stats(self) -> dict[str, int]:

@@ -14,6 +14,7 @@ import pytest
 from bot.app import App, build_app
 from bot.arxiv.client import ArxivClient
 from bot.arxiv.source import ArxivSource
+from bot.chats import ChatRef
 from bot.config import ConfigError, Settings
 from bot.figures import NoFigures
 from bot.models import Paper
@@ -23,10 +24,14 @@ from bot.summarize.budget import GEMINI_RESET, BudgetLimits, NoBudget, QuotaRese
 from bot.summarize.gemini import GeminiModel
 from bot.summarize.llm import ChatModel, LanguageModelSummarizer
 from bot.summarize.openai_compat import OpenAICompatibleModel
+from bot.topics import parse_topic
 from storage.database import Store
+from storage.outbox import DeliveryRows
 from storage.papers import PaperRows, SummaryRows
+from tests.fake_arxiv import FakeArxiv, make_paper
 from tests.fake_llm import GEMINI_KEY, OPENAI_KEY, FakeGemini, FakeModelServer, FakeOpenAI
 from tests.sim import FakeClock, SimSleep
+from tests.test_service import RecordingPlatform
 
 MODEL = "gemini-2.5-flash"
 MONDAY = datetime(2026, 11, 16, 17, 0, tzinfo=UTC)  # 09:00 in California
@@ -96,6 +101,15 @@ class Bench:
         self.store.rows(PaperRows).upsert_papers([p.to_row() for p in made], MONDAY.isoformat())
         return made
 
+    async def waiting(self, app: App, papers: list[Paper]) -> None:
+        """The papers wait for a daily chat's next digest (later today) as its cards."""
+        chat = await app.chats.chat(ChatRef("test", "daily"))
+        await app.chats.subscribe(chat, [parse_topic("cs.CV")])
+        for name, value in (("mode", "daily"), ("time", "23:00")):
+            chat = await app.chats.change_setting(chat, name, value)
+        queued = [(chat.id, p.id, "cs.CV") for p in papers]
+        self.store.rows(DeliveryRows).queue_deliveries(queued, MONDAY.isoformat())
+
     def grounding(self, number: int) -> str:
         row = self.store.rows(SummaryRows).summary(f"2511.{number:05d}", 1, "en", MODEL)
         assert row is not None
@@ -157,6 +171,7 @@ async def test_never_more_than_rpm_a_minute_or_rpd_a_day(
         server.limit(3, 5, clock)  # the provider's own limits: any excess is a 429
         app = bench.app(server, BudgetLimits(rpm=3, rpd=5), backend)
         papers = bench.papers(8)
+        await bench.waiting(app, papers)
         summaries = await asyncio.gather(*(app.summaries.summary(p, "en") for p in papers))
 
         assert server.refused == 0 and len(server.requests) == 5
@@ -168,8 +183,8 @@ async def test_never_more_than_rpm_a_minute_or_rpd_a_day(
         assert stats["summaries_extractive_for_budget"] == 3
         assert stats["summaries_to_upgrade"] == 3
 
-        clock.now = NEXT_RESET
-        assert await app.summaries.upgrade() == 3
+        clock.now = NEXT_RESET  # a new day: the cards still to send get the model's
+        assert await app.planner.run() == 3
         assert server.refused == 0 and len(server.requests) == 8
         assert (await gather_stats(app.store))["summaries_to_upgrade"] == 0
     finally:
@@ -220,7 +235,11 @@ async def test_background_summaries_leave_a_person_room_in_every_minute(
     papers = bench.papers(5)
     sim.gate.clear()  # nothing waits out its minute until the test says so
     background = [asyncio.create_task(app.summaries.summary(p, "en")) for p in papers[:4]]
-    await sim.until_asked(1)
+    await sim.until_asked(1)  # the fourth waits for the next minute
+    for _ in range(500):  # while the three granted ones reach the server
+        if len(fake_gemini.requests) == 3:
+            break
+        await asyncio.sleep(0.01)
     assert len(fake_gemini.requests) == 3  # background takes 3 of the 4 a minute
     person = app.summaries.summary(papers[4], "en", PERSON)
     try:
@@ -241,6 +260,7 @@ async def test_a_spent_daily_quota_pauses_the_model_until_the_reset(
         server.limit(None, 2, clock)  # the provider's day is smaller than ours
         app = bench.app(server, BudgetLimits(rpd=100), backend)
         papers = bench.papers(5)
+        await bench.waiting(app, papers)
         for p in papers:
             await app.summaries.summary(p, "en")
         assert len(server.requests) == 3  # the 429 is not retried; the rest not asked
@@ -262,7 +282,7 @@ async def test_a_spent_daily_quota_pauses_the_model_until_the_reset(
             await restarted.acquire()
 
         clock.now = NEXT_RESET  # the provider's new day: two more, then paused again
-        assert await app.summaries.upgrade() == 2
+        assert await app.planner.run() == 2
         assert (len(server.requests), server.refused) == (6, 2)
     finally:
         server.stop()
@@ -296,3 +316,65 @@ async def test_openai_rate_limit_headers_say_how_long_to_wait(
     (only,) = bench.papers(1)
     assert (await app.summaries.summary(only, "en")).model == MODEL
     assert sim.waits == [12.5] and len(fake_openai.requests) == 2
+
+
+async def chat_with(app: App, name: str, topics: str, **settings: str) -> None:
+    chat = await app.chats.chat(ChatRef("test", name))
+    await app.chats.subscribe(chat, [parse_topic(t) for t in topics.split("; ")])
+    for setting, value in settings.items():
+        chat = await app.chats.change_setting(chat, setting, value)
+
+
+async def three_papers_for_three_chats(app: App, fake_arxiv: FakeArxiv, clock: FakeClock) -> None:
+    """Instant chat (max 2), a zh daily chat at 20:00 and an en daily chat at 10:00 with
+    threshold 0.5, over three papers: video, plain, depth."""
+    fake_arxiv.feeds["cs.CV"] = [
+        make_paper(1, title="Video Transformers"),
+        make_paper(2, title="Plain Segmentation"),
+        make_paper(3, title="Depth Estimation"),
+    ]
+    clock.now = datetime(2026, 11, 16, 2, 0, tzinfo=UTC)
+    await chat_with(app, "instant", "cs.CV; video", max="2")
+    await chat_with(app, "zh", "cs.CV; depth", language="zh", mode="daily", time="20:00")
+    await chat_with(app, "late", "cs.CV; video", mode="daily", time="10:00", threshold="0.5")
+    await app.polling.poll()
+
+
+async def test_the_plan_is_cards_due_soonest_then_best_scored_never_listed_or_below_threshold(
+    bench: Bench, fake_gemini: FakeGemini, fake_arxiv: FakeArxiv, clock: FakeClock
+) -> None:
+    app = bench.app(fake_gemini, BudgetLimits())
+    await three_papers_for_three_chats(app, fake_arxiv, clock)
+    plan = await app.planner.plan()
+    assert [(p.paper_id, p.language) for p in plan] == [
+        ("2511.00001", "en"),  # the instant chat's cards, now: the video paper first
+        ("2511.00002", "en"),  # (the depth paper is only listed there, after max 2)
+        ("2511.00003", "zh"),  # the zh digest at 20:00, its depth paper first
+        ("2511.00001", "zh"),
+        ("2511.00002", "zh"),
+    ]  # the 10:00 digest's only card (video, above 0.5) is planned already, for now
+    assert [p.due for p in plan] == [clock.now] * 2 + [clock.now.replace(hour=20)] * 3
+    await app.planner.run()
+    assert await app.planner.plan() == []  # made: nothing left to ask for
+    assert bench.store.rows(SummaryRows).db["summaries"].count == 5
+
+
+async def test_the_budget_goes_to_the_plan_in_order_and_upgrades_only_cards_still_to_send(
+    bench: Bench, fake_gemini: FakeGemini, fake_arxiv: FakeArxiv, clock: FakeClock
+) -> None:
+    app = bench.app(fake_gemini, BudgetLimits(rpd=2))
+    await three_papers_for_three_chats(app, fake_arxiv, clock)
+    assert await app.planner.run() == 2  # the day's budget: the instant chat's two cards
+    platform = RecordingPlatform()
+    await app.outbox.deliver_due({"test": platform})
+    assert [(c.paper.id, c.summary.model) for c in platform.made] == [
+        ("2511.00001", MODEL),
+        ("2511.00002", MODEL),
+    ]
+    clock.now = clock.now.replace(hour=20, minute=1)  # the zh digest: out of budget
+    await app.outbox.deliver_due({"test": platform})
+    assert [c.summary.source for c in platform.made[2:]] == ["extractive"] * 3
+    assert len(fake_gemini.requests) == 2
+    clock.now = NEXT_RESET  # budget again; the zh cards were sent: nothing to upgrade
+    assert await app.planner.plan() == []
+    assert await app.planner.run() == 0 and len(fake_gemini.requests) == 2

@@ -1,6 +1,6 @@
 """Summaries through the app with a language model (the fake Gemini server): one call
 per key, shared by every chat; fallback to extractive when the model fails, upgraded on a
-later poll; what is stored and counted."""
+later poll while a chat will still see it; what is stored and counted."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from bot.arxiv.ids import parse_arxiv_id
 from bot.arxiv.source import ArxivSource
 from bot.config import ConfigError, Settings
 from bot.figures import NoFigures
-from bot.models import Paper
+from bot.models import Chat, Paper
 from bot.runner import cycle
 from bot.stats import stats as gather_stats
 from bot.summaries import MODEL_PAUSE, UPGRADE_DELAY
@@ -105,37 +105,43 @@ async def test_grounding_outcome_is_stored(
     assert (await gather_stats(app.store))["summaries_repaired"] == 1
 
 
-async def test_quota_exhausted_falls_back_then_upgrades_on_a_later_poll(
-    app: App,
-    paper: Paper,
-    fake_gemini: FakeGemini,
-    store: Store,
-    clock: FakeClock,
-    sleeps: SleepLog,
+async def daily_chat_waiting(app: App, fake_arxiv: FakeArxiv, *numbers: int) -> Chat:
+    """A daily chat (digest at 18:00 UTC, after the clock's start) with papers waiting."""
+    fake_arxiv.feeds["cs.CV"] = [make_paper(n) for n in numbers]
+    chat = await follow(app, "d", "cs.CV")
+    for name, value in (("mode", "daily"), ("time", "18:00")):
+        chat = await app.chats.change_setting(chat, name, value)
+    await app.polling.poll()
+    return chat
+
+
+async def test_a_429_falls_back_then_the_card_still_to_send_is_upgraded_on_a_later_poll(
+    app: App, fake_arxiv: FakeArxiv, fake_gemini: FakeGemini, store: Store, clock: FakeClock
 ) -> None:
+    await daily_chat_waiting(app, fake_arxiv, 1)
     fake_gemini.then(fake_gemini.rate_limited("3600s"))
-    card = await app.papers.card(paper, "en")
-    assert card.summary.source == "extractive"
-    assert "Summary source: sentences extracted from the abstract (no language model)" in (
-        card_text(card)
-    )
+    platform = RecordingPlatform()
+    await cycle(app, {"test": platform})  # the digest is due at 18:00: summarized ahead
+    assert platform.digests == [] and len(fake_gemini.requests) == 1
     row = stored(store)
     assert row["grounding"] == "fallback" and "429" in row["error"]
     assert datetime.fromisoformat(row["retry_at"]) == clock.now + timedelta(hours=1)
-    assert sleeps.waits == []  # a quota reset an hour away is not waited for
 
     clock.now += timedelta(minutes=59)
-    assert (await app.papers.card(paper, "en")).summary.source == "extractive"
+    await cycle(app, {"test": platform})
     assert len(fake_gemini.requests) == 1  # not asked again before the retry time
 
     clock.now += timedelta(minutes=2)
-    await cycle(app, {})
+    await cycle(app, {"test": platform})
     assert len(fake_gemini.requests) == 2
-    upgraded = await app.papers.card(paper, "en")
-    assert (upgraded.summary.source, upgraded.summary.model) == ("abstract", MODEL)
     row = stored(store)
     assert (row["grounding"], row["retry_at"], row["attempts"]) == ("passed", None, 0)
     assert (await gather_stats(app.store))["summaries_to_upgrade"] == 0
+    clock.now = clock.now.replace(hour=18, minute=1)
+    await cycle(app, {"test": platform})
+    (card,) = platform.made
+    assert (card.summary.source, card.summary.model) == ("abstract", MODEL)
+    assert len(fake_gemini.requests) == 2
 
 
 async def test_a_failing_model_never_blocks_delivery_of_other_papers(
@@ -160,9 +166,10 @@ async def test_a_failing_model_never_blocks_delivery_of_other_papers(
 
     clock.now += max(UPGRADE_DELAY, MODEL_PAUSE)
     await cycle(app, {"test": platform})
-    assert len(fake_gemini.requests) == MODEL_POLICY.attempts + 3
-    assert (await gather_stats(app.store))["summaries_to_upgrade"] == 0
-    assert len(platform.cards) == 3  # upgrades are not sent again
+    assert len(fake_gemini.requests) == MODEL_POLICY.attempts  # sent cards: nobody to see it
+    assert len(platform.cards) == 3  # and a card is not sent again
+    card = await app.papers.known_card("2511.00001", "en")  # someone opens it: asked now
+    assert card.summary.model == MODEL and len(fake_gemini.requests) == MODEL_POLICY.attempts + 1
 
 
 async def test_a_model_failing_again_is_retried_later_and_later_then_left(
@@ -191,7 +198,7 @@ async def test_a_blocked_summary_falls_back_for_good(
     assert (row["grounding"], row["retry_at"]) == ("fallback", None)
     assert "answer blocked (SAFETY)" in row["error"]
     clock.now += timedelta(days=2)
-    assert await app.summaries.upgrade() == 0
+    assert await app.summaries.to_make([(paper, "en")]) == []  # never asked again
     assert len(fake_gemini.requests) == 2
 
 

@@ -3,7 +3,7 @@
 from bot.summarize.base import (
     BACKGROUND,
     PERSON,
-    UPGRADE,
+    PLANNED,
     ModelCall,
     ModelUnavailable,
     Summarizer,
@@ -14,7 +14,7 @@ from bot.summarize.base import (
 __all__ = [
     "BACKGROUND",
     "PERSON",
-    "UPGRADE",
+    "PLANNED",
     "ModelCall",
     "ModelUnavailable",
     "Summarizer",

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 # to the chats that will see it can later place background summaries between these.
 PERSON = 0.0  # someone waits for the answer: `/summarize`, a Details press
 BACKGROUND = 100.0  # a summary for a card or digest being delivered
-UPGRADE = 200.0  # a summary that fell back to extractive, asked again
+PLANNED = 150.0  # a summary made ahead for a card still to be sent (bot/summary_plan.py)
 
 Grounding = Literal["extractive", "passed", "repaired", "patched", "fallback", "budget"]
 
@@ -55,7 +55,7 @@ class SummaryRun:
     `budget` (the model's budget was spent; extractive until it is upgraded).
     `draft_failures` are the checks the first draft failed (`check:field`).
     `priority` is given by the caller: the place of its requests in the model's budget
-    (`PERSON`, `BACKGROUND`, `UPGRADE`; lower goes first).
+    (`PERSON`, `BACKGROUND`, `PLANNED`; lower goes first).
     """
 
     calls: list[ModelCall] = field(default_factory=list)
