@@ -250,18 +250,15 @@ class TelegramAdapter:
         await self._send_card(chat.chat_id, card)
 
     async def send_digest(self, chat: Chat, digest: Digest, sent: Sent) -> None:
-        """A header, then one card per paper for the chat's `max` first (each recorded as
-        it arrives), then the rest as one compact numbered list whose buttons bring their
-        cards."""
+        """A header, then its cards (each recorded as it arrives), then the papers it lists
+        as one compact numbered list whose buttons bring their cards."""
         await self._text(chat.chat_id, digest_header(digest), markup=True)
-        for card in digest.cards[: chat.max_papers]:
+        for card in digest.cards:
             await self._send_card(chat.chat_id, card)
             await sent([card.paper.id])
-        rest = digest.cards[chat.max_papers :]
-        if rest:
-            for text, keyboard in digest_list(digest, start=chat.max_papers):
-                await self._text(chat.chat_id, text, markup=True, keyboard=keyboard)
-            await sent([card.paper.id for card in rest])
+        for text, keyboard in digest_list(digest):
+            await self._text(chat.chat_id, text, markup=True, keyboard=keyboard)
+        await sent([listed.paper.id for listed in digest.listed])
 
     async def send_text(self, chat: Chat, text: str) -> None:
         for part in split_plain(text):

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.models import Card, Digest, Figure
-from handlers.card_model import CardParts, DigestParts, card_parts, digest_parts
+from handlers.card_model import CardParts, DigestParts, ListedParts, card_parts, digest_parts
 from handlers.render import card_text
 
 # ---------------------------------------------------------------- Telegram's limits
@@ -366,19 +366,17 @@ def _header(parts: DigestParts) -> str:
     return f"<b>{_e(f'{parts.title} · {parts.day}')}</b>\n{_e(parts.count)} · {_e(topics)}"
 
 
-def digest_list(digest: Digest, start: int = 0) -> list[tuple[str, InlineKeyboardMarkup | None]]:
-    """A digest as a compact numbered list (title, score, authors, TL;DR per paper) in as
-    few messages as fit, each with a numbered button per paper of it that brings its
-    card. From `start` on: the papers after those sent as cards, numbered on, under a
-    line saying so instead of the header."""
+def digest_list(digest: Digest) -> list[tuple[str, InlineKeyboardMarkup]]:
+    """The papers a digest lists after its cards as a compact numbered list (title, score,
+    authors, TL;DR per paper) in as few messages as fit, each with a numbered button per
+    paper of it that brings its card; none when it lists none."""
     parts = digest_parts(digest)
-    lab = parts.labels
-    if not parts.cards:
-        return [(f"{_header(parts)}\n{_e(lab['digest_empty'])}", None)]
-    head = f"{_header(parts)}\n{_e(lab['digest_tap'])}" if not start else _e(lab["digest_more"])
-    groups: list[tuple[list[str], list[InlineKeyboardButton]]] = [([head], [])]
-    for number, card in enumerate(parts.cards[start:], start=start + 1):
-        entry = _list_entry(number, card)
+    if not parts.listed:
+        return []
+    head = parts.labels["digest_more" if parts.cards else "digest_tap"]
+    groups: list[tuple[list[str], list[InlineKeyboardButton]]] = [([_e(head)], [])]
+    for listed in parts.listed:
+        entry = _list_entry(listed)
         blocks, buttons = groups[-1]
         if (
             len(buttons) == LIST_ITEMS_PER_MESSAGE
@@ -387,8 +385,8 @@ def digest_list(digest: Digest, start: int = 0) -> list[tuple[str, InlineKeyboar
             blocks, buttons = [], []
             groups.append((blocks, buttons))
         blocks.append(entry)
-        data = button_data(CARD, card.paper.id, card.language)
-        buttons.append(InlineKeyboardButton(str(number), callback_data=data))
+        data = button_data(CARD, listed.paper.id, listed.language)
+        buttons.append(InlineKeyboardButton(str(listed.number), callback_data=data))
     return [
         ("\n\n".join(blocks), InlineKeyboardMarkup(_rows(buttons, LIST_BUTTONS_PER_ROW)))
         for blocks, buttons in groups
@@ -399,9 +397,9 @@ def _rows(buttons: list[InlineKeyboardButton], width: int) -> list[list[InlineKe
     return [buttons[i : i + width] for i in range(0, len(buttons), width)]
 
 
-def _list_entry(number: int, parts: CardParts) -> str:
+def _list_entry(parts: ListedParts) -> str:
     score = f" · {_e(parts.score)}" if parts.score else ""
-    lines = [f"<b>{number}.</b> {_link(parts.title, parts.url)}{score}", _e(parts.authors)]
+    lines = [f"<b>{parts.number}.</b> {_link(parts.title, parts.url)}{score}", _e(parts.authors)]
     if parts.tldr:
         lines.append(f"<i>{_e(_truncate(parts.tldr, LIST_TLDR_LIMIT))}</i>")
     return "\n".join(lines)
