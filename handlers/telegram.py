@@ -493,8 +493,10 @@ class TelegramAdapter:
     async def _on_vote(
         self, query: CallbackQuery, message: MaybeInaccessibleMessage, button: Button
     ) -> None:
-        """👍 / 👎: the vote is stored and the press answered at once; the message changes
-        only to mark the choice (in a channel, only its administrators' votes count)."""
+        """👍 / 👎: the vote is stored and the press answered at once with the presser's
+        choice; the message changes only to mark it (private chats) or to show how many
+        members pressed each (groups and channels, where only administrators' votes
+        count)."""
         ref, user_id = chat_ref(message.chat), query.from_user.id
         admin = ref.kind == "channel" and await self._is_admin(message.chat.id, str(user_id))
         name = "like" if button.kind == LIKE else "dislike"
@@ -502,7 +504,7 @@ class TelegramAdapter:
         reply = await self.layer.vote_button(command, 1 if button.kind == LIKE else -1)
         await query.answer(reply.text)
         keyboard = getattr(message, "reply_markup", None)
-        markup = None if reply.problem else marked_vote(keyboard, query.data or "")
+        markup = None if reply.problem else marked_vote(keyboard, query.data or "", reply.votes)
         if markup is not None:
             await self._edit_markup(message, markup)
 

@@ -64,7 +64,7 @@ CARD = "c"  # callback: the whole card of a paper (from a compact digest)
 LIKE = "+"  # callback: 👍
 DISLIKE = "-"  # callback: 👎
 VOTES = {LIKE: "👍", DISLIKE: "👎"}
-CHOSEN = " ✓"  # marks the vote pressed
+CHOSEN = " ✓"  # marks the vote pressed (private chats; groups and channels show counts)
 _BUTTON = re.compile(r"(?P<kind>[dc+-]):(?P<id>[^:]{1,40})(?::(?P<language>[^:]{1,32}))?")
 
 
@@ -109,14 +109,24 @@ def _keyboard(parts: CardParts) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([row, votes])
 
 
-def marked_vote(markup: InlineKeyboardMarkup | None, data: str) -> InlineKeyboardMarkup | None:
-    """`markup` with the vote button `data` marked chosen and its twin not; None when
-    there is nothing to change (already marked, or no such button)."""
+def marked_vote(
+    markup: InlineKeyboardMarkup | None, data: str, counts: tuple[int, int] | None = None
+) -> InlineKeyboardMarkup | None:
+    """`markup` with the vote buttons of the paper of `data` relabelled: without `counts`
+    (a private chat), the pressed one marked chosen and its twin not; with the (👍, 👎)
+    `counts` of a group or channel, each showing how many members pressed it. None when
+    there is nothing to change (already so, or no such button)."""
     if markup is None:
         return None
     chosen = parse_button(data)
     assert chosen is not None
     changed = False
+
+    def label(kind: str) -> str:
+        if counts is None:
+            return VOTES[kind] + (CHOSEN if kind == chosen.kind else "")
+        count = counts[0] if kind == LIKE else counts[1]
+        return f"{VOTES[kind]} {count}" if count else VOTES[kind]
 
     def marked(button: InlineKeyboardButton) -> InlineKeyboardButton:
         nonlocal changed
@@ -125,9 +135,9 @@ def marked_vote(markup: InlineKeyboardMarkup | None, data: str) -> InlineKeyboar
         )
         if pressed is None or pressed.kind not in VOTES or pressed.paper_id != chosen.paper_id:
             return button
-        label = VOTES[pressed.kind] + (CHOSEN if pressed.kind == chosen.kind else "")
-        changed = changed or label != button.text
-        return InlineKeyboardButton(label, callback_data=button.callback_data)
+        text = label(pressed.kind)
+        changed = changed or text != button.text
+        return InlineKeyboardButton(text, callback_data=button.callback_data)
 
     rows = [[marked(button) for button in row] for row in markup.inline_keyboard]
     return InlineKeyboardMarkup(rows) if changed else None
