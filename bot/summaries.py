@@ -92,7 +92,7 @@ class SummaryCache:
         row = await self.store.call(SummaryRows.summary, *stored)
         if row is not None:
             return clean(Summary.model_validate_json(row["data"]))
-        return clean(summarize_abstract(paper))
+        return clean(await asyncio.to_thread(summarize_abstract, paper))
 
     def _is_current(self, row: Mapping[str, Any]) -> bool:
         if row["prompt_version"] != self.summarizer.prompt_version:

@@ -111,25 +111,28 @@ def category_choices(current: str) -> list[app_commands.Choice[str]]:
     return _choices([prefix + name for name in names])
 
 
-# ---------------------------------------------------------------- the Details button
+# ---------------------------------------------------------------- buttons
+
+DETAILS, OPEN = "details", "open"
 
 
-class DetailsButton(
+class PaperButton(
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
-    template=r"paperbot:details:(?P<paper>\S+)",
+    template=r"paperbot:(?P<action>details|open):(?P<paper>\S+)",
 ):
-    """Reveals a paper's structured summary to the user who clicks (works after restarts:
-    the paper is in the button's id)."""
+    """A paper's Details button (its structured summary), or its number in a digest's
+    compact list (`open`: its card); either is shown only to the member who clicks (works
+    after restarts: the action and the paper are in the button's id)."""
 
-    def __init__(self, paper: str, label: str = "Details") -> None:
+    def __init__(self, action: str, paper: str, label: str) -> None:
         super().__init__(
             discord.ui.Button(
-                label=label[:BUTTON_LABEL_CHARS],
+                label=label[:BUTTON_LABEL_CHARS] or paper,
                 style=discord.ButtonStyle.secondary,
-                custom_id=f"paperbot:details:{paper}",
+                custom_id=f"paperbot:{action}:{paper}",
             )
         )
-        self.paper = paper
+        self.action, self.paper = action, paper
 
     @classmethod
     async def from_custom_id(
@@ -138,11 +141,13 @@ class DetailsButton(
         item: discord.ui.Item[Any],
         match: Any,
         /,
-    ) -> DetailsButton:
-        return cls(match["paper"], getattr(item, "label", None) or "Details")
+    ) -> PaperButton:
+        return cls(match["action"], match["paper"], getattr(item, "label", None) or "")
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        await cast(_Client, interaction.client).adapter.show_details(interaction, self.paper)
+        adapter = cast(_Client, interaction.client).adapter
+        show = adapter.show_details if self.action == DETAILS else adapter.open_listed
+        await show(interaction, self.paper)
 
 
 class VoteButton(
@@ -178,37 +183,6 @@ class VoteButton(
         await adapter.vote(interaction, self.paper, 1 if self.value == "+" else -1)
 
 
-class OpenButton(
-    discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
-    template=r"paperbot:open:(?P<paper>\S+)",
-):
-    """A numbered paper of a digest's compact list: shows its card to the member who clicks
-    (works after restarts: the paper is in the button's id)."""
-
-    def __init__(self, paper: str, number: str = "") -> None:
-        super().__init__(
-            discord.ui.Button(
-                label=number or "…",
-                style=discord.ButtonStyle.secondary,
-                custom_id=f"paperbot:open:{paper}",
-            )
-        )
-        self.paper = paper
-
-    @classmethod
-    async def from_custom_id(
-        cls,
-        interaction: discord.Interaction,
-        item: discord.ui.Item[Any],
-        match: Any,
-        /,
-    ) -> OpenButton:
-        return cls(match["paper"], getattr(item, "label", None) or "")
-
-    async def callback(self, interaction: discord.Interaction) -> None:
-        await cast(_Client, interaction.client).adapter.open_listed(interaction, self.paper)
-
-
 def _view(message: Message) -> discord.ui.View | None:
     """Each paper's buttons in turn: Details, 👍, 👎; then the listed papers' numbers."""
     if not message.details and not message.votes and not message.opens:
@@ -216,13 +190,13 @@ def _view(message: Message) -> discord.ui.View | None:
     view = discord.ui.View(timeout=None)
     for details, votes in zip_longest(message.details, message.votes):
         if details is not None:
-            view.add_item(DetailsButton(details[1], details[0]))
+            view.add_item(PaperButton(DETAILS, details[1], details[0]))
         if votes is not None:
             number, paper = votes
             view.add_item(VoteButton("+", paper, number))
             view.add_item(VoteButton("-", paper, number))
     for number, paper in message.opens:
-        view.add_item(OpenButton(paper, number))
+        view.add_item(PaperButton(OPEN, paper, number))
     return view
 
 
@@ -261,7 +235,7 @@ class _Client(discord.Client):
             self.tree.add_command(command)
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(DetailsButton, VoteButton, OpenButton)
+        self.add_dynamic_items(PaperButton, VoteButton)
         if self.adapter.api_root != DEFAULT_API_URL:
             _, url, _ = await self.http.get_bot_gateway()
             DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
