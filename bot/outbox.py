@@ -211,12 +211,12 @@ class Outbox:
         sending = [by_id[p.id] for p in papers]
         topics = sorted({d["topic"] for d in sending})
 
-        def scored(item: T) -> T:
+        def explained(item: T) -> T:
             return replace(item, why=why[item.paper.id], score=judged.scores[item.paper.id].value)
 
         async def digest() -> Digest:
             made = await self.papers.chat_digest(chat, papers, topics)
-            cards, listed = list(map(scored, made.cards)), list(map(scored, made.listed))
+            cards, listed = list(map(explained, made.cards)), list(map(explained, made.listed))
             return replace(made, cards=cards, listed=listed)
 
         if await self._attempt(chat, platform, sending, report, digest) and chat.mode == "daily":
