@@ -146,7 +146,7 @@ def card_parts(card: Card) -> CardParts:
     )
 
 
-def listed_parts(listed: Listed, number: int) -> ListedParts:
+def _listed_parts(listed: Listed, number: int) -> ListedParts:
     """The pieces of one listed paper, `number` in its digest."""
     paper = listed.paper
     authors, more = paper.shown_authors
@@ -218,7 +218,7 @@ def digest_parts(digest: Digest) -> DigestParts:
         disclaimer=_disclaimer(digest, lab),
         cards=tuple(map(card_parts, digest.cards)),
         listed=tuple(
-            listed_parts(listed, number) for number, listed in enumerate(digest.listed, first)
+            _listed_parts(listed, number) for number, listed in enumerate(digest.listed, first)
         ),
     )
 

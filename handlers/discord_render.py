@@ -272,30 +272,24 @@ def _list_messages(parts: DigestParts, buttons: bool) -> list[Message]:
     per paper brings its card, else each entry says why it was sent."""
     if not parts.listed:
         return []
-    lab = parts.labels
-    chunks: list[list[ListedParts]] = [[]]
+    chunks: list[list[tuple[ListedParts, str]]] = [[]]
     size = 0
     for listed in parts.listed:
-        entry = len(_list_entry(listed, buttons)) + 2
-        if len(chunks[-1]) == BUTTONS_PER_MESSAGE or size + entry > EMBED_DESCRIPTION_CHARS:
+        entry = _list_entry(listed, buttons)
+        if len(chunks[-1]) == BUTTONS_PER_MESSAGE or size + len(entry) > EMBED_DESCRIPTION_CHARS:
             chunks.append([])
             size = 0
-        chunks[-1].append(listed)
-        size += entry
+        chunks[-1].append((listed, entry))
+        size += len(entry) + 2  # and the blank line before the next
     messages = [
         Message(
-            embeds=(
-                {
-                    "color": COLOR,
-                    "description": "\n\n".join(_list_entry(p, buttons) for p in chunk),
-                },
-            ),
-            opens=tuple((str(p.number), p.paper.id) for p in chunk) if buttons else (),
-            papers=tuple(p.paper.id for p in chunk),
+            embeds=({"color": COLOR, "description": "\n\n".join(e for _, e in chunk)},),
+            opens=tuple((str(p.number), p.paper.id) for p, _ in chunk) if buttons else (),
+            papers=tuple(p.paper.id for p, _ in chunk),
         )
         for chunk in chunks
     ]
-    heading = lab["digest_more" if buttons else "digest_more_plain"]
+    heading = parts.labels["digest_more" if buttons else "digest_more_plain"]
     return [replace(messages[0], content=md(heading)), *messages[1:]]
 
 
