@@ -33,11 +33,14 @@ class Command:
 @dataclass(frozen=True)
 class Reply:
     """A reply: plain text (the adapter escapes it) or a card. `problem` marks a reply to
-    bad input or a failure, which an adapter may show only to the user who asked."""
+    bad input or a failure, which an adapter may show only to the user who asked. `votes`:
+    after a 👍 / 👎 press in a group or channel, the paper's (👍, 👎) counts there (None in
+    a private chat, whose buttons mark the choice instead)."""
 
     text: str = ""
     card: Card | None = None
     problem: bool = False
+    votes: tuple[int, int] | None = None
 
 
 def problem(text: str) -> Reply:

@@ -123,9 +123,9 @@ class CommandLayer:
         return Reply(card=card)
 
     async def vote_button(self, command: Command, value: int) -> Reply:
-        """A 👍 / 👎 button under a card (`command` names the paper): a short answer. Only a
-        stored paper is voted on (a button never asks arXiv); pressing again changes
-        nothing."""
+        """A 👍 / 👎 button under a card (`command` names the paper): a short answer to the
+        member, with the paper's vote counts in a group or channel. Only a stored paper is
+        voted on (a button never asks arXiv); pressing again changes nothing."""
         chat = await self.app.chats.chat(command.chat)
         if chat.kind == "channel" and not self.may_change(command):
             return problem(say(chat.language, "channel_votes"))
@@ -135,9 +135,11 @@ class CommandLayer:
             paper = None
         if paper is None:
             return problem(say(chat.language, "paper_gone"))
-        old = await self.app.relevance.vote(chat, command.user_id, paper, value)
+        relevance = self.app.relevance
+        old = await relevance.vote(chat, command.user_id, paper, value)
         key = "vote_kept" if old == value else "voted_up" if value == LIKE else "voted_down"
-        return Reply(say(chat.language, key))
+        counts = None if chat.kind == "private" else await relevance.tally(chat, paper)
+        return Reply(say(chat.language, key), votes=counts)
 
 
 async def on_help(

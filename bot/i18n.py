@@ -73,6 +73,8 @@ LABELS: dict[str, dict[str, str]] = {
         "digest_empty": "No new papers.",
         "digest_tap": "Tap a number for the paper's card.",
         "digest_more": "More papers, best first; tap a number for the paper's card.",
+        "digest_more_plain": "More papers, best first:",
+        "digest_more_ids": "More papers, best first; /summarize ID opens one, /why ID says why.",
         "blog_description": "New arXiv papers on {topics}, {date}",
         "blog_disclaimer": (
             "Summaries are written by {source}; titles, authors and links come from arXiv. "
@@ -126,6 +128,8 @@ LABELS: dict[str, dict[str, str]] = {
         "digest_empty": "没有新论文。",
         "digest_tap": "点击编号查看论文卡片。",
         "digest_more": "更多论文，按相关度排序；点击编号查看论文卡片。",
+        "digest_more_plain": "更多论文，按相关度排序：",
+        "digest_more_ids": "更多论文，按相关度排序；/summarize ID 查看卡片，/why ID 查看原因。",
         "blog_description": "{topics} 方向最新论文，{date}",
         "blog_disclaimer": "总结由{source}生成；标题、作者和链接均来自 arXiv。引用前请核对原文。",
         "figures_heading": "论文图片",

@@ -178,13 +178,28 @@ class Card:
 
 
 @dataclass(frozen=True)
+class Listed:
+    """A paper a chat's digest lists in one compact line after its cards, openable as a
+    card: arXiv's metadata and a short TL;DR made without the language model (the cached
+    summary's, else sentences of the abstract); `why` and `score` as on a card."""
+
+    paper: Paper
+    tldr: str
+    language: str
+    why: str = ""
+    score: float | None = None
+
+
+@dataclass(frozen=True)
 class Digest:
-    """Several cards for one chat or one blog post."""
+    """Several cards for one chat or one blog post, best first; a chat's digest then lists
+    the papers after its `max` first (`listed`, best first too)."""
 
     cards: list[Card]
     topics: list[str]
     day: date
     language: str
+    listed: list[Listed] = field(default_factory=list)
 
 
 # Long work tells whoever watches (the CLI's progress display) what it is doing:

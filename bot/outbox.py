@@ -16,11 +16,12 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from bot.chats import Chats
 from bot.clock import Clock
 from bot.delivery import ChatUnavailable, DeliveryFailed, MessageRejected, Platform, Sent
-from bot.models import Card, Chat, Digest, Paper
+from bot.models import Card, Chat, Digest, Listed, Paper
 from bot.papers import Papers
 from bot.ranking import Relevance, Scored, why_line
 from bot.retry import CircuitBreaker, RetryPolicy, ServiceUnavailable
@@ -45,6 +46,7 @@ PLATFORM_FAILURES, PLATFORM_COOLDOWN, PLATFORM_MAX_COOLDOWN = 5, 60.0, 1800.0
 DELIVERY_CONCURRENCY = 64
 
 Message = Callable[[], Awaitable[Card | Digest]]
+T = TypeVar("T", Card, Listed)
 
 
 @dataclass
@@ -209,13 +211,13 @@ class Outbox:
         sending = [by_id[p.id] for p in papers]
         topics = sorted({d["topic"] for d in sending})
 
+        def explained(item: T) -> T:
+            return replace(item, why=why[item.paper.id], score=judged.scores[item.paper.id].value)
+
         async def digest() -> Digest:
             made = await self.papers.chat_digest(chat, papers, topics)
-            scored = [
-                replace(c, why=why[c.paper.id], score=judged.scores[c.paper.id].value)
-                for c in made.cards
-            ]
-            return replace(made, cards=scored)
+            cards, listed = list(map(explained, made.cards)), list(map(explained, made.listed))
+            return replace(made, cards=cards, listed=listed)
 
         if await self._attempt(chat, platform, sending, report, digest) and chat.mode == "daily":
             changes = {"last_digest_at": iso(self.clock())}

@@ -15,7 +15,7 @@ from bot.arxiv.ids import ArxivId, parse_arxiv_id
 from bot.arxiv.source import ArxivSource
 from bot.clock import Clock
 from bot.figures import FigureSource
-from bot.models import Card, Chat, Digest, Paper, Progress, unwatched
+from bot.models import Card, Chat, Digest, Listed, Paper, Progress, unwatched
 from bot.retry import ServiceUnavailable
 from bot.summaries import SummaryCache
 from bot.summarize import BACKGROUND, PERSON
@@ -110,9 +110,19 @@ class Papers:
         return await self.card(await self.known_paper(paper_id), language, figures, PERSON)
 
     async def chat_digest(self, chat: Chat, papers: list[Paper], topics: list[str]) -> Digest:
-        """The digest of `papers` for one chat, in its language and with its figure setting."""
-        cards = [await self.card(p, chat.language, chat.figures) for p in papers]
-        return Digest(cards=cards, topics=topics, day=self.clock().date(), language=chat.language)
+        """The digest of `papers` (best first) for one chat, in its language: the chat's
+        `max` first as cards (with its figure setting), the rest listed with a TL;DR that
+        costs no model request and no PDF (opening one as a card asks for its summary)."""
+        shown, rest = papers[: chat.max_papers], papers[chat.max_papers :]
+        cards = [await self.card(p, chat.language, chat.figures) for p in shown]
+        listed = [await self.listed(p, chat.language) for p in rest]
+        day, language = self.clock().date(), chat.language
+        return Digest(cards=cards, topics=topics, day=day, language=language, listed=listed)
+
+    async def listed(self, paper: Paper, language: str) -> Listed:
+        """The paper as a line of a digest's compact list."""
+        summary = await self.summaries.stored_or_extractive(paper, language)
+        return Listed(paper=paper, tldr=summary.tldr, language=language)
 
     async def topic_digest(
         self,

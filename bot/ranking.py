@@ -96,6 +96,10 @@ class Relevance:
         self._profiles.pop(chat.id, None)
         return old
 
+    async def tally(self, chat: Chat, paper: Paper) -> tuple[int, int]:
+        """How many members gave the paper 👍 and how many 👎 in the chat."""
+        return await self.store.call(FeedbackRows.tally, chat.id, paper.id)
+
     async def mute(self, chat: Chat, mute: Topic) -> bool:
         return await self.store.call(FeedbackRows.mute, chat.id, mute.canonical, iso(self.clock()))
 

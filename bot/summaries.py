@@ -83,6 +83,16 @@ class SummaryCache:
         self._locks.pop(key, None)
         return summary
 
+    async def stored_or_extractive(self, paper: Paper, language: str) -> Summary:
+        """The summary stored for this paper version and language, else the extractive one
+        made now and not stored: never a model request, never the PDF (a digest's compact
+        list; the model's summary comes when someone opens the paper)."""
+        stored = (paper.id, paper.version, language, self.summarizer.model)
+        row = await self.store.call(SummaryRows.summary, *stored)
+        if row is not None:
+            return clean(Summary.model_validate_json(row["data"]))
+        return clean(await asyncio.to_thread(summarize_abstract, paper))
+
     def _is_current(self, row: Mapping[str, Any]) -> bool:
         if row["prompt_version"] != self.summarizer.prompt_version:
             return False

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.i18n import labels
-from bot.models import Card, Digest, Figure, Paper, Summary
+from bot.models import Card, Digest, Figure, Listed, Paper, Summary
 from bot.summarize.clean import CONCLUSION, REPEATABLE, filled
 
 Labels = dict[str, str]
@@ -78,8 +78,24 @@ class CardParts:
 
 
 @dataclass(frozen=True)
+class ListedParts:
+    """A paper of a digest's compact list: plain one-line texts like `CardParts`'."""
+
+    number: int  # its place in the digest, counting the cards before it
+    paper: Paper
+    language: str
+    title: str
+    url: str  # the abstract page
+    authors: str  # the first authors, then "et al."
+    tldr: str
+    why: str
+    score: str  # "0.72", or empty
+
+
+@dataclass(frozen=True)
 class DigestParts:
-    """A digest's pieces: its header texts and its cards' parts."""
+    """A digest's pieces: its header texts, its cards' parts and the papers it lists after
+    them."""
 
     labels: Labels
     language: str
@@ -90,6 +106,7 @@ class DigestParts:
     tags: tuple[str, ...]  # the topics one by one
     disclaimer: str  # what wrote the summaries (blog posts); empty without cards
     cards: tuple[CardParts, ...]
+    listed: tuple[ListedParts, ...]
 
 
 def card_parts(card: Card) -> CardParts:
@@ -124,9 +141,30 @@ def card_parts(card: Card) -> CardParts:
         hidden_text=lab["hidden_text"] if card.hides_text else "",
         details=_details(summary, lab),
         why=plain(card.why),
-        score="" if card.score is None else f"{card.score:.2f}",
+        score=_score(card.score),
         source=f"{lab['source']}{lab['colon']}{lab['source_' + summary.source]}",
     )
+
+
+def _listed_parts(listed: Listed, number: int) -> ListedParts:
+    """The pieces of one listed paper, `number` in its digest."""
+    paper = listed.paper
+    authors, more = paper.shown_authors
+    return ListedParts(
+        number=number,
+        paper=paper,
+        language=listed.language,
+        title=plain(paper.title),
+        url=paper.abs_url,
+        authors=_authors(authors, labels(listed.language)["et_al"] if more else ""),
+        tldr=plain(listed.tldr),
+        why=plain(listed.why),
+        score=_score(listed.score),
+    )
+
+
+def _score(score: float | None) -> str:
+    return "" if score is None else f"{score:.2f}"
 
 
 def _authors(names: Iterable[str], et_al: str) -> str:
@@ -163,10 +201,12 @@ def _details(summary: Summary, lab: Labels) -> tuple[Section, ...]:
 
 
 def digest_parts(digest: Digest) -> DigestParts:
-    """The pieces of `digest`: header texts and the parts of each card."""
+    """The pieces of `digest`: header texts, the parts of each card and of each paper it
+    lists (numbered on after the cards)."""
     lab = labels(digest.language)
     tags = tuple(plain(topic) for topic in digest.topics if topic.strip())
-    count = len(digest.cards)
+    count = len(digest.cards) + len(digest.listed)
+    first = len(digest.cards) + 1
     return DigestParts(
         labels=lab,
         language=digest.language,
@@ -177,6 +217,9 @@ def digest_parts(digest: Digest) -> DigestParts:
         tags=tags,
         disclaimer=_disclaimer(digest, lab),
         cards=tuple(map(card_parts, digest.cards)),
+        listed=tuple(
+            _listed_parts(listed, number) for number, listed in enumerate(digest.listed, first)
+        ),
     )
 
 

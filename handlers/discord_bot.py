@@ -59,6 +59,7 @@ DEFAULT_API_URL = Settings.discord_api_url
 ANSWER_WITHIN = 2.0  # seconds before an interaction is deferred (Discord allows 3)
 READY_WITHIN = 60.0  # seconds `start` waits for the gateway before going on
 NO_MENTIONS = discord.AllowedMentions.none()
+Show = Callable[[Card], list[Message]]  # a card as the messages that answer with it
 
 
 # ---------------------------------------------------------------- interactions → commands
@@ -110,25 +111,28 @@ def category_choices(current: str) -> list[app_commands.Choice[str]]:
     return _choices([prefix + name for name in names])
 
 
-# ---------------------------------------------------------------- the Details button
+# ---------------------------------------------------------------- buttons
+
+DETAILS, OPEN = "details", "open"
 
 
-class DetailsButton(
+class PaperButton(
     discord.ui.DynamicItem[discord.ui.Button[discord.ui.View]],
-    template=r"paperbot:details:(?P<paper>\S+)",
+    template=r"paperbot:(?P<action>details|open):(?P<paper>\S+)",
 ):
-    """Reveals a paper's structured summary to the user who clicks (works after restarts:
-    the paper is in the button's id)."""
+    """A paper's Details button (its structured summary), or its number in a digest's
+    compact list (`open`: its card); either is shown only to the member who clicks (works
+    after restarts: the action and the paper are in the button's id)."""
 
-    def __init__(self, paper: str, label: str = "Details") -> None:
+    def __init__(self, action: str, paper: str, label: str) -> None:
         super().__init__(
             discord.ui.Button(
-                label=label[:BUTTON_LABEL_CHARS],
+                label=label[:BUTTON_LABEL_CHARS] or paper,
                 style=discord.ButtonStyle.secondary,
-                custom_id=f"paperbot:details:{paper}",
+                custom_id=f"paperbot:{action}:{paper}",
             )
         )
-        self.paper = paper
+        self.action, self.paper = action, paper
 
     @classmethod
     async def from_custom_id(
@@ -137,11 +141,13 @@ class DetailsButton(
         item: discord.ui.Item[Any],
         match: Any,
         /,
-    ) -> DetailsButton:
-        return cls(match["paper"], getattr(item, "label", None) or "Details")
+    ) -> PaperButton:
+        return cls(match["action"], match["paper"], getattr(item, "label", None) or "")
 
     async def callback(self, interaction: discord.Interaction) -> None:
-        await cast(_Client, interaction.client).adapter.show_details(interaction, self.paper)
+        adapter = cast(_Client, interaction.client).adapter
+        show = adapter.show_details if self.action == DETAILS else adapter.open_listed
+        await show(interaction, self.paper)
 
 
 class VoteButton(
@@ -178,17 +184,19 @@ class VoteButton(
 
 
 def _view(message: Message) -> discord.ui.View | None:
-    """Each paper's buttons in turn: Details, 👍, 👎."""
-    if not message.details and not message.votes:
+    """Each paper's buttons in turn: Details, 👍, 👎; then the listed papers' numbers."""
+    if not message.details and not message.votes and not message.opens:
         return None
     view = discord.ui.View(timeout=None)
     for details, votes in zip_longest(message.details, message.votes):
         if details is not None:
-            view.add_item(DetailsButton(details[1], details[0]))
+            view.add_item(PaperButton(DETAILS, details[1], details[0]))
         if votes is not None:
             number, paper = votes
             view.add_item(VoteButton("+", paper, number))
             view.add_item(VoteButton("-", paper, number))
+    for number, paper in message.opens:
+        view.add_item(PaperButton(OPEN, paper, number))
     return view
 
 
@@ -227,7 +235,7 @@ class _Client(discord.Client):
             self.tree.add_command(command)
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(DetailsButton, VoteButton)
+        self.add_dynamic_items(PaperButton, VoteButton)
         if self.adapter.api_root != DEFAULT_API_URL:
             _, url, _ = await self.http.get_bot_gateway()
             DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
@@ -381,7 +389,7 @@ class DiscordAdapter:
     async def answer(self, interaction: discord.Interaction, name: str, args: str = "") -> None:
         """Run one command and answer the interaction with its replies."""
         command = command_of(interaction, name, args)
-        await self._answer(interaction, self.layer.handle(command, self), name, details=False)
+        await self._answer(interaction, self.layer.handle(command, self), name, private=False)
 
     async def show_details(self, interaction: discord.Interaction, paper: str) -> None:
         """The Details button: the paper's structured summary from what is stored, only for
@@ -390,7 +398,17 @@ class DiscordAdapter:
         async def details() -> list[Reply]:
             return [await self.layer.open_paper(chat_ref(interaction), paper, None, False)]
 
-        await self._answer(interaction, details(), "details", details=True)
+        await self._answer(interaction, details(), "details", private=True, show=details_messages)
+
+    async def open_listed(self, interaction: discord.Interaction, paper: str) -> None:
+        """A paper's number in a digest's compact list: its card (stored metadata; its
+        summary asked for first in the model's budget), only for the member who clicked:
+        each member reads it without posting a copy of the card to the channel per click."""
+
+        async def card() -> list[Reply]:
+            return [await self.layer.open_paper(chat_ref(interaction), paper, None, True)]
+
+        await self._answer(interaction, card(), "open", private=True)
 
     async def vote(self, interaction: discord.Interaction, paper: str, value: int) -> None:
         """👍 / 👎: the member's vote, answered only to them; the message stays as it is."""
@@ -400,7 +418,7 @@ class DiscordAdapter:
             command = Command(chat_ref(interaction), str(interaction.user.id), name, paper)
             return [await self.layer.vote_button(command, value)]
 
-        await self._answer(interaction, vote(), "vote", details=True)
+        await self._answer(interaction, vote(), "vote", private=True)
 
     async def _answer(
         self,
@@ -408,21 +426,24 @@ class DiscordAdapter:
         answers: Awaitable[list[Reply]],
         what: str,
         *,
-        details: bool,
+        private: bool,
+        show: Show = lambda card: [card_message(card)],
     ) -> None:
+        """Answer with the replies (a card as `show` renders it); `private`: only to the
+        user (a problem always is)."""
         replies = _Replies(interaction)
         work = asyncio.ensure_future(answers)
         try:
             done, _ = await asyncio.wait({work}, timeout=self.answer_within)
             if not done:
-                await replies.defer(private=details)
+                await replies.defer(private=private)
             messages = [
-                (message, reply.problem or details)
+                (message, reply.problem or private)
                 for reply in await work
-                for message in _messages(reply, details)
+                for message in _messages(reply, show)
             ]
-            for message, private in messages:
-                await replies.send(message, private)
+            for message, hidden in messages:
+                await replies.send(message, hidden)
             if not messages:
                 await replies.finish()
         except (discord.HTTPException, aiohttp.ClientError, TimeoutError):
@@ -459,9 +480,9 @@ class DiscordAdapter:
         return _choices(suggest_values(str(interaction.namespace.name or ""), current))
 
 
-def _messages(reply: Reply, details: bool) -> list[Message]:
+def _messages(reply: Reply, show: Show) -> list[Message]:
     if reply.card is not None:
-        return details_messages(reply.card) if details else [card_message(reply.card)]
+        return show(reply.card)
     return [Message(content=text) for text in text_messages(reply.text)] if reply.text else []
 
 

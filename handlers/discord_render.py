@@ -10,12 +10,19 @@ limit, and messages are split so that none exceeds the per-message limits.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import quote
 
 from bot.models import Card, Digest
-from handlers.card_model import CardParts, Section, card_parts, digest_parts
+from handlers.card_model import (
+    CardParts,
+    DigestParts,
+    ListedParts,
+    Section,
+    card_parts,
+    digest_parts,
+)
 from handlers.escape import escape_discord
 
 # Discord's limits (developer docs: message, embed and interaction resources; rate limits).
@@ -34,6 +41,7 @@ ATTACHMENT_DESCRIPTION_CHARS = 1024
 BUTTONS_PER_MESSAGE = 25
 BUTTON_LABEL_CHARS = 80
 PAPER_BUTTONS = 3  # Details, 👍, 👎
+LIST_TLDR_CHARS = 200  # characters of a TL;DR in a digest's compact list
 AUTOCOMPLETE_CHOICES = 25
 CHOICE_CHARS = 100
 GLOBAL_REQUESTS_PER_SECOND = 50  # per bot or IP; per-route buckets come in X-RateLimit-* headers
@@ -57,14 +65,16 @@ class Upload:
 @dataclass(frozen=True)
 class Message:
     """One Discord message: content, embeds, files, Details buttons as (label, versioned
-    arXiv id) and 👍 / 👎 buttons — the bot shows them; webhooks cannot carry buttons —
-    and the papers it carries (recorded as sent once Discord has the message)."""
+    arXiv id), 👍 / 👎 buttons and the numbered buttons of a digest's compact list — the
+    bot shows them; webhooks cannot carry buttons — and the papers it carries (recorded as
+    sent once Discord has the message)."""
 
     content: str = ""
     embeds: tuple[Embed, ...] = ()
     files: tuple[Upload, ...] = ()
     details: tuple[tuple[str, str], ...] = ()
     votes: tuple[tuple[str, str], ...] = ()  # 👍 / 👎 buttons: (number or "", arXiv id)
+    opens: tuple[tuple[str, str], ...] = ()  # a listed paper's card: (number, arXiv id)
     papers: tuple[str, ...] = ()  # the arXiv ids of the papers it carries
 
 
@@ -225,16 +235,17 @@ def card_message(card: Card) -> Message:
 # ---------------------------------------------------------------- digests
 
 
-def digest_messages(digest: Digest) -> list[Message]:
+def digest_messages(digest: Digest, *, buttons: bool = True) -> list[Message]:
     """A digest as as few messages as the limits allow: the header as the first message's
-    content, then one embed per paper (numbered Details buttons)."""
+    content, then one embed per card (numbered Details buttons), then the papers it lists
+    as a compact numbered list (`_list_messages`)."""
     parts = digest_parts(digest)
     lab = parts.labels
     header = f"**{md(parts.title)}** · {parts.day} · {parts.count}"
     if parts.tags:
         header += f" · {lab['digest_topics']}{lab['colon']}{md(parts.topics)}"
     header = _clip(header, CONTENT_CHARS)
-    if not parts.cards:
+    if not parts.cards and not parts.listed:
         return [Message(content=f"{header}\n{lab['digest_empty']}")]
     messages: list[Message] = []
     current = Message(content=header)
@@ -252,12 +263,52 @@ def digest_messages(digest: Digest) -> list[Message]:
             papers=current.papers + one.papers,
         )
     messages.append(current)
-    return messages
+    return messages + _list_messages(parts, buttons)
+
+
+def _list_messages(parts: DigestParts, buttons: bool) -> list[Message]:
+    """The listed papers, numbered on after the cards, one embed of entries per message (at
+    most one button per entry: `BUTTONS_PER_MESSAGE`); with `buttons`, a numbered button
+    per paper brings its card, else each entry says why it was sent."""
+    if not parts.listed:
+        return []
+    chunks: list[list[tuple[ListedParts, str]]] = [[]]
+    size = 0
+    for listed in parts.listed:
+        entry = _list_entry(listed, buttons)
+        if len(chunks[-1]) == BUTTONS_PER_MESSAGE or size + len(entry) > EMBED_DESCRIPTION_CHARS:
+            chunks.append([])
+            size = 0
+        chunks[-1].append((listed, entry))
+        size += len(entry) + 2  # and the blank line before the next
+    messages = [
+        Message(
+            embeds=({"color": COLOR, "description": "\n\n".join(e for _, e in chunk)},),
+            opens=tuple((str(p.number), p.paper.id) for p, _ in chunk) if buttons else (),
+            papers=tuple(p.paper.id for p, _ in chunk),
+        )
+        for chunk in chunks
+    ]
+    heading = parts.labels["digest_more" if buttons else "digest_more_plain"]
+    return [replace(messages[0], content=md(heading)), *messages[1:]]
+
+
+def _list_entry(parts: ListedParts, buttons: bool) -> str:
+    """Number, linked title, score and id; authors; the why line (without buttons); the
+    TL;DR."""
+    head = " · ".join(text for text in (md(parts.score), md(parts.paper.id)) if text)
+    lines = [
+        f"**{parts.number}.** {_link(parts.title, parts.url)} · {head}",
+        fit(parts.authors, EMBED_FIELD_VALUE_CHARS),
+        "" if buttons or not parts.why else f"*{fit(parts.why, EMBED_FIELD_VALUE_CHARS)}*",
+        f"*{fit(parts.tldr, LIST_TLDR_CHARS)}*" if parts.tldr else "",
+    ]
+    return "\n".join(line for line in lines if line)
 
 
 def buttons(message: Message) -> int:
     """How many buttons the bot puts under `message`."""
-    return len(message.details) + 2 * len(message.votes)
+    return len(message.details) + 2 * len(message.votes) + len(message.opens)
 
 
 def _room_for(message: Message, embed: Embed, files: tuple[Upload, ...]) -> bool:

@@ -180,7 +180,7 @@ class DiscordWebhooks:
         await self._deliver(chat, [card_message(card)])
 
     async def send_digest(self, chat: Chat, digest: Digest, sent: Sent) -> None:
-        await self._deliver(chat, digest_messages(digest), sent)
+        await self._deliver(chat, digest_messages(digest, buttons=False), sent)
 
     async def send_text(self, chat: Chat, text: str) -> None:
         await self._deliver(chat, [Message(content=part) for part in text_messages(text)])

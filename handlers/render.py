@@ -73,13 +73,26 @@ def _text_section(section: Section, lab: Labels) -> str:
 
 
 def digest_text(digest: Digest) -> str:
-    """The digest as plain text for a terminal: a header, then each card."""
+    """The digest as plain text for a terminal: a header, each card, then the papers it
+    lists (numbered, with score and id)."""
     parts = digest_parts(digest)
     lab = parts.labels
     header = f"{parts.title} · {parts.day}\n{parts.count} · "
     header += _text_label(lab["digest_topics"], parts.topics, lab)
     cards = [_card_text(card) for card in parts.cards] or [lab["digest_empty"]]
-    return _RULE.join([header, *cards])
+    return _RULE.join([header, *cards, *_text_list(parts)])
+
+
+def _text_list(parts: DigestParts) -> list[str]:
+    """The papers listed after the cards, numbered on, each with its score and id."""
+    if not parts.listed:
+        return []
+    entries = [parts.labels["digest_more_ids"]]
+    for listed in parts.listed:
+        head = " · ".join(text for text in (listed.title, listed.score, listed.paper.id) if text)
+        lines = [f"{listed.number}. {head}", listed.authors, listed.tldr]
+        entries.append("\n    ".join(line for line in lines if line))
+    return ["\n\n".join(entries) + "\n"]
 
 
 # ---------------------------------------------------------------- markdown

@@ -44,7 +44,7 @@ class ShellPlatform:
 
     async def send_digest(self, chat: Chat, digest: Digest, sent: Sent) -> None:
         self._write(digest_text(digest))
-        await sent([card.paper.id for card in digest.cards])
+        await sent([item.paper.id for item in (*digest.cards, *digest.listed)])
 
     async def send_text(self, chat: Chat, text: str) -> None:
         self._write(text)

@@ -250,18 +250,15 @@ class TelegramAdapter:
         await self._send_card(chat.chat_id, card)
 
     async def send_digest(self, chat: Chat, digest: Digest, sent: Sent) -> None:
-        """A header, then one card per paper for the chat's `max` first (each recorded as
-        it arrives), then the rest as one compact numbered list whose buttons bring their
-        cards."""
+        """A header, then its cards (each recorded as it arrives), then the papers it lists
+        as one compact numbered list whose buttons bring their cards."""
         await self._text(chat.chat_id, digest_header(digest), markup=True)
-        for card in digest.cards[: chat.max_papers]:
+        for card in digest.cards:
             await self._send_card(chat.chat_id, card)
             await sent([card.paper.id])
-        rest = digest.cards[chat.max_papers :]
-        if rest:
-            for text, keyboard in digest_list(digest, start=chat.max_papers):
-                await self._text(chat.chat_id, text, markup=True, keyboard=keyboard)
-            await sent([card.paper.id for card in rest])
+        for text, keyboard in digest_list(digest):
+            await self._text(chat.chat_id, text, markup=True, keyboard=keyboard)
+        await sent([listed.paper.id for listed in digest.listed])
 
     async def send_text(self, chat: Chat, text: str) -> None:
         for part in split_plain(text):
@@ -496,8 +493,10 @@ class TelegramAdapter:
     async def _on_vote(
         self, query: CallbackQuery, message: MaybeInaccessibleMessage, button: Button
     ) -> None:
-        """👍 / 👎: the vote is stored and the press answered at once; the message changes
-        only to mark the choice (in a channel, only its administrators' votes count)."""
+        """👍 / 👎: the vote is stored and the press answered at once with the presser's
+        choice; the message changes only to mark it (private chats) or to show how many
+        members pressed each (groups and channels, where only administrators' votes
+        count)."""
         ref, user_id = chat_ref(message.chat), query.from_user.id
         admin = ref.kind == "channel" and await self._is_admin(message.chat.id, str(user_id))
         name = "like" if button.kind == LIKE else "dislike"
@@ -505,7 +504,7 @@ class TelegramAdapter:
         reply = await self.layer.vote_button(command, 1 if button.kind == LIKE else -1)
         await query.answer(reply.text)
         keyboard = getattr(message, "reply_markup", None)
-        markup = None if reply.problem else marked_vote(keyboard, query.data or "")
+        markup = None if reply.problem else marked_vote(keyboard, query.data or "", reply.votes)
         if markup is not None:
             await self._edit_markup(message, markup)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.models import Card, Digest, Figure
-from handlers.card_model import CardParts, DigestParts, card_parts, digest_parts
+from handlers.card_model import CardParts, DigestParts, ListedParts, card_parts, digest_parts
 from handlers.render import card_text
 
 # ---------------------------------------------------------------- Telegram's limits
@@ -64,7 +64,7 @@ CARD = "c"  # callback: the whole card of a paper (from a compact digest)
 LIKE = "+"  # callback: 👍
 DISLIKE = "-"  # callback: 👎
 VOTES = {LIKE: "👍", DISLIKE: "👎"}
-CHOSEN = " ✓"  # marks the vote pressed
+CHOSEN = " ✓"  # marks the vote pressed (private chats; groups and channels show counts)
 _BUTTON = re.compile(r"(?P<kind>[dc+-]):(?P<id>[^:]{1,40})(?::(?P<language>[^:]{1,32}))?")
 
 
@@ -109,14 +109,24 @@ def _keyboard(parts: CardParts) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([row, votes])
 
 
-def marked_vote(markup: InlineKeyboardMarkup | None, data: str) -> InlineKeyboardMarkup | None:
-    """`markup` with the vote button `data` marked chosen and its twin not; None when
-    there is nothing to change (already marked, or no such button)."""
+def marked_vote(
+    markup: InlineKeyboardMarkup | None, data: str, counts: tuple[int, int] | None = None
+) -> InlineKeyboardMarkup | None:
+    """`markup` with the vote buttons of the paper of `data` relabelled: without `counts`
+    (a private chat), the pressed one marked chosen and its twin not; with the (👍, 👎)
+    `counts` of a group or channel, each showing how many members pressed it. None when
+    there is nothing to change (already so, or no such button)."""
     if markup is None:
         return None
     chosen = parse_button(data)
     assert chosen is not None
     changed = False
+
+    def label(kind: str) -> str:
+        if counts is None:
+            return VOTES[kind] + (CHOSEN if kind == chosen.kind else "")
+        count = counts[0] if kind == LIKE else counts[1]
+        return f"{VOTES[kind]} {count}" if count else VOTES[kind]
 
     def marked(button: InlineKeyboardButton) -> InlineKeyboardButton:
         nonlocal changed
@@ -125,9 +135,9 @@ def marked_vote(markup: InlineKeyboardMarkup | None, data: str) -> InlineKeyboar
         )
         if pressed is None or pressed.kind not in VOTES or pressed.paper_id != chosen.paper_id:
             return button
-        label = VOTES[pressed.kind] + (CHOSEN if pressed.kind == chosen.kind else "")
-        changed = changed or label != button.text
-        return InlineKeyboardButton(label, callback_data=button.callback_data)
+        text = label(pressed.kind)
+        changed = changed or text != button.text
+        return InlineKeyboardButton(text, callback_data=button.callback_data)
 
     rows = [[marked(button) for button in row] for row in markup.inline_keyboard]
     return InlineKeyboardMarkup(rows) if changed else None
@@ -366,19 +376,17 @@ def _header(parts: DigestParts) -> str:
     return f"<b>{_e(f'{parts.title} · {parts.day}')}</b>\n{_e(parts.count)} · {_e(topics)}"
 
 
-def digest_list(digest: Digest, start: int = 0) -> list[tuple[str, InlineKeyboardMarkup | None]]:
-    """A digest as a compact numbered list (title, score, authors, TL;DR per paper) in as
-    few messages as fit, each with a numbered button per paper of it that brings its
-    card. From `start` on: the papers after those sent as cards, numbered on, under a
-    line saying so instead of the header."""
+def digest_list(digest: Digest) -> list[tuple[str, InlineKeyboardMarkup]]:
+    """The papers a digest lists after its cards as a compact numbered list (title, score,
+    authors, TL;DR per paper) in as few messages as fit, each with a numbered button per
+    paper of it that brings its card; none when it lists none."""
     parts = digest_parts(digest)
-    lab = parts.labels
-    if not parts.cards:
-        return [(f"{_header(parts)}\n{_e(lab['digest_empty'])}", None)]
-    head = f"{_header(parts)}\n{_e(lab['digest_tap'])}" if not start else _e(lab["digest_more"])
-    groups: list[tuple[list[str], list[InlineKeyboardButton]]] = [([head], [])]
-    for number, card in enumerate(parts.cards[start:], start=start + 1):
-        entry = _list_entry(number, card)
+    if not parts.listed:
+        return []
+    head = parts.labels["digest_more" if parts.cards else "digest_tap"]
+    groups: list[tuple[list[str], list[InlineKeyboardButton]]] = [([_e(head)], [])]
+    for listed in parts.listed:
+        entry = _list_entry(listed)
         blocks, buttons = groups[-1]
         if (
             len(buttons) == LIST_ITEMS_PER_MESSAGE
@@ -387,8 +395,8 @@ def digest_list(digest: Digest, start: int = 0) -> list[tuple[str, InlineKeyboar
             blocks, buttons = [], []
             groups.append((blocks, buttons))
         blocks.append(entry)
-        data = button_data(CARD, card.paper.id, card.language)
-        buttons.append(InlineKeyboardButton(str(number), callback_data=data))
+        data = button_data(CARD, listed.paper.id, listed.language)
+        buttons.append(InlineKeyboardButton(str(listed.number), callback_data=data))
     return [
         ("\n\n".join(blocks), InlineKeyboardMarkup(_rows(buttons, LIST_BUTTONS_PER_ROW)))
         for blocks, buttons in groups
@@ -399,9 +407,9 @@ def _rows(buttons: list[InlineKeyboardButton], width: int) -> list[list[InlineKe
     return [buttons[i : i + width] for i in range(0, len(buttons), width)]
 
 
-def _list_entry(number: int, parts: CardParts) -> str:
+def _list_entry(parts: ListedParts) -> str:
     score = f" · {_e(parts.score)}" if parts.score else ""
-    lines = [f"<b>{number}.</b> {_link(parts.title, parts.url)}{score}", _e(parts.authors)]
+    lines = [f"<b>{parts.number}.</b> {_link(parts.title, parts.url)}{score}", _e(parts.authors)]
     if parts.tldr:
         lines.append(f"<i>{_e(_truncate(parts.tldr, LIST_TLDR_LIMIT))}</i>")
     return "\n".join(lines)

@@ -32,6 +32,16 @@ class FeedbackRows(Rows):
             [chat],
         )
 
+    def tally(self, chat: int, paper_id: str) -> tuple[int, int]:
+        """How many of the chat's members gave the paper 👍 and how many 👎."""
+        row = self._row(
+            "SELECT COALESCE(SUM(value > 0), 0) AS likes, COALESCE(SUM(value < 0), 0) AS dislikes "
+            "FROM votes WHERE chat = ? AND paper_id = ?",
+            [chat, paper_id],
+        )
+        assert row is not None  # an aggregate always has its row
+        return row["likes"], row["dislikes"]
+
     def mute(self, chat: int, term: str, at: str) -> bool:
         """Mute `term` (canonical) in the chat; False when it already was."""
         cursor = self.db.execute(

@@ -15,9 +15,10 @@ from bot.arxiv.client import ArxivClient
 from bot.arxiv.source import ArxivSource
 from bot.config import Settings
 from bot.figures import NoFigures
-from bot.models import Figure, Paper
+from bot.models import Figure, Paper, Summary
 from bot.retry import RetryPolicy
-from bot.summarize.extractive import ExtractiveSummarizer
+from bot.summarize import SummaryRun
+from bot.summarize.extractive import ExtractiveSummarizer, summarize_abstract
 from storage.database import Store
 from tests.fake_arxiv import FIXTURES, FakeArxiv
 from tests.fake_discord import FakeDiscord
@@ -156,13 +157,37 @@ def spawn_cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.Popen[st
 
 
 class OneFigure(NoFigures):
-    """A PDF reader that finds the same figure in every paper (and no text)."""
+    """A PDF reader that finds the same figure in every paper (and no text); `read` lists
+    the papers whose PDF it was asked to read."""
 
     def __init__(self, figure: Figure) -> None:
         self.figure = figure
+        self.read: list[str] = []
 
     async def figures(self, paper: Paper) -> list[Figure]:
+        self.read.append(paper.id)
         return [self.figure]
+
+
+class CountingModel(ExtractiveSummarizer):
+    """A stand-in language model that records each request (paper id, priority) and answers
+    with the abstract's sentences, labelled as its own abstract-only summary."""
+
+    model = "counting-model"
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, float]] = []
+
+    async def summarize(
+        self,
+        paper: Paper,
+        language: str,
+        fulltext: str | None = None,
+        run: SummaryRun | None = None,
+    ) -> Summary:
+        self.asked.append((paper.id, (run or SummaryRun()).priority))
+        made = summarize_abstract(paper)
+        return made.model_copy(update={"model": self.model, "source": "abstract"})
 
 
 def app_with_figure(

@@ -96,7 +96,7 @@ class SimPlatform:
         self._send(chat, "card", [card.paper.id])
 
     async def send_digest(self, chat: Chat, digest: Digest, sent: Sent) -> None:
-        self._send(chat, "digest", [c.paper.id for c in digest.cards])
+        self._send(chat, "digest", [item.paper.id for item in (*digest.cards, *digest.listed)])
 
     async def send_text(self, chat: Chat, text: str) -> None:
         self._fail()

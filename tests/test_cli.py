@@ -221,6 +221,30 @@ def test_shell_then_poll_prints_cards(run_cli, fake_arxiv: FakeArxiv) -> None:
     assert second.returncode == 0 and second.stdout == ""
 
 
+def test_shell_digest_lists_the_papers_past_max_with_scores_and_ids(
+    run_cli, fake_arxiv: FakeArxiv
+) -> None:
+    assert run_cli("shell", stdin="/subscribe cs.CV\n/set max 1\n").returncode == 0
+    titles = ["Alpha", "Beta", "Gamma"]
+    fake_arxiv.feeds["cs.CV"] = [make_paper(n, title=t) for n, t in enumerate(titles, 1)]
+    poll = run_cli("poll", "--once")
+    assert poll.returncode == 0, poll.stderr
+    cards, listing = poll.stdout.split(
+        "More papers, best first; /summarize ID opens one, /why ID says why.\n\n"
+    )
+    assert "3 new papers" in cards and "Alpha\nAuthors: Ada Lovelace, Alan Turing" in cards
+    assert "Beta" not in cards and "Gamma" not in cards
+    entries = [entry.splitlines() for entry in listing.strip().split("\n\n")]
+    assert [entry[:2] for entry in entries] == [
+        ["2. Beta · 0.30 · 2511.00002", "    Ada Lovelace, Alan Turing"],
+        ["3. Gamma · 0.30 · 2511.00003", "    Ada Lovelace, Alan Turing"],
+    ]
+    fake_arxiv.papers = fake_arxiv.feeds["cs.CV"]
+    opened = run_cli("shell", stdin="/summarize 2511.00003\n/why 2511.00002\n").stdout
+    assert opened.startswith("Gamma\nAuthors: ") and "TL;DR: " in opened
+    assert "Sent here." in opened.split("Why 2511.00002 (Beta)")[1]
+
+
 def test_poll_with_arxiv_down_exits_1(run_cli, fake_arxiv: FakeArxiv) -> None:
     assert run_cli("shell", stdin="/subscribe cs.CV\n").returncode == 0
     fake_arxiv.rss_script.extend([Scripted(503, headers={"Retry-After": "0"})] * 10)

@@ -23,12 +23,13 @@ from bot.commands import COMMANDS, CommandLayer
 from bot.config import Settings
 from bot.delivery import Platform
 from bot.models import Figure
+from bot.summarize import BACKGROUND, PERSON
 from handlers.discord_bot import DiscordAdapter
 from storage.chats import ChatRows
 from storage.database import Store
 from storage.feedback import FeedbackRows
 from storage.outbox import DeliveryRows
-from tests.conftest import app_with_figure
+from tests.conftest import CountingModel, app_with_figure
 from tests.fake_arxiv import FakeArxiv, make_paper
 from tests.fake_discord import BOT_TOKEN, FakeDiscord
 from tests.sim import FakeClock
@@ -265,6 +266,53 @@ async def test_digest_command_posts_the_digest(
     assert [e.title for e in digest.embeds] == ["First", "Second"]
     chat = store.rows(ChatRows).chat("discord", str(server.channel.id))
     assert store.rows(DeliveryRows).unsent(chat["id"]) == []
+
+
+async def test_digest_lists_the_rest_and_a_number_opens_its_card(
+    server: Server, app: App, fake_arxiv: FakeArxiv, store: Store
+) -> None:
+    titles = ["First", "Second", "Third", "Fourth"]
+    fake_arxiv.feeds["cs.CV"] = [make_paper(n, title=t) for n, t in enumerate(titles, 1)]
+    await server.mod.slash(server.channel, "set", name="max", value="2")
+    await server.mod.slash(server.channel, "set", name="mode", value="daily")
+    await server.mod.slash(server.channel, "subscribe", topics="cs.CV")
+    await app.polling.poll()
+    model = CountingModel()
+    app.summaries.summarizer = model
+    await server.member.slash(server.channel, "digest")
+
+    cards, listing = server.channel.history()[-2:]
+    assert cards.content.startswith("**arXiv digest**") and "4 new papers" in cards.content
+    assert [e.title for e in cards.embeds] == ["First", "Second"]
+    assert [b.label for row in cards.components for b in row.children] == [
+        "Details 1",
+        "👍 1",
+        "👎 1",
+        "Details 2",
+        "👍 2",
+        "👎 2",
+    ]
+    assert model.asked == [("2511.00001", BACKGROUND), ("2511.00002", BACKGROUND)]
+    assert listing.content == "More papers, best first; tap a number for the paper's card."
+    lines = listing.embeds[0].description.split("\n")
+    assert lines[0] == r"**3.** [Third](https://arxiv.org/abs/2511.00003) · 0\.30 · 2511\.00003"
+    assert lines[1] == "Ada Lovelace, Alan Turing"
+    assert [b.label for row in listing.components for b in row.children] == ["3", "4"]
+    chat = store.rows(ChatRows).chat("discord", str(server.channel.id))
+    assert store.rows(DeliveryRows).unsent(chat["id"]) == []
+
+    asked = len(fake_arxiv.requests)
+    opened = await server.member.click(listing, label="4")
+    assert opened.response.ephemeral  # for the member who asked; the channel sees no copy
+    (embed,) = opened.response.embeds
+    assert embed.title == "Fourth" and "language model, abstract only" in embed.footer.text
+    assert [a.filename for a in opened.response.attachments] == ["2511.00004-fig1.png"]
+    assert model.asked[2:] == [("2511.00004", PERSON)]
+    assert len(fake_arxiv.requests) == asked
+    assert server.channel.last_message.id == listing.id
+    details = await server.member.click(opened.response.message, label="Details")
+    assert details.response.embeds[0].title == "Details: Fourth"
+    assert model.asked[2:] == [("2511.00004", PERSON)]  # the summary is cached now
 
 
 async def test_channel_closed_to_the_bot_is_paused(

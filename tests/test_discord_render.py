@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from bot.models import Card, Digest, Figure, Paper, Summary
+from bot.models import Card, Digest, Figure, Listed, Paper, Summary
 from bot.summarize.clean import clean
 from handlers.discord_render import (
     BUTTONS_PER_MESSAGE,
@@ -213,6 +213,53 @@ def test_digest_splits_over_messages_within_limits() -> None:
     assert urls == [f"https://arxiv.org/abs/2404.{n:05d}" for n in range(1, 26)]
     buttons = [button for message in messages for button in message.details]
     assert buttons[0] == ("Details 1", "2404.00001v2") and buttons[-1][0] == "Details 25"
+
+
+def test_digest_lists_the_papers_after_its_cards_within_limits() -> None:
+    listed = [
+        Listed(
+            paper(number, title=f"{TRICKY} {number}"),
+            "A long TL;DR. " * 40,
+            "en",
+            why=f"matched: cs.CV · like: Paper {number}",
+            score=1 - number / 100,
+        )
+        for number in range(4, 64)
+    ]
+    digest = Digest(
+        cards=[card(n) for n in range(1, 4)],
+        topics=["cs.CV"],
+        day=date(2024, 4, 2),
+        language="en",
+        listed=listed,
+    )
+    messages = digest_messages(digest)
+    assert messages[0].content.startswith("**arXiv digest** · 2024-04-02 · 63 new papers")
+    cards = [m for m in messages if m.details]
+    assert [p for m in cards for p in m.papers] == [f"2404.{n:05d}" for n in range(1, 4)]
+    listing = messages[len(cards) :]
+    assert listing[0].content == "More papers, best first; tap a number for the paper's card."
+    opens = [button for message in listing for button in message.opens]
+    assert opens == [(str(n), f"2404.{n:05d}") for n in range(4, 64)]
+    assert [p for m in listing for p in m.papers] == [f"2404.{n:05d}" for n in range(4, 64)]
+    for message in listing:
+        assert_within_limits(message)
+        assert not message.details and not message.votes and not message.files
+        (embed,) = message.embeds
+        for number, paper_id in message.opens:
+            entry = embed["description"].split(f"**{number}.** ")[1].split("\n\n")[0]
+            first, authors, tldr = entry.split("\n")
+            assert shown(first).startswith(f"[{TRICKY} {number}](https://arxiv.org/abs/{paper_id})")
+            assert shown(first).endswith(f" · {1 - int(number) / 100:.2f} · {paper_id}")
+            assert authors == "Author 0, Author 1, Author 2, Author 3, Author 4, Author 5 et al."
+            assert tldr.startswith("*A long TL;DR.") and len(tldr) <= 202
+
+    plain = digest_messages(digest, buttons=False)
+    assert plain[len(cards)].content == "More papers, best first:"
+    assert all(not m.opens for m in plain)
+    description = plain[len(cards)].embeds[0]["description"]
+    assert "*matched: cs.CV · like: Paper 4*" in description
+    assert "**4.** " in description and " · 2404.00004\n" in shown(description)
 
 
 def test_empty_digest_says_so() -> None:

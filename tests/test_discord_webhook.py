@@ -132,6 +132,40 @@ async def test_outbox_delivers_through_webhooks(
     assert (await app.outbox.deliver_due({PLATFORM: webhooks})).papers == 0
 
 
+async def test_webhook_digest_lists_the_rest_with_ids_and_why_lines_without_buttons(
+    fake_discord: FakeDiscord,
+    fake_arxiv: FakeArxiv,
+    app: App,
+    webhooks: DiscordWebhooks,
+    store: Store,
+) -> None:
+    papers = [
+        make_paper(1, title="Plain"),
+        make_paper(2, title="Both", categories=["cs.CV", "cs.LG"]),
+        make_paper(3, title="Also plain"),
+    ]
+    fake_arxiv.feeds["cs.CV"] = papers
+    fake_arxiv.feeds["cs.LG"] = papers[1:2]
+    chat = await webhook_chat(app, fake_discord.webhook("13"), "cs.CV", "cs.LG")
+    await app.chats.change_setting(chat, "max", "1")
+    await app.polling.poll()
+    report = await app.outbox.deliver_due({PLATFORM: webhooks})
+    assert (report.digests, report.papers, report.failed) == (1, 3, [])
+    cards, listing = fake_discord.posts("13")
+    assert "3 new papers" in cards.payload["content"]
+    assert [e["title"] for e in cards.payload["embeds"]] == ["Both"]
+    assert listing.payload["content"] == "More papers, best first:"
+    (embed,) = listing.payload["embeds"]
+    entries = [entry.split("\n") for entry in embed["description"].split("\n\n")]
+    assert [entry[0] for entry in entries] == [
+        r"**2.** [Plain](https://arxiv.org/abs/2511.00001) · 0\.30 · 2511\.00001",
+        r"**3.** [Also plain](https://arxiv.org/abs/2511.00003) · 0\.30 · 2511\.00003",
+    ]
+    assert [entry[2] for entry in entries] == ["*matched: cs.CV*"] * 2
+    assert all("components" not in post.payload for post in (cards, listing))
+    assert store.rows(DeliveryRows).unsent(chat.id) == []
+
+
 async def test_bucket_headers_are_honoured(
     fake_discord: FakeDiscord, app: App, webhooks: DiscordWebhooks
 ) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from bot.arxiv.parse import parse_api_response
 from bot.i18n import labels
-from bot.models import Card, Digest, Figure, Paper, Summary
+from bot.models import Card, Digest, Figure, Listed, Paper, Summary
 from bot.summarize.clean import clean
 from handlers.escape import escape_markdown, yaml_scalar
 from handlers.render import (
@@ -23,6 +23,7 @@ from handlers.render import (
     digest_hexo,
     digest_json,
     digest_markdown,
+    digest_text,
 )
 
 markdown_it = pytest.importorskip("markdown_it")
@@ -109,8 +110,19 @@ def _rendered_text(markdown: str) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", MD.render(markdown)))
 
 
-def _digest(cards: list[Card], language: str = "en") -> Digest:
-    return Digest(cards=cards, topics=["testing", "cs.SE"], day=date(2026, 1, 5), language=language)
+def _digest(cards: list[Card], language: str = "en", listed: list[Listed] | None = None) -> Digest:
+    return Digest(
+        cards=cards,
+        topics=["testing", "cs.SE"],
+        day=date(2026, 1, 5),
+        language=language,
+        listed=listed or [],
+    )
+
+
+def _listed(paper: Paper, score: float, language: str = "en") -> Listed:
+    """`paper` as a digest lists it after its cards, with its first abstract sentence."""
+    return Listed(paper, _sentences(paper.abstract)[0], language, score=score)
 
 
 def _seed_keys() -> list[str]:
@@ -436,6 +448,26 @@ def test_empty_digest() -> None:
     assert _front_matter_keys(post) == _seed_keys()
     assert not LEFTOVER.search(post)
     assert json.loads(json.dumps(digest_json(digest)))["count"] == 0
+
+
+def test_text_digest_lists_the_rest_with_scores_and_ids(papers: list[Paper]) -> None:
+    cards = [_card(paper) for paper in papers[:2]]
+    listed = [_listed(papers[2], 0.4567), _listed(papers[3], 0.1)]
+    out = digest_text(_digest(cards, listed=listed))
+    assert "\n4 new papers · Topics: testing, cs.SE" in out
+    head, listing = out.split("More papers, best first; /summarize ID opens one, /why ID says why.")
+    assert head.count("TL;DR: ") == 2 and "TL;DR" not in listing
+    entries = listing.strip().split("\n\n")
+    assert entries[0].splitlines() == [
+        f"3. {' '.join(papers[2].title.split())} · 0.46 · {papers[2].id}",
+        f"    {', '.join(papers[2].authors[:6])}"
+        + (" et al." if len(papers[2].authors) > 6 else ""),
+        f"    {listed[0].tldr}",
+    ]
+    assert entries[1].startswith(f"4. {' '.join(papers[3].title.split())} · 0.10 · {papers[3].id}")
+    zh = digest_text(_digest([_card(papers[0], "zh")], "zh", [_listed(papers[1], 0.5, "zh")]))
+    assert "/summarize ID 查看卡片" in zh and f"2. {' '.join(papers[1].title.split())}" in zh
+    assert "More papers" not in digest_text(_digest(cards))
 
 
 def test_digest_json(papers: list[Paper]) -> None:

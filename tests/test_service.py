@@ -9,7 +9,7 @@ from bot.app import App
 from bot.arxiv.ids import parse_arxiv_id
 from bot.chats import ChatRef
 from bot.delivery import ChatUnavailable, DeliveryFailed, Sent
-from bot.models import Card, Chat, Digest
+from bot.models import Card, Chat, Digest, Listed
 from bot.papers import PaperNotFound
 from bot.topics import parse_topic
 from storage.chats import ChatRows
@@ -33,8 +33,9 @@ class RecordingPlatform:
 
     def __init__(self) -> None:
         self.cards: list[tuple[str, str]] = []
-        self.digests: list[tuple[str, list[str]]] = []
+        self.digests: list[tuple[str, list[str]]] = []  # each digest's papers, cards first
         self.made: list[Card] = []  # every card sent, alone or in a digest
+        self.listed: list[Listed] = []  # every paper a digest listed after its cards
         self.fail_with: Exception | None = None
         self.crash_after_send = False
 
@@ -49,8 +50,10 @@ class RecordingPlatform:
     async def send_digest(self, chat: Chat, digest: Digest, sent: Sent) -> None:
         if self.fail_with is not None:
             raise self.fail_with
-        self.digests.append((chat.chat_id, [c.paper.id for c in digest.cards]))
+        papers = [item.paper.id for item in (*digest.cards, *digest.listed)]
+        self.digests.append((chat.chat_id, papers))
         self.made.extend(digest.cards)
+        self.listed.extend(digest.listed)
 
 
 async def follow(app: App, chat_id: str, *topics: str) -> Chat:
@@ -291,11 +294,11 @@ async def test_digest_failing_half_way_repeats_only_what_did_not_arrive(
         breaks_after: int | None = 2
 
         async def send_digest(self, chat: Chat, digest: Digest, sent: Sent) -> None:
-            for number, card in enumerate(digest.cards):
+            for number, item in enumerate([*digest.cards, *digest.listed]):
                 if number == self.breaks_after:
                     raise DeliveryFailed("HTTP 502")
-                self.cards.append((chat.chat_id, card.paper.id))
-                await sent([card.paper.id])
+                self.cards.append((chat.chat_id, item.paper.id))
+                await sent([item.paper.id])
 
     fake_arxiv.feeds["cs.CV"] = [make_paper(i) for i in range(1, 6)]
     chat = await follow(app, "d", "cs.CV")

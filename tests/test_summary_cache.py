@@ -22,7 +22,8 @@ from bot.models import Chat, Paper
 from bot.runner import cycle
 from bot.stats import stats as gather_stats
 from bot.summaries import MODEL_PAUSE, UPGRADE_DELAY
-from bot.summarize.extractive import ExtractiveSummarizer
+from bot.summarize.clean import clean
+from bot.summarize.extractive import ExtractiveSummarizer, summarize_abstract
 from bot.summarize.gemini import GeminiModel
 from bot.summarize.llm import MODEL_POLICY, LanguageModelSummarizer
 from bot.summarize.openai_compat import OpenAICompatibleModel
@@ -83,6 +84,21 @@ async def test_a_cached_summary_makes_no_request(
     row = stored(store)
     assert (row["grounding"], row["retry_at"], row["hits"]) == ("passed", None, 1)
     assert json.loads(row["checks"]) == {"draft": [], "final": []}
+
+
+async def test_a_listed_paper_costs_no_request_until_someone_opens_it(
+    app: App, paper: Paper, fake_gemini: FakeGemini, store: Store
+) -> None:
+    listed = await app.papers.listed(paper, "en")
+    assert listed.tldr == clean(summarize_abstract(paper)).tldr
+    assert fake_gemini.requests == []
+    assert store.rows(SummaryRows).summary("2511.00001", 1, "en", MODEL) is None  # not stored
+
+    fake_gemini.then(draft())
+    card = await app.papers.known_card("2511.00001", "en")
+    assert card.summary.model == MODEL and len(fake_gemini.requests) == 1
+    again = await app.papers.listed(paper, "en")
+    assert again.tldr == card.summary.tldr and len(fake_gemini.requests) == 1
 
 
 async def test_concurrent_requests_for_one_paper_make_one_call(

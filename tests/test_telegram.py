@@ -24,10 +24,11 @@ from bot.commands import CommandLayer
 from bot.config import ConfigError, Settings
 from bot.figures import NoFigures
 from bot.logs import setup_logging
-from bot.models import Figure, Summary
+from bot.models import Figure, Paper, Summary
 from bot.outbox import DeliveryReport
 from bot.retry import RetryPolicy
-from bot.summarize.extractive import ExtractiveSummarizer
+from bot.summarize import BACKGROUND, PERSON
+from bot.summarize.extractive import ExtractiveSummarizer, summarize_abstract
 from bot.topics import parse_topic
 from handlers.registry import adapters
 from handlers.telegram import TelegramAdapter
@@ -36,9 +37,9 @@ from storage.chats import ChatRows
 from storage.database import Store
 from storage.feedback import FeedbackRows
 from storage.outbox import DeliveryRows
-from storage.papers import SummaryRows
+from storage.papers import PaperRows, SummaryRows
 from storage.rows import Rows, iso
-from tests.conftest import app_with_figure
+from tests.conftest import CountingModel, app_with_figure
 from tests.fake_arxiv import FakeArxiv, FakePaper, make_paper
 from tests.fake_telegram import BOT_USERNAME, TOKEN, FakeTelegram, Sent, png
 from tests.sim import FakeClock
@@ -463,6 +464,7 @@ async def test_details_button_and_compact_digest(world: World) -> None:
     assert second.visible.startswith("A Study of Problem 2")
     assert "More papers, best first; tap a number" in listing.visible
     assert "3. A Study of Problem 3 with Neural Methods · 0.30" in listing.visible
+    assert "Summary 3 in one line." in listing.visible  # the stored summary's TL;DR
     assert [b["text"] for b in listing.buttons] == ["3"]
 
     telegram.press(listing, telegram.user(ALICE), listing.buttons[0]["callback_data"])
@@ -479,6 +481,87 @@ async def test_details_button_and_compact_digest(world: World) -> None:
     assert "Conclusion\n• Significance: It matters." in details.visible
     assert details.reply_to == card.message_id
     assert len(telegram.callback_answers) == 2
+    assert telegram.rejected == []
+
+
+async def test_daily_digest_sends_max_cards_then_lists_the_rest_without_the_model(
+    world: World,
+) -> None:
+    telegram, store, app = world.telegram, world.store, world.app
+    topics = {1: ["cs.CV"], 2: ["cs.CV", "cs.LG", "cs.AI"], 3: ["cs.CV", "cs.LG"], 4: ["cs.CV"]}
+    topics[5] = topics[2]
+    papers = [make_paper(n, categories=topics[n]) for n in range(1, 6)]
+    world.arxiv.feeds["cs.LG"] = [p for p in papers if "cs.LG" in p.categories]
+    world.arxiv.feeds["cs.AI"] = [p for p in papers if "cs.AI" in p.categories]
+    slot = (world.clock.now + timedelta(hours=1)).strftime("%H:%M")
+    settings = ("/subscribe cs.LG; cs.AI", "/set max 2", "/set mode daily", f"/set time {slot}")
+    await world.alice_follows(papers, *settings)
+    model, pdfs = CountingModel(), app.papers.figures
+    app.summaries.summarizer = model
+    assert (await world.deliver()).papers == 0  # before its time
+    await world.deliver(timedelta(hours=2))
+
+    header, first, second, listing = telegram.sent_to(ALICE)[5:]
+    assert "5 new papers" in header.visible
+    assert first.visible.startswith("A Study of Problem 2") and first.method == "sendPhoto"
+    assert second.visible.startswith("A Study of Problem 5")
+    assert "Summary source: language model, abstract only" in first.visible
+    assert model.asked == [("2511.00002", BACKGROUND), ("2511.00005", BACKGROUND)]
+    assert pdfs.read == ["2511.00002", "2511.00005"]
+    entries = listing.visible.split("\n\n")
+    assert entries[0] == "More papers, best first; tap a number for the paper's card."
+    assert [e.splitlines()[0] for e in entries[1:]] == [
+        "3. A Study of Problem 3 with Neural Methods · 0.51",
+        "4. A Study of Problem 1 with Neural Methods · 0.30",
+        "5. A Study of Problem 4 with Neural Methods · 0.30",
+    ]
+    third = Paper.from_row(store.rows(PaperRows).paper("2511.00003"))
+    assert entries[1].splitlines()[1:] == [
+        "Ada Lovelace, Alan Turing",
+        summarize_abstract(third).tldr,
+    ]
+    assert [b["text"] for b in listing.buttons] == ["3", "4", "5"]
+    assert world.deliveries() == {"sent": 5}
+    assert store.rows(SummaryRows).summary("2511.00003", 1, "en", model.model) is None
+
+    asked = len(world.arxiv.requests)
+    telegram.press(listing, telegram.user(ALICE), listing.buttons[0]["callback_data"])
+    card = (await telegram.wait_sent(ALICE, 11))[-1]
+    assert card.visible.startswith("A Study of Problem 3") and card.reply_to == listing.message_id
+    assert "Summary source: language model, abstract only" in card.visible
+    assert model.asked[2:] == [("2511.00003", PERSON)]
+    assert len(world.arxiv.requests) == asked  # the stored paper: no arXiv request
+    assert [b["text"] for b in telegram.sent_to(ALICE)[-2].buttons] == ["4", "5"]
+
+
+async def test_group_vote_buttons_show_the_counts(world: World) -> None:
+    telegram, store = world.telegram, world.store
+    group = telegram.group(GROUP_ID, admins=(ALICE,))
+    await world.reply_to(group, ALICE, "/subscribe cs.CV")
+    world.arxiv.feeds["cs.CV"] = [make_paper(1)]
+    await world.app.polling.poll()
+    await world.deliver()
+    card = telegram.sent_to(GROUP_ID)[-1]
+    up, down = (b["callback_data"] for b in card.buttons[-2:])
+
+    async def press(user: int, data: str, answer: str, votes: list[str]) -> None:
+        before = len(telegram.callback_answers)
+        telegram.press(card, telegram.user(user), data)
+        await telegram.wait_for(lambda: len(telegram.callback_answers) > before)
+        assert telegram.callback_answers[-1]["text"] == answer
+        await telegram.wait_for(
+            lambda: [b["text"] for b in telegram.sent_to(GROUP_ID)[-1].buttons][-2:] == votes
+        )
+
+    await press(ALICE, up, "👍 Noted: more papers like this one.", ["👍 1", "👎"])
+    await press(BOB, down, "👎 Noted: fewer papers like this one.", ["👍 1", "👎 1"])
+    edits = len(telegram.sent_to(GROUP_ID))
+    await press(BOB, down, "Already noted.", ["👍 1", "👎 1"])
+    assert len(telegram.sent_to(GROUP_ID)) == edits  # nothing changed, nothing edited
+    await press(BOB, up, "👍 Noted: more papers like this one.", ["👍 2", "👎"])
+    chat = world.chat_row(GROUP_ID)["id"]
+    rows = store.rows(FeedbackRows).voted_papers(chat)
+    assert [(r["likes"], r["dislikes"]) for r in rows] == [(2, 0)]
     assert telegram.rejected == []
 
 

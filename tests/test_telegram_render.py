@@ -29,7 +29,7 @@ from handlers.telegram_render import (
     without_button,
 )
 from tests.fake_telegram import parse_html, png, utf16_length
-from tests.test_render import TRICKY_TITLE, _card, _digest, many_authors, papers
+from tests.test_render import TRICKY_TITLE, _card, _digest, _listed, many_authors, papers
 
 __all__ = ["many_authors", "papers"]  # fixtures shared with test_render
 
@@ -147,35 +147,33 @@ def test_card_keyboard_has_details_only_when_there_are_details(papers: list[Pape
 
 
 def test_digest_header_and_compact_list(papers: list[Paper]) -> None:
-    cards = [_card(replace(papers[i % len(papers)], id=f"2511.{i:05d}")) for i in range(45)]
-    digest = _digest(cards)
+    numbered = [replace(papers[i % len(papers)], id=f"2511.{i:05d}") for i in range(45)]
+    cards = [_card(paper) for paper in numbered[:5]]
+    listed = [_listed(paper, 1 - i / 100) for i, paper in enumerate(numbered[5:])]
+    digest = _digest(cards, listed=listed)
     assert readable(digest_header(digest)) == (
         "arXiv digest · 2026-01-05\n45 new papers · Topics: testing, cs.SE"
     )
     messages = digest_list(digest)
-    assert len(messages) >= 3
+    assert len(messages) >= 2
     numbers = []
     for text, keyboard in messages:
         seen = readable(text)
-        assert keyboard is not None
         assert all(len(row) <= 5 for row in keyboard.inline_keyboard)
         buttons = [b for row in keyboard.inline_keyboard for b in row]
         numbers += [int(b.text) for b in buttons]
         for button in buttons:
             assert f"{button.text}. " in seen
-            assert parse_button(button.callback_data).kind == CARD
-    assert numbers == list(range(1, 46))
-    assert readable(messages[0][0]).splitlines()[2] == "Tap a number for the paper's card."
-    rest = digest_list(digest, start=40)
-    assert readable(rest[0][0]).startswith("More papers, best first; tap a number")
-    assert [b.text for _, k in rest for row in k.inline_keyboard for b in row] == [
-        str(n) for n in range(41, 46)
-    ]
-
-
-def test_empty_digest_says_so() -> None:
-    ((text, keyboard),) = digest_list(_digest([]))
-    assert readable(text).endswith("No new papers.") and keyboard is None
+            assert parse_button(button.callback_data) == Button(
+                CARD, numbered[int(button.text) - 1].id, "en"
+            )
+    assert numbers == list(range(6, 46))
+    first = readable(messages[0][0])
+    assert first.startswith("More papers, best first; tap a number")
+    assert f"6. {' '.join(numbered[5].title.split())} · 1.00" in first
+    assert digest_list(_digest(cards)) == []
+    alone = digest_list(_digest([], listed=listed[:1]))
+    assert readable(alone[0][0]).startswith("Tap a number for the paper's card.")
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
