@@ -333,7 +333,7 @@ async def three_papers_for_three_chats(app: App, fake_arxiv: FakeArxiv, clock: F
         make_paper(2, title="Plain Segmentation"),
         make_paper(3, title="Depth Estimation"),
     ]
-    clock.now = datetime(2026, 11, 16, 2, 0, tzinfo=UTC)
+    clock.now = datetime(2026, 11, 16, 9, 0, tzinfo=UTC)  # 01:00 in California
     await chat_with(app, "instant", "cs.CV; video", max="2")
     await chat_with(app, "zh", "cs.CV; depth", language="zh", mode="daily", time="20:00")
     await chat_with(app, "late", "cs.CV; video", mode="daily", time="10:00", threshold="0.5")
@@ -371,9 +371,10 @@ async def test_the_budget_goes_to_the_plan_in_order_and_upgrades_only_cards_stil
         ("2511.00001", MODEL),
         ("2511.00002", MODEL),
     ]
-    clock.now = clock.now.replace(hour=20, minute=1)  # the zh digest: out of budget
+    clock.now = clock.now.replace(hour=20, minute=1)  # both digests; the day is spent
     await app.outbox.deliver_due({"test": platform})
-    assert [c.summary.source for c in platform.made[2:]] == ["extractive"] * 3
+    by_language = {(c.language, c.summary.source) for c in platform.made[2:]}
+    assert by_language == {("en", "abstract"), ("zh", "extractive")}  # en made in the plan
     assert len(fake_gemini.requests) == 2
     clock.now = NEXT_RESET  # budget again; the zh cards were sent: nothing to upgrade
     assert await app.planner.plan() == []
