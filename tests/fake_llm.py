@@ -58,7 +58,10 @@ class Request:
 
 def faithful_summary(prompt: str) -> dict[str, Any]:
     """The summary object a careful model would write for the paper in `prompt`: only
-    sentences of its abstract."""
+    sentences of its abstract (asked for Chinese: a plain Chinese summary that claims no
+    number)."""
+    if "Write every field in Simplified Chinese" in prompt:
+        return CHINESE_PLAIN
     found = dict(_TAG.findall(prompt))
     now = datetime.now(UTC)
     paper = Paper("0000.00000", 1, found["title"], (), found["abstract"], (), "", now, now)
@@ -99,6 +102,20 @@ CHINESE_DRAFT = draft(
     background="现有的方法很难解决问题 1。",
     method="一种用于问题 1 的新方法。",
     results="实验显示比以前的工作高 3.2 个点。",
+)
+
+
+CHINESE_PLAIN = draft(
+    tldr="本文针对一个困难的问题提出了一种新的方法。",
+    takeaways=[
+        "现有方法难以解决这个问题。",
+        "本文提出了新的方法。",
+        "实验表明新方法优于以前的工作。",
+    ],
+    background="现有的方法很难解决这个问题。",
+    method="一种针对这个问题的新方法。",
+    results="实验显示新方法优于以前的工作。",
+    keywords=["新方法"],
 )
 
 
