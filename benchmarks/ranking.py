@@ -14,7 +14,8 @@ hidden interests are averaged over days and readers, for: announcement order;
 arxiv-sanity-lite (TF-IDF of title + abstract + authors, 1–2-word terms,
 sublinear tf, min_df 5, max_df 0.1, 20,000 terms, fitted on all papers; a
 linear SVM, C = 0.01, balanced classes, liked papers against every other
-paper seen); paperbot's model (bot/relevance); and the ceiling (a perfect
+paper seen); paperbot's model (bot/relevance, given the same votes and the
+papers shown on the days before); and the ceiling (a perfect
 ranker: limited by how many papers of the sub-field a day has). One more row
 gives paperbot a one-line /interests text and no votes.
 
@@ -24,8 +25,8 @@ quant-ph, astro-ph.GA): they are never used to choose or tune the model, only
 to see whether a choice made on the readers above carries over.
 
 Then the cost: 1,000 chats × 600 new papers scored (each chat with three
-topics, three mutes, 20 votes and for half of them interests), in a fresh
-process, with its peak memory.
+topics, three mutes, 20 votes, 500 papers shown and for half of them
+interests), in a fresh process, with its peak memory.
 
 Run: python benchmarks/ranking.py [--cost-only] [--write-model PAPERS.jsonl.gz]
 (--write-model refits bot/relevance/model.npz from a file of papers in the fixture's format;
@@ -59,6 +60,7 @@ from bot.relevance import (
     parse_mute,
     rank,
 )
+from bot.relevance.profile import SHOWN
 from bot.topics import parse_topic
 from tests.arxiv_metadata import FIXTURE, load_papers
 
@@ -201,13 +203,16 @@ class Lab:
     def paperbot(self, category: str, interests: str = "") -> Ranker:
         topics = [parse_topic(category)]
 
-        def ranked(cands: list[int], liked: list[int], disliked: list[int], _: list[int]):
+        def ranked(cands: list[int], liked: list[int], disliked: list[int], seen: list[int]):
+            waiting = set(cands)
+            shown = [self.papers[i] for i in reversed(seen) if i not in waiting]
             profile = build_profile(
                 self.featurizer,
                 [self.papers[i] for i in liked],
                 [self.papers[i] for i in disliked],
                 interests,
                 self.by_id,
+                shown,
             )
             chosen = [self.papers[i] for i in cands]
             return rank(chosen, self.vectors[cands], [Reader(topics, (), profile)]).values[0]
@@ -419,6 +424,7 @@ def cost(lab_papers: list[Paper], chats: int = 1000, new: int = 600) -> None:
             examples[8:],
             rng.choice(["", "medical imaging and segmentation"]),
             by_id,
+            rng.sample(history, SHOWN),
         )
         category = rng.choice(["cs.CV", "cs.CL"])
         topics = [parse_topic(t) for t in (category, rng.choice(keywords), rng.choice(authors))]
@@ -439,7 +445,8 @@ def cost(lab_papers: list[Paper], chats: int = 1000, new: int = 600) -> None:
         f"cost: {chats} chats x {new} papers featurized ({featurized:.2f}s), scored and ordered:"
         f" {scored:.2f}s in all; peak memory {peak:.0f} MiB\n"
         f"  a (chat, paper)'s stored score JSON: {explained * 1e6:.0f} us to make,"
-        f" ~{sum(map(len, stored)) / new:.0f} bytes; profiles of {chats} chats (20 votes each),"
+        f" ~{sum(map(len, stored)) / new:.0f} bytes; profiles of {chats} chats (20 votes,"
+        f" {SHOWN} shown each),"
         f" built beforehand: {profiles:.2f}s"
     )
 
