@@ -14,8 +14,9 @@ hidden interests are averaged over days and readers, for: announcement order;
 arxiv-sanity-lite (TF-IDF of title + abstract + authors, 1–2-word terms,
 sublinear tf, min_df 5, max_df 0.1, 20,000 terms, fitted on all papers; a
 linear SVM, C = 0.01, balanced classes, liked papers against every other
-paper seen); paperbot's model (bot/relevance, given the same votes and the
-papers shown on the days before); and the ceiling (a perfect
+paper seen); paperbot's model (bot/relevance, given the same votes and, as the
+bot does, the papers shown before its profile was built on the latest vote); and
+the ceiling (a perfect
 ranker: limited by how many papers of the sub-field a day has). One more row
 gives paperbot a one-line /interests text and no votes.
 
@@ -52,6 +53,7 @@ from _inputs import FIXTURES, ROOT
 
 from bot.models import Paper
 from bot.relevance import (
+    Profile,
     Reader,
     build_profile,
     default_featurizer,
@@ -201,19 +203,24 @@ class Lab:
         ]
 
     def paperbot(self, category: str, interests: str = "") -> Ranker:
+        """paperbot's ranking; as in bot/ranking.py, a profile is built when the votes
+        change, with the papers shown by then, and kept."""
         topics = [parse_topic(category)]
+        profiles: dict[tuple[tuple[int, ...], tuple[int, ...]], Profile] = {}
 
         def ranked(cands: list[int], liked: list[int], disliked: list[int], seen: list[int]):
-            waiting = set(cands)
-            shown = [self.papers[i] for i in reversed(seen) if i not in waiting]
-            profile = build_profile(
-                self.featurizer,
-                [self.papers[i] for i in liked],
-                [self.papers[i] for i in disliked],
-                interests,
-                self.by_id,
-                shown,
-            )
+            votes = (tuple(liked), tuple(disliked))
+            if votes not in profiles:
+                waiting = set(cands)
+                profiles[votes] = build_profile(
+                    self.featurizer,
+                    [self.papers[i] for i in liked],
+                    [self.papers[i] for i in disliked],
+                    interests,
+                    self.by_id,
+                    [self.papers[i] for i in reversed(seen) if i not in waiting],
+                )
+            profile = profiles[votes]
             chosen = [self.papers[i] for i in cands]
             return rank(chosen, self.vectors[cands], [Reader(topics, (), profile)]).values[0]
 
