@@ -14,13 +14,20 @@ hidden interests are averaged over days and readers, for: announcement order;
 arxiv-sanity-lite (TF-IDF of title + abstract + authors, 1–2-word terms,
 sublinear tf, min_df 5, max_df 0.1, 20,000 terms, fitted on all papers; a
 linear SVM, C = 0.01, balanced classes, liked papers against every other
-paper seen); paperbot's model (bot/relevance); and the ceiling (a perfect
+paper seen); paperbot's model (bot/relevance, given the same votes and, as the
+bot does, the papers shown before its profile was built on the latest vote); and
+the ceiling (a perfect
 ranker: limited by how many papers of the sub-field a day has). One more row
 gives paperbot a one-line /interests text and no votes.
 
+The same is measured, in a table of its own, for held-out readers of the
+other categories of tests/fixtures/arxiv_metadata/papers.jsonl.gz (cs.RO,
+quant-ph, astro-ph.GA): they are never used to choose or tune the model, only
+to see whether a choice made on the readers above carries over.
+
 Then the cost: 1,000 chats × 600 new papers scored (each chat with three
-topics, three mutes, 20 votes and for half of them interests), in a fresh
-process, with its peak memory.
+topics, three mutes, 20 votes, 500 papers shown and for half of them
+interests), in a fresh process, with its peak memory.
 
 Run: python benchmarks/ranking.py [--cost-only] [--write-model PAPERS.jsonl.gz]
 (--write-model refits bot/relevance/model.npz from a file of papers in the fixture's format;
@@ -42,10 +49,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from _inputs import ROOT
+from _inputs import FIXTURES, ROOT
 
 from bot.models import Paper
 from bot.relevance import (
+    Profile,
     Reader,
     build_profile,
     default_featurizer,
@@ -54,10 +62,12 @@ from bot.relevance import (
     parse_mute,
     rank,
 )
+from bot.relevance.profile import SHOWN
 from bot.topics import parse_topic
 from tests.arxiv_metadata import FIXTURE, load_papers
 
 MODEL = ROOT / "bot" / "relevance" / "model.npz"
+EVERY_CATEGORY = FIXTURES / "arxiv_metadata" / "papers.jsonl.gz"
 CARDS = 10
 VOTES_A_DAY = 5
 LIKES_A_DAY = 2
@@ -133,6 +143,46 @@ READERS = [
     HiddenInterest("cs.CL", "math", "mathematical problem solving", terms=r"math|mathematical"),
 ]
 
+# never used to choose the model: other categories, to see whether a choice carries over
+HELD_OUT = [
+    HiddenInterest(
+        "cs.RO",
+        "legged",
+        "legged and humanoid locomotion",
+        terms=r"legged|quadruped|humanoid|locomotion|biped",
+    ),
+    HiddenInterest(
+        "cs.RO", "aerial", "drones and aerial robots", terms=r"\buavs?\b|aerial|drones?\b|quadrotor"
+    ),
+    HiddenInterest("cs.RO", "control", "control of robotic systems", cross_list="eess.SY"),
+    HiddenInterest(
+        "quant-ph",
+        "error correction",
+        "quantum error correction and fault tolerance",
+        terms=r"error[- ]correct|surface code|logical qubit|fault[- ]toleran",
+    ),
+    HiddenInterest(
+        "quant-ph",
+        "communication",
+        "quantum communication and cryptography",
+        terms=r"quantum key|\bqkd\b|communication|cryptograph|network",
+    ),
+    HiddenInterest(
+        "quant-ph",
+        "open systems",
+        "open quantum systems and thermodynamics",
+        terms=r"thermodynamic|heat engine|open quantum|lindblad|non-markovian|dissipat",
+    ),
+    HiddenInterest(
+        "astro-ph.GA",
+        "milky way",
+        "the Milky Way and its stars",
+        terms=r"milky way|galactic disk|\bgaia\b",
+    ),
+    HiddenInterest("astro-ph.GA", "dark matter", "dark matter in galaxies", terms=r"dark matter"),
+    HiddenInterest("astro-ph.GA", "cosmology", "galaxies and cosmology", cross_list="astro-ph.CO"),
+]
+
 # candidates (indexes into the corpus), liked, disliked, papers seen so far → scores
 Ranker = Callable[[list[int], list[int], list[int], list[int]], np.ndarray]
 
@@ -153,16 +203,24 @@ class Lab:
         ]
 
     def paperbot(self, category: str, interests: str = "") -> Ranker:
+        """paperbot's ranking; as in bot/ranking.py, a profile is built when the votes
+        change, with the papers shown by then, and kept."""
         topics = [parse_topic(category)]
+        profiles: dict[tuple[tuple[int, ...], tuple[int, ...]], Profile] = {}
 
-        def ranked(cands: list[int], liked: list[int], disliked: list[int], _: list[int]):
-            profile = build_profile(
-                self.featurizer,
-                [self.papers[i] for i in liked],
-                [self.papers[i] for i in disliked],
-                interests,
-                self.by_id,
-            )
+        def ranked(cands: list[int], liked: list[int], disliked: list[int], seen: list[int]):
+            votes = (tuple(liked), tuple(disliked))
+            if votes not in profiles:
+                waiting = set(cands)
+                profiles[votes] = build_profile(
+                    self.featurizer,
+                    [self.papers[i] for i in liked],
+                    [self.papers[i] for i in disliked],
+                    interests,
+                    self.by_id,
+                    [self.papers[i] for i in reversed(seen) if i not in waiting],
+                )
+            profile = profiles[votes]
             chosen = [self.papers[i] for i in cands]
             return rank(chosen, self.vectors[cands], [Reader(topics, (), profile)]).values[0]
 
@@ -265,7 +323,8 @@ def evaluate(lab: Lab, reader: HiddenInterest, ranker: Ranker, votes_after: int,
     return results
 
 
-def quality(lab: Lab) -> None:
+def compared(lab: Lab, readers: list[HiddenInterest]) -> dict[str, dict[HiddenInterest, list]]:
+    """Each method's (precision@10, nDCG@10) per reader at each checkpoint."""
     sanity = SanityLite(lab.papers)
     methods: dict[str, Callable[[HiddenInterest], Ranker]] = {
         "announcement order": lambda _: announcement_order,
@@ -277,7 +336,7 @@ def quality(lab: Lab) -> None:
     }
     rows: dict[str, dict[HiddenInterest, list]] = {name: {} for name in methods}
     for name, make in methods.items():
-        for reader in READERS:
+        for reader in readers:
             ranker = make(reader)
             votes = votes_cast(lab, reader, ranker)
             rows[name][reader] = [
@@ -285,17 +344,29 @@ def quality(lab: Lab) -> None:
             ]
     rows["paperbot + /interests"] = {
         r: [np.mean(evaluate(lab, r, lab.paperbot(r.category, r.interests), 0, []), axis=0)]
-        for r in READERS
+        for r in readers
     }
+    return rows
+
+
+def quality(lab: Lab, held_out: Lab) -> None:
+    rows = compared(lab, READERS)
     daily = {r: _wanted_a_day(lab, r) for r in READERS}
     table(lab, rows, READERS, "all readers")
     full = [r for r in READERS if daily[r] >= CARDS]
     table(lab, rows, full, f"readers with at least {CARDS} wanted papers a day (a full digest)")
+    readers_line(lab, READERS)
+    table(held_out, compared(held_out, HELD_OUT), HELD_OUT, "held-out readers (other categories)")
+    readers_line(held_out, HELD_OUT)
+
+
+def readers_line(lab: Lab, readers: list[HiddenInterest]) -> None:
     print("readers (category / sub-field: wanted papers a day, share):")
     print(
         "  "
         + "; ".join(
-            f"{r.category}/{r.name}: {daily[r]:.1f}, {_base(lab, [r]):.2f}" for r in READERS
+            f"{r.category}/{r.name}: {_wanted_a_day(lab, r):.1f}, {_base(lab, [r]):.2f}"
+            for r in readers
         )
     )
 
@@ -360,6 +431,7 @@ def cost(lab_papers: list[Paper], chats: int = 1000, new: int = 600) -> None:
             examples[8:],
             rng.choice(["", "medical imaging and segmentation"]),
             by_id,
+            rng.sample(history, SHOWN),
         )
         category = rng.choice(["cs.CV", "cs.CL"])
         topics = [parse_topic(t) for t in (category, rng.choice(keywords), rng.choice(authors))]
@@ -380,7 +452,8 @@ def cost(lab_papers: list[Paper], chats: int = 1000, new: int = 600) -> None:
         f"cost: {chats} chats x {new} papers featurized ({featurized:.2f}s), scored and ordered:"
         f" {scored:.2f}s in all; peak memory {peak:.0f} MiB\n"
         f"  a (chat, paper)'s stored score JSON: {explained * 1e6:.0f} us to make,"
-        f" ~{sum(map(len, stored)) / new:.0f} bytes; profiles of {chats} chats (20 votes each),"
+        f" ~{sum(map(len, stored)) / new:.0f} bytes; profiles of {chats} chats (20 votes,"
+        f" {SHOWN} shown each),"
         f" built beforehand: {profiles:.2f}s"
     )
 
@@ -406,7 +479,7 @@ def main() -> int:
     if args.cost_only:
         cost(papers)
         return 0
-    quality(Lab(papers))
+    quality(Lab(papers), Lab(load_papers(EVERY_CATEGORY)))
     # the cost in a fresh process, so its peak memory is the bot's, not the benchmark's
     return subprocess.call([sys.executable, __file__, "--cost-only"])
 

@@ -1,8 +1,9 @@
 """Each chat's relevance: its 👍 / 👎, mutes and /interests, and the scores of its papers.
 
 The pure model is `bot.relevance`; this service keeps what it needs in the store
-and in memory: a chat's profile is built when first needed and dropped when its
-votes or interests change; a paper is featurized once while it is among the
+and in memory: a chat's profile (from its votes, its /interests and, once it liked a
+paper, the latest `SHOWN` papers sent to it) is built when first needed and dropped
+when its votes or interests change; a paper is featurized once while it is among the
 `VECTOR_CACHE` most recently ranked (a row is ~9 KB in float16). A chat without votes or
 interests needs no text features at all: its topics alone score its papers, and
 the model is not even loaded.
@@ -32,6 +33,7 @@ from bot.relevance import (
     parse_mute,
     rank,
 )
+from bot.relevance.profile import SHOWN
 from bot.topics import Topic, parse_topic
 from storage.chats import ChatRows
 from storage.database import Store
@@ -194,11 +196,17 @@ class Relevance:
             return Profile()
         liked = [Paper.from_row(r) for r in voted if r["likes"]]
         disliked = [Paper.from_row(r) for r in voted if r["dislikes"]]
-        known = await self._paper_vectors([*liked, *disliked], True)
-        vectors = dict(zip((p.id for p in [*liked, *disliked]), known, strict=True))
+        # the papers it was shown only ever expand what it liked
+        shown_rows = (
+            await self.store.call(DeliveryRows.shown_papers, chat.id, SHOWN) if liked else []
+        )
+        shown = [Paper.from_row(r) for r in shown_rows]
+        papers = [*liked, *disliked, *shown]
+        known = await self._paper_vectors(papers, True)
+        vectors = dict(zip((p.id for p in papers), known, strict=True))
         featurizer = await self._model()
         return await asyncio.to_thread(
-            build_profile, featurizer, liked, disliked, chat.interests, vectors
+            build_profile, featurizer, liked, disliked, chat.interests, vectors, shown
         )
 
     async def _model(self) -> Featurizer:

@@ -88,6 +88,14 @@ class DeliveryRows(Rows):
             "SELECT * FROM deliveries WHERE chat = ? AND paper_id = ?", [chat, paper_id]
         )
 
+    def shown_papers(self, chat: int, limit: int) -> list[Row]:
+        """The rows of the last `limit` papers sent to the chat, latest first."""
+        return self._rows(
+            "SELECT p.* FROM deliveries d JOIN papers p ON p.id = d.paper_id "
+            "WHERE d.chat = ? AND d.status = ? ORDER BY d.sent_at DESC, d.id DESC LIMIT ?",
+            [chat, SENT, limit],
+        )
+
     def record_scores(
         self, scores: Sequence[tuple[int, float, str]], skipped: Sequence[int], at: str
     ) -> None:

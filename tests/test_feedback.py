@@ -2,6 +2,7 @@
 outbox sending each chat's papers best first with the why line."""
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -257,3 +258,51 @@ async def test_chats_due_together_are_scored_in_one_ranking_as_each_alone(
         stored = [rows.delivery(chat, f"2511.0000{n}")["score"] for n in (1, 2, 3)]
         assert stored == pytest.approx(alone[ref.chat_id], abs=1e-4)
     assert dict(platform.digests)["-100"][0] == "2511.00002"  # liked and about video
+
+
+def feedback_part(why: str) -> float:
+    """The feedback part of a /why answer's score line."""
+    return float(re.search(r"feedback (\d\.\d+)", why).group(1))
+
+
+async def test_papers_sent_without_a_vote_widen_what_a_like_finds(
+    layer: CommandLayer, store: Store, fake_arxiv: FakeArxiv
+) -> None:
+    """The private chat was sent a paper on event cameras for splatting and liked a
+    splatting paper; the group liked the same paper but was never sent the other one.
+    A new event-camera paper comes out closer to the private chat's taste."""
+    fake_arxiv.papers = [
+        make_paper(
+            900,
+            title="3DGSR: Surface Reconstruction with Gaussian Splatting",
+            abstract="We reconstruct surfaces from multi-view images with 3D Gaussian "
+            "splatting and signed distance fields, for accurate geometry and fast rendering.",
+        )
+    ]
+    fake_arxiv.feeds["cs.CV"] = [
+        make_paper(
+            1,
+            title="Event Cameras Meet Gaussian Splatting",
+            abstract="Event cameras record brightness changes asynchronously; we render "
+            "Gaussian splatting scenes from event streams under fast motion and low light.",
+        )
+    ]
+    for message in ("/subscribe cs.CV", "/set mode daily"):
+        await say(layer, message)
+    await layer.app.polling.poll()
+    await say(layer, "/digest")
+    for message in ("/subscribe cs.CV", "/set mode daily", "/like 2511.00900"):
+        await say(layer, message, chat=GROUP, admin=True)
+    await say(layer, "/like 2511.00900")
+    fake_arxiv.feeds["cs.CV"] = [
+        make_paper(
+            2,
+            title="Tracking with Event Cameras",
+            abstract="Event cameras capture fast motion asynchronously with microsecond "
+            "latency; we track objects from event streams in low light.",
+        )
+    ]
+    await layer.app.polling.poll()
+    sent = feedback_part(await text_of(layer, "/why 2511.00002"))
+    never_sent = feedback_part(await text_of(layer, "/why 2511.00002", chat=GROUP))
+    assert sent > never_sent + 0.05

@@ -111,6 +111,36 @@ def test_dislikes_push_similar_papers_down(days, featurizer) -> None:
     assert all(ranking.score(0, i).feedback < 0.5 for i in video[:5])
 
 
+def test_papers_shown_without_a_vote_widen_what_a_like_finds(days, featurizer) -> None:
+    """One 👍 on a medical paper; the papers of two days were shown and not voted on. On
+    each of the next three days more medical papers make the first ten with them."""
+    first, second, *later = sorted(days)
+    liked = [p for p in days[first] if MEDICAL.search(p.title)][:1]
+    shown = days[second] + days[first]
+    reader = Reader([parse_topic("cs.CV")], profile=build_profile(featurizer, liked))
+    expanded = replace(reader, profile=build_profile(featurizer, liked, shown=shown))
+    for day in later[:3]:
+        alone = first_ten_share(days[day], featurizer, reader, MEDICAL)
+        assert first_ten_share(days[day], featurizer, expanded, MEDICAL) > alone
+
+
+def test_shown_papers_expand_only_a_like(days, featurizer) -> None:
+    """Shown papers are no votes: alone, beside only 👎, or when they are the voted papers
+    themselves, they change nothing."""
+    liked, disliked = days["2025-10-13"][:1], days["2025-10-13"][1:4]
+    shown = days["2025-10-14"]
+    assert build_profile(featurizer, shown=shown).feedback is None
+    assert np.array_equal(
+        build_profile(featurizer, disliked=disliked, shown=shown).feedback,
+        build_profile(featurizer, disliked=disliked).feedback,
+    )
+    assert np.array_equal(
+        build_profile(featurizer, liked, disliked, shown=[*liked, *disliked]).feedback,
+        build_profile(featurizer, liked, disliked).feedback,
+    )
+    assert build_profile(featurizer, liked, liked, shown=shown).feedback is None
+
+
 def test_interests_text_finds_its_papers(days, featurizer) -> None:
     papers = days["2025-10-14"]
     reader = Reader([parse_topic("cs.CV")])

@@ -126,6 +126,24 @@ def test_deliveries_once_per_chat_and_paper(tmp_path: Path) -> None:
     assert repo.delivery_counts() == {"pending": 1, "sent": 1}
 
 
+def test_shown_papers_are_the_latest_sent_to_that_chat(tmp_path: Path) -> None:
+    repo = Repository(open_database(tmp_path / "db"))
+    ids = [f"2404.0041{n}" for n in range(5)]
+    repo.upsert_papers([paper(pid=i).to_row() for i in ids], AT)
+    chat, other = _chat(repo, "1"), _chat(repo, "2")
+    repo.queue_deliveries([(chat, i, "cs.CV") for i in ids] + [(other, ids[4], "cs.CV")], AT)
+    delivery = {d["paper_id"]: d["id"] for d in repo.unsent(chat)}
+    repo.mark_sent([delivery[ids[2]], delivery[ids[0]]], "2026-11-16T08:00:00+00:00")
+    repo.mark_sent([delivery[ids[1]]], "2026-11-17T08:00:00+00:00")
+    repo.record_scores([], [delivery[ids[3]]], AT)  # skipped: never shown
+    repo.mark_sent([d["id"] for d in repo.unsent(other)], "2026-11-18T08:00:00+00:00")
+
+    assert [r["id"] for r in repo.shown_papers(chat, 10)] == [ids[1], ids[2], ids[0]]
+    assert [r["id"] for r in repo.shown_papers(chat, 1)] == [ids[1]]
+    assert Paper.from_row(repo.shown_papers(chat, 1)[0]).title == "Title v1"
+    assert repo.shown_papers(_chat(repo, "3"), 10) == []
+
+
 def test_related_writes_are_one_transaction(tmp_path: Path) -> None:
     repo = Repository(open_database(tmp_path / "db"))
     chat = _chat(repo)

@@ -4,7 +4,7 @@ Pure and platform-free. Typical use, per delivery run::
 
     featurizer = default_featurizer()              # once per process
     vectors = featurizer.paper_vectors(papers)     # each paper once
-    profile = build_profile(featurizer, liked, disliked, interests)  # when they change
+    profile = build_profile(featurizer, liked, disliked, interests, shown=sent)  # on votes
     ranking = rank(papers, vectors, [Reader(topics, mutes, profile), ...])
     ranking.values[chat, paper]; ranking.order(chat); ranking.score(chat, paper).to_json()
 """

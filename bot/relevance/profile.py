@@ -2,8 +2,15 @@
 
 Built when the chat's feedback or interests change (not at every ranking) and
 kept by the caller: feedback is the direction from the papers it disliked to
-those it liked (Rocchio: mean of liked − mean of disliked, unit length);
-interests is the vector of its own words.
+those it liked (Rocchio: mean of liked − mean of disliked), expanded by the
+papers the chat was shown and did not vote on that lie furthest along it
+(pseudo-relevance feedback: a reader votes on a few of the papers it wants, and
+the ones it read without voting are most likely among those closest to what it
+liked), unit length; interests is the vector of its own words.
+
+Shown papers are not negatives: the benchmark (benchmarks/ranking.py) measured
+them as weak negatives (Rocchio and a class-weighted ridge model) and both
+ranked worse, since the unvoted papers hold many the reader wanted.
 """
 
 from __future__ import annotations
@@ -15,6 +22,12 @@ import numpy as np
 
 from bot.models import Paper
 from bot.relevance.features import Featurizer
+
+# how many of the latest papers shown to a chat a profile looks at; how many of the unvoted
+# ones expand the feedback direction, and their weight beside it
+SHOWN = 500
+EXPANSION = 30
+EXPANSION_WEIGHT = 0.5
 
 
 @dataclass(frozen=True)
@@ -37,19 +50,27 @@ def build_profile(
     disliked: Sequence[Paper] = (),
     interests: str = "",
     vectors: Mapping[str, np.ndarray] | None = None,
+    shown: Sequence[Paper] = (),
 ) -> Profile:
     """The profile of a chat; `vectors` (paper id → row) saves featurizing known papers again.
 
+    `shown`: papers sent to the chat, latest first (the first `SHOWN` count); with a 👍
+    among the votes, the `EXPANSION` unvoted ones furthest along the feedback direction
+    join it.
     A paper both liked and disliked (two members of a group) counts once each
     way, so it pulls nowhere. Interests without a letter or digit are no interests.
     """
-    liked_rows = _rows(featurizer, liked, vectors or {})
-    disliked_rows = _rows(featurizer, disliked, vectors or {})
+    known = vectors or {}
+    liked_rows = _rows(featurizer, liked, known)
     direction = np.zeros(featurizer.size, dtype=np.float32)
     if len(liked_rows):
         direction += liked_rows.mean(axis=0)
-    if len(disliked_rows):
-        direction -= disliked_rows.mean(axis=0)
+    if disliked:
+        direction -= _rows(featurizer, disliked, known).mean(axis=0)
+    if liked and _unit(direction) is not None:
+        voted = {p.id for p in (*liked, *disliked)}
+        unvoted = [p for p in shown[:SHOWN] if p.id not in voted]
+        direction = _expanded(direction, _rows(featurizer, unvoted, known))
     worded = any(ch.isalnum() for ch in interests)
     return Profile(
         feedback=_unit(direction),
@@ -57,6 +78,14 @@ def build_profile(
         liked=tuple(Liked(p.id, p.title) for p in liked),
         liked_embeddings=unit_rows(featurizer.embeddings(liked_rows)),
     )
+
+
+def _expanded(direction: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """`direction` plus `EXPANSION_WEIGHT` × the mean of the `EXPANSION` rows furthest along it."""
+    if not len(rows):
+        return direction
+    closest = rows[np.argsort(-(rows @ direction), kind="stable")[:EXPANSION]]
+    return direction + EXPANSION_WEIGHT * closest.mean(axis=0)
 
 
 def unit_rows(rows: np.ndarray) -> np.ndarray:
