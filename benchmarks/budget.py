@@ -151,7 +151,7 @@ class Day:
         clock = FakeClock(START)
         sim = SimSleep(clock)
         server.limit(self.limits.rpm, self.limits.rpd, clock)
-        db = tmp / f"budget-{'planned' if self.planned else 'fcfs'}.db"
+        db = Path(tempfile.mkdtemp(dir=tmp)) / "budget.db"  # a fresh database per day
         settings = Settings.from_env({"PAPERBOT_DB": str(db)}, None)
         store, client = Store(db), ArxivClient(settings)
         budget = RequestBudget(self.limits, clock, store, sim)

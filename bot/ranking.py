@@ -15,7 +15,7 @@ import asyncio
 import json
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import cast
 
 import numpy as np
@@ -39,9 +39,11 @@ from storage.chats import ChatRows
 from storage.database import Store
 from storage.feedback import FeedbackRows
 from storage.outbox import SENT, SKIPPED, DeliveryRows
+from storage.papers import PaperRows
 from storage.rows import iso
 
 VECTOR_CACHE = 1500
+COMPACT = (",", ":")  # a stored score's JSON separators
 SHORT_TITLE = 40
 LIKE = 1
 STATES = {SENT: "sent", SKIPPED: "skipped"}  # anything else queued is still due
@@ -159,7 +161,11 @@ class Relevance:
         sending = {p.id for p in send}
         skipped = [deliveries[p.id] for p in papers if p.id not in sending]
         rows = [
-            (deliveries[p.id], scores[p.id].value, json.dumps(scores[p.id].to_json()))
+            (
+                deliveries[p.id],
+                scores[p.id].value,
+                json.dumps(scores[p.id].to_json(), separators=COMPACT),
+            )
             for p in papers
         ]
         await self.store.call(DeliveryRows.record_scores, rows, skipped, iso(self.clock()))
@@ -171,9 +177,19 @@ class Relevance:
         row = await self.store.call(DeliveryRows.delivery, chat.id, paper.id)
         status = "new" if row is None else STATES.get(row["status"], "due")
         if row is not None and row["score_json"]:
-            return Score.from_json(json.loads(row["score_json"])), status
+            return await self._titled(Score.from_json(json.loads(row["score_json"]))), status
         (score,) = await self.scores(chat, [paper])
         return score, status
+
+    async def _titled(self, score: Score) -> Score:
+        """A stored score with the titles of the liked papers it names (kept once, with
+        the papers, not in every score)."""
+        ids = [liked for liked, title, _ in score.like if not title]
+        if not ids:
+            return score
+        titles = {r["id"]: r["title"] for r in await self.store.call(PaperRows.papers, ids)}
+        like = tuple((i, t or titles.get(i, ""), s) for i, t, s in score.like)
+        return replace(score, like=like)
 
     async def _readers(self, chats: Sequence[Chat]) -> list[Reader]:
         ids = [chat.id for chat in chats]

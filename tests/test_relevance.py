@@ -249,7 +249,8 @@ def test_explanation_says_what_matched_and_what_it_is_like(days, featurizer) -> 
     assert 0 <= result.value <= 1
     assert result.feedback is not None and result.interests is not None
     stored = json.loads(json.dumps(result.to_json()))
-    assert Score.from_json(stored) == result
+    untitled = tuple((i, "", s) for i, _, s in result.like)  # titles live with the papers
+    assert Score.from_json(stored) == replace(result, like=untitled)
     assert set(stored) == {"score", "parts", "matched", "mutes_checked", "muted_by", "like"}
 
 

@@ -46,10 +46,11 @@ class Score:
     {"score": 0.81, "parts": {"topics": 0.72, "feedback": 0.93, "interests": null},
      "matched": [{"topic": "cs.CV", "words": "cs.CV"}, {"topic": "video", "words": "videos"}],
      "mutes_checked": ["au:smith"], "muted_by": [],
-     "like": [{"id": "2510.01234", "title": "…", "similarity": 0.87}, …]}
+     "like": [{"id": "2510.01234", "similarity": 0.87}, …]}
 
     A part is null when the chat has none (no votes, no interests); parts are in
-    [0, 1] (0.5: unrelated); `like` is the 1–3 liked papers it is closest to.
+    [0, 1] (0.5: unrelated); `like` is the 1–3 liked papers it is closest to (stored
+    without their titles, which the papers table has; `from_json` leaves them empty).
     """
 
     value: float
@@ -76,7 +77,7 @@ class Score:
             "matched": [{"topic": t, "words": w} for t, w in self.matched],
             "mutes_checked": list(self.mutes_checked),
             "muted_by": [{"mute": m, "words": w} for m, w in self.muted_by],
-            "like": [{"id": i, "title": t, "similarity": s} for i, t, s in self.like],
+            "like": [{"id": i, "similarity": s} for i, _, s in self.like],
         }
 
     @classmethod
@@ -90,7 +91,7 @@ class Score:
             matched=tuple((m["topic"], m["words"]) for m in data["matched"]),
             mutes_checked=tuple(data["mutes_checked"]),
             muted_by=tuple((m["mute"], m["words"]) for m in data["muted_by"]),
-            like=tuple((n["id"], n["title"], n["similarity"]) for n in data["like"]),
+            like=tuple((n["id"], n.get("title", ""), n["similarity"]) for n in data["like"]),
         )
 
 
