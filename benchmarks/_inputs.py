@@ -1,5 +1,6 @@
-"""What every benchmark imports first: the repository on `sys.path`, where its inputs
-are, and a missing input reported in one line instead of a traceback.
+"""What every benchmark imports first: the repository on `sys.path` (and the core's
+process settings, `bot/__init__.py`, applied as in the bot), where its inputs are, and a
+missing input reported in one line instead of a traceback.
 
 An input is a file under `tests/fixtures/` (or given on the command line) that a
 benchmark reads; when one is not there (say, a partial checkout), the benchmark stops
@@ -34,3 +35,4 @@ def _report(
 
 sys.path.insert(0, str(ROOT))
 sys.excepthook = _report
+import bot  # noqa: E402, F401 (after the path: the core's settings before numpy loads)

@@ -98,10 +98,12 @@ async def one_pass(
 async def run(chats: int, new: int, db: Path) -> None:
     papers = load_papers(FIXTURE)
     store = Store(db)
+    before = 0.0
     try:
         waiting = await setup(store, papers, chats, new)
         pairs = sum(len(p) for _, p, _ in waiting)
         print(f"{len(waiting)} chats, {new} new papers, {pairs} (chat, paper) deliveries waiting")
+        before = peak_mib()
         relevance = Relevance(store, FakeClock(NOW), default_featurizer)
         for label, batched in (("cold", True), ("warm", True), ("chat by chat", False)):
             seconds, cpu, sending = await one_pass(relevance, waiting, batched)
@@ -111,7 +113,7 @@ async def run(chats: int, new: int, db: Path) -> None:
             )
     finally:
         store.close()
-    print(f"peak memory {peak_mib():.0f} MiB")
+    print(f"peak memory {before:.0f} MiB after setting up, {peak_mib():.0f} MiB after the passes")
 
 
 def main() -> int:

@@ -43,7 +43,8 @@ from storage.papers import PaperRows
 from storage.rows import iso
 
 VECTOR_CACHE = 1500
-COMPACT = (",", ":")  # a stored score's JSON separators
+# stored scores: compact JSON from one encoder (json.dumps with options makes one per call)
+SCORE_JSON = json.JSONEncoder(separators=(",", ":"), check_circular=False)
 SHORT_TITLE = 40
 LIKE = 1
 STATES = {SENT: "sent", SKIPPED: "skipped"}  # anything else queued is still due
@@ -164,7 +165,7 @@ class Relevance:
             (
                 deliveries[p.id],
                 scores[p.id].value,
-                json.dumps(scores[p.id].to_json(), separators=COMPACT),
+                SCORE_JSON.encode(scores[p.id].to_json()),
             )
             for p in papers
         ]

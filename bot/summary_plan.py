@@ -5,9 +5,10 @@ for every active chat, the papers waiting for it that it would get as cards
 (not muted, not below its threshold, its first `max` by score), in the chat's
 language. It asks the model for them in this order: due soonest first (instant
 chats now, daily chats at their next digest), then the best score among the
-chats that will show the paper as a card. Papers that are only listed in a
-digest, or below every chat's threshold, are not planned: they get no model
-call until someone opens one (then as a person waiting, `PERSON`).
+chats that will show the paper as a card (among equal scores, the paper more
+chats will see). Papers that are only listed in a digest, or below every chat's
+threshold, are not planned: they get no model call until someone opens one
+(then as a person waiting, `PERSON`).
 
 Only papers still waiting for some chat are planned, so an extractive summary
 made for lack of budget (or while the model failed) is upgraded once the budget
@@ -21,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
@@ -42,10 +43,12 @@ WORKERS = 4  # planned requests in flight at once (the budget paces them)
 
 @dataclass(frozen=True, order=True)
 class Planned:
-    """One summary to make: ordered by when it is due, then by its best score."""
+    """One summary to make: ordered by when it is due, then by its best score, then by
+    how many chats will see it."""
 
     due: datetime
     urgency: float  # minus the best score among the chats that show it as a card
+    audience: int  # minus how many chats show it as a card (among equal scores, more first)
     paper_id: str
     language: str
     paper: Paper = field(compare=False)
@@ -80,9 +83,12 @@ class SummaryPlanner:
             chat = chats[chat_id]
             due = next_delivery(chat, now, oldest[chat_id])
             for value, paper in _cards(chat, some, scored):
-                candidate = Planned(due, -value, paper.id, chat.language, paper)
                 key = (paper.id, chat.language)
-                best[key] = min(best.get(key, candidate), candidate)
+                known = best.get(key)
+                audience = known.audience - 1 if known else -1
+                candidate = Planned(due, -value, audience, paper.id, chat.language, paper)
+                best[key] = candidate if known is None else min(known, candidate)
+                best[key] = replace(best[key], audience=audience)
         order = sorted(best.values())
         unmade = await self.summaries.to_make([(p.paper, p.language) for p in order])
         left = {(paper.id, language) for paper, language in unmade}
