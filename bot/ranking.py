@@ -43,6 +43,7 @@ from storage.papers import PaperRows
 from storage.rows import iso
 
 VECTOR_CACHE = 1500
+PROFILES_AT_ONCE = 100  # chats whose profiles are built together (their papers featurized once)
 # stored scores: compact JSON from one encoder (json.dumps with options makes one per call)
 SCORE_JSON = json.JSONEncoder(separators=(",", ":"), check_circular=False)
 SHORT_TITLE = 40
@@ -196,35 +197,43 @@ class Relevance:
         ids = [chat.id for chat in chats]
         topics = await self.store.call(ChatRows.topics_of_chats, ids)
         mutes = await self.store.call(FeedbackRows.mutes_of_chats, ids)
-        readers = []
-        for chat in chats:
-            profile = self._profiles.get(chat.id)
-            if profile is None:
-                profile = await self._profile(chat)
-                self._profiles[chat.id] = profile
-            followed = [parse_topic(t) for t in topics.get(chat.id, [])]
-            muted = [parse_mute(m) for m in mutes.get(chat.id, [])]
-            readers.append(Reader(followed, muted, profile))
-        return readers
+        unknown = [chat for chat in chats if chat.id not in self._profiles]
+        for start in range(0, len(unknown), PROFILES_AT_ONCE):
+            await self._build_profiles(unknown[start : start + PROFILES_AT_ONCE])
+        return [
+            Reader(
+                [parse_topic(t) for t in topics.get(chat.id, [])],
+                [parse_mute(m) for m in mutes.get(chat.id, [])],
+                self._profiles[chat.id],
+            )
+            for chat in chats
+        ]
 
-    async def _profile(self, chat: Chat) -> Profile:
-        voted = await self.store.call(FeedbackRows.voted_papers, chat.id)
-        if not voted and not chat.interests:
-            return Profile()
-        liked = [Paper.from_row(r) for r in voted if r["likes"]]
-        disliked = [Paper.from_row(r) for r in voted if r["dislikes"]]
-        # the papers it was shown only ever expand what it liked
-        shown_rows = (
-            await self.store.call(DeliveryRows.shown_papers, chat.id, SHOWN) if liked else []
-        )
-        shown = [Paper.from_row(r) for r in shown_rows]
-        papers = [*liked, *disliked, *shown]
+    async def _build_profiles(self, chats: Sequence[Chat]) -> None:
+        """The profiles of these chats, the papers they voted on (and were shown)
+        featurized once for all of them."""
+        examples: list[Examples] = []
+        for chat in chats:
+            voted = await self.store.call(FeedbackRows.voted_papers, chat.id)
+            if not voted and not chat.interests:
+                self._profiles[chat.id] = Profile()
+                continue
+            liked = [Paper.from_row(r) for r in voted if r["likes"]]
+            disliked = [Paper.from_row(r) for r in voted if r["dislikes"]]
+            # the papers it was shown only ever expand what it liked
+            shown_rows = (
+                await self.store.call(DeliveryRows.shown_papers, chat.id, SHOWN) if liked else []
+            )
+            shown = [Paper.from_row(r) for r in shown_rows]
+            examples.append(Examples(chat, liked, disliked, shown))
+        if not examples:
+            return
+        papers = list({p.versioned_id: p for e in examples for p in e.papers}.values())
         known = await self._paper_vectors(papers, True)
         vectors = dict(zip((p.id for p in papers), known, strict=True))
         featurizer = await self._model()
-        return await asyncio.to_thread(
-            build_profile, featurizer, liked, disliked, chat.interests, vectors, shown
-        )
+        built = await asyncio.to_thread(_profiles, featurizer, examples, vectors)
+        self._profiles.update(built)
 
     async def _model(self) -> Featurizer:
         """The featurizer, loaded once (by one caller: others wait instead of loading it too)."""
@@ -251,6 +260,32 @@ class Relevance:
             while len(self._vectors) > VECTOR_CACHE:
                 self._vectors.popitem(last=False)
         return rows
+
+
+@dataclass(frozen=True)
+class Examples:
+    """What a chat's profile is built from: the papers it liked, disliked and was shown."""
+
+    chat: Chat
+    liked: list[Paper]
+    disliked: list[Paper]
+    shown: list[Paper]
+
+    @property
+    def papers(self) -> list[Paper]:
+        return [*self.liked, *self.disliked, *self.shown]
+
+
+def _profiles(
+    featurizer: Featurizer, examples: Sequence[Examples], vectors: dict[str, np.ndarray]
+) -> dict[int, Profile]:
+    """Chat id → its profile (run in a worker thread)."""
+    return {
+        e.chat.id: build_profile(
+            featurizer, e.liked, e.disliked, e.chat.interests, vectors, e.shown
+        )
+        for e in examples
+    }
 
 
 def sendable(chat: Chat, score: float, muted: bool) -> bool:
