@@ -58,7 +58,6 @@ from bot.relevance import (
     build_profile,
     default_featurizer,
     fit_featurizer,
-    paper_text,
     parse_mute,
     rank,
 )
@@ -472,7 +471,7 @@ def main() -> int:
     parser.add_argument("--write-model", type=Path, metavar="PAPERS", help=f"refit {MODEL.name}")
     args = parser.parse_args()
     if args.write_model:
-        fit_featurizer([paper_text(p) for p in load_papers(args.write_model)]).save(MODEL)
+        fit_featurizer(load_papers(args.write_model)).save(MODEL)
         print(f"wrote {MODEL}")
         return 0
     papers = load_papers(FIXTURE)

@@ -74,9 +74,15 @@ class Featurizer:
         )
 
 
-def fit_featurizer(texts: Sequence[str]) -> Featurizer:
-    """A featurizer whose vocabulary and mean come from `texts` (a corpus of papers)."""
-    unfitted = Featurizer(fit_vocabulary(texts, VOCABULARY_SIZE))
+def fit_featurizer(papers: Sequence[Paper]) -> Featurizer:
+    """A featurizer whose vocabulary and mean come from `papers` (a corpus of papers).
+
+    Each paper's field is its primary category, so the vocabulary has the words
+    of every category, not only of the biggest (see `fit_vocabulary`).
+    """
+    texts = [paper_text(p) for p in papers]
+    documents = zip([p.primary_category for p in papers], texts, strict=True)
+    unfitted = Featurizer(fit_vocabulary(documents, VOCABULARY_SIZE))
     total = np.zeros(unfitted.size, dtype=np.float64)
     for start in range(0, len(texts), BATCH):
         total += unfitted._uncentered(texts[start : start + BATCH]).sum(axis=0)

@@ -1,7 +1,8 @@
 """Word features of a text: TF-IDF over 1–2-word terms with sublinear tf, as arxiv-sanity-lite.
 
 The vocabulary (terms and their idf) is fitted once on a corpus of arXiv
-abstracts and ships with the package; terms outside it are ignored.
+abstracts, with room for the words of every field of it, and ships with the
+package; terms outside it are ignored.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 
 import numpy as np
@@ -26,21 +27,39 @@ def terms(text: str) -> Counter[str]:
 
 
 def fit_vocabulary(
-    texts: Iterable[str], size: int, min_df: int = 5, max_df: float = 0.1
+    documents: Iterable[tuple[str, str]],
+    size: int,
+    min_df: int = 5,
+    max_df: float = 0.1,
+    field_prior: int = 100,
 ) -> dict[str, float]:
-    """The `size` most frequent terms of `texts` (by document frequency) and their idf.
+    """The `size` terms most frequent in some field of `documents` and their idf.
 
-    Terms in fewer than `min_df` texts or in more than `max_df` of them are left
-    out; idf is smoothed as scikit-learn's: ln((1 + n) / (1 + df)) + 1.
+    `documents` are (field, text) pairs, e.g. (primary category, title and
+    abstract). A term's rank is its highest share of a field's texts,
+    df in the field / (texts of the field + `field_prior`): every field gets
+    its own words, however few its texts beside the biggest field's, and the
+    prior keeps a field of a handful of texts from filling the vocabulary with
+    the words of those texts. Terms in fewer than `min_df` texts or in more
+    than `max_df` of all texts are left out; idf is over all texts, smoothed as
+    scikit-learn's: ln((1 + n) / (1 + df)) + 1.
     """
     df: Counter[str] = Counter()
-    n = 0
-    for text in texts:
-        df.update(terms(text).keys())
-        n += 1
-    kept = [(count, term) for term, count in df.items() if min_df <= count <= max_df * n]
-    kept.sort(key=lambda pair: (-pair[0], pair[1]))
-    return {term: math.log((1 + n) / (1 + count)) + 1 for count, term in kept[:size]}
+    field_df: dict[str, Counter[str]] = defaultdict(Counter)
+    field_texts: Counter[str] = Counter()
+    for field, text in documents:
+        found = terms(text).keys()
+        df.update(found)
+        field_df[field].update(found)
+        field_texts[field] += 1
+    n = field_texts.total()
+    share: dict[str, float] = {}
+    for field, counts in field_df.items():
+        for term, count in counts.items():
+            if min_df <= df[term] <= max_df * n:
+                share[term] = max(share.get(term, 0.0), count / (field_texts[field] + field_prior))
+    kept = sorted(share, key=lambda term: (-share[term], term))[:size]
+    return {term: math.log((1 + n) / (1 + df[term])) + 1 for term in kept}
 
 
 class Lexicon:
