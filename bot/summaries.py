@@ -4,9 +4,9 @@ wait for the one in flight. When the model fails, the paper gets the extractive 
 once and the model may be asked again after a retry time, while other papers do not wait on
 a failing model. When the model's request budget is spent, the paper gets the extractive
 summary at once too (`grounding` `budget`) until the quota resets. Which summaries are
-asked for again, and in what order, is the planner's business (bot/summary_plan.py). Every summary
-is cleaned (`summarize.clean`) as it is made and as it is read back, so one stored before a
-cleaning rule existed is served clean too."""
+asked for again, and in what order, is the planner's business (bot/summary_plan.py).
+Every summary is cleaned (`summarize.clean`) as it is made and as it is read back, so one
+stored before a cleaning rule existed is served clean too."""
 
 from __future__ import annotations
 

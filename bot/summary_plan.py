@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from bot.clock import Clock
@@ -78,18 +79,20 @@ class SummaryPlanner:
         }
         scored = await self.relevance.score_chats([(chats[c], some) for c, some in pending.items()])
         now = self.clock()
-        best: dict[tuple[str, str], Planned] = {}
+        soonest: dict[tuple[str, str], tuple[datetime, float, Paper]] = {}
+        audience: Counter[tuple[str, str]] = Counter()
         for chat_id, some in pending.items():
             chat = chats[chat_id]
             due = next_delivery(chat, now, oldest[chat_id])
             for value, paper in _cards(chat, some, scored):
                 key = (paper.id, chat.language)
-                known = best.get(key)
-                audience = known.audience - 1 if known else -1
-                candidate = Planned(due, -value, audience, paper.id, chat.language, paper)
-                best[key] = candidate if known is None else min(known, candidate)
-                best[key] = replace(best[key], audience=audience)
-        order = sorted(best.values())
+                audience[key] += 1
+                card = (due, -value, paper)
+                soonest[key] = min(soonest.get(key, card), card, key=lambda c: c[:2])
+        order = sorted(
+            Planned(due, urgency, -audience[key], *key, paper)
+            for key, (due, urgency, paper) in soonest.items()
+        )
         unmade = await self.summaries.to_make([(p.paper, p.language) for p in order])
         left = {(paper.id, language) for paper, language in unmade}
         return [p for p in order if (p.paper_id, p.language) in left]
@@ -103,21 +106,22 @@ class SummaryPlanner:
         until = self.clock() + within if within is not None else None
         plan = await self.plan()
         queue = iter(plan)
-        made = [0]
-        workers = [self._work(queue, made, until) for _ in range(min(WORKERS, len(plan)))]
-        await asyncio.gather(*workers)
+        workers = [self._work(queue, until) for _ in range(min(WORKERS, len(plan)))]
+        made = sum(await asyncio.gather(*workers))
         if plan:
-            log.info("planned summaries: %d of %d by the model", made[0], len(plan))
-        return made[0]
+            log.info("planned summaries: %d of %d by the model", made, len(plan))
+        return made
 
-    async def _work(
-        self, queue: Iterator[Planned], made: list[int], until: datetime | None
-    ) -> None:
+    async def _work(self, queue: Iterator[Planned], until: datetime | None) -> int:
+        """Take the next planned summaries from the shared `queue` and make them; returns
+        how many the model wrote."""
+        made = 0
         for planned in queue:
             if self.summaries.out_of_budget() or (until is not None and self.clock() >= until):
-                return
+                break
             summary = await self.summaries.summary(planned.paper, planned.language, PLANNED)
-            made[0] += summary.source != "extractive"
+            made += summary.source != "extractive"
+        return made
 
 
 def _by_chat(
