@@ -197,26 +197,29 @@ class Relevance:
         ids = [chat.id for chat in chats]
         topics = await self.store.call(ChatRows.topics_of_chats, ids)
         mutes = await self.store.call(FeedbackRows.mutes_of_chats, ids)
-        unknown = [chat for chat in chats if chat.id not in self._profiles]
+        # a snapshot: a vote while profiles are built drops the cached one, not this one
+        profiles = {c.id: self._profiles[c.id] for c in chats if c.id in self._profiles}
+        unknown = [chat for chat in chats if chat.id not in profiles]
         for start in range(0, len(unknown), PROFILES_AT_ONCE):
-            await self._build_profiles(unknown[start : start + PROFILES_AT_ONCE])
+            profiles.update(await self._build_profiles(unknown[start : start + PROFILES_AT_ONCE]))
         return [
             Reader(
                 [parse_topic(t) for t in topics.get(chat.id, [])],
                 [parse_mute(m) for m in mutes.get(chat.id, [])],
-                self._profiles[chat.id],
+                profiles[chat.id],
             )
             for chat in chats
         ]
 
-    async def _build_profiles(self, chats: Sequence[Chat]) -> None:
-        """The profiles of these chats, the papers they voted on (and were shown)
-        featurized once for all of them."""
+    async def _build_profiles(self, chats: Sequence[Chat]) -> dict[int, Profile]:
+        """The profiles of these chats (also kept for later), the papers they voted on
+        (and were shown) featurized once for all of them."""
+        built: dict[int, Profile] = {}
         examples: list[Examples] = []
         for chat in chats:
             voted = await self.store.call(FeedbackRows.voted_papers, chat.id)
             if not voted and not chat.interests:
-                self._profiles[chat.id] = Profile()
+                built[chat.id] = Profile()
                 continue
             liked = [Paper.from_row(r) for r in voted if r["likes"]]
             disliked = [Paper.from_row(r) for r in voted if r["dislikes"]]
@@ -226,14 +229,14 @@ class Relevance:
             )
             shown = [Paper.from_row(r) for r in shown_rows]
             examples.append(Examples(chat, liked, disliked, shown))
-        if not examples:
-            return
-        papers = list({p.versioned_id: p for e in examples for p in e.papers}.values())
-        known = await self._paper_vectors(papers, True)
-        vectors = dict(zip((p.id for p in papers), known, strict=True))
-        featurizer = await self._model()
-        built = await asyncio.to_thread(_profiles, featurizer, examples, vectors)
+        if examples:
+            papers = list({p.versioned_id: p for e in examples for p in e.papers}.values())
+            known = await self._paper_vectors(papers, True)
+            vectors = dict(zip((p.id for p in papers), known, strict=True))
+            featurizer = await self._model()
+            built |= await asyncio.to_thread(_profiles, featurizer, examples, vectors)
         self._profiles.update(built)
+        return built
 
     async def _model(self) -> Featurizer:
         """The featurizer, loaded once (by one caller: others wait instead of loading it too)."""

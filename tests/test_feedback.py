@@ -1,15 +1,21 @@
 """Relevance in the bot: /like, /dislike, /mute, /interests, /why, the threshold, and the
 outbox sending each chat's papers best first with the why line."""
 
+import asyncio
 import json
 import re
+import threading
 from datetime import timedelta
 
 import pytest
 
 from bot.app import App
+from bot.chats import ChatRef
 from bot.commands import CommandLayer
 from bot.models import Paper
+from bot.ranking import Relevance
+from bot.relevance import Featurizer, default_featurizer
+from bot.topics import parse_topic
 from storage.chats import ChatRows
 from storage.database import Store
 from storage.feedback import FeedbackRows
@@ -17,6 +23,7 @@ from storage.outbox import DeliveryRows
 from storage.papers import PaperRows
 from tests.fake_arxiv import FakeArxiv, make_paper
 from tests.sim import FakeClock
+from tests.test_budget import paper as budget_paper
 from tests.test_commands import GROUP, PRIVATE, say, text_of
 from tests.test_service import RecordingPlatform
 
@@ -306,3 +313,30 @@ async def test_papers_sent_without_a_vote_widen_what_a_like_finds(
     sent = feedback_part(await text_of(layer, "/why 2511.00002"))
     never_sent = feedback_part(await text_of(layer, "/why 2511.00002", chat=GROUP))
     assert sent > never_sent + 0.05
+
+
+async def test_a_vote_while_profiles_are_built_does_not_break_the_pass(
+    app: App, store: Store, clock: FakeClock
+) -> None:
+    gate = threading.Event()
+
+    def slow_model() -> Featurizer:  # the model loads while the other chat votes
+        gate.wait(10)
+        return default_featurizer()
+
+    relevance = Relevance(store, clock, slow_model)
+    papers = [budget_paper(1), budget_paper(2)]
+    store.rows(PaperRows).upsert_papers([p.to_row() for p in papers], clock.now.isoformat())
+    known = await app.chats.chat(ChatRef("test", "known"))
+    await app.chats.subscribe(known, [parse_topic("cs.CV")])
+    await relevance.score_chats([(known, papers)])  # its profile is cached (no model needed)
+    new = await app.chats.chat(ChatRef("test", "new"))
+    await app.chats.subscribe(new, [parse_topic("cs.CV")])
+    new = await relevance.set_interests(new, "neural methods")
+    scoring = asyncio.create_task(relevance.score_chats([(known, papers), (new, papers)]))
+    await asyncio.sleep(0.1)
+    await relevance.vote(known, "7", papers[0], 1)  # drops the cached profile mid-pass
+    gate.set()
+    scored = await scoring
+    assert [s.topics for s in scored.scores(known, papers) or []] == [0.3, 0.3]
+    assert all(s.interests is not None for s in scored.scores(new, papers) or [])
